@@ -1,0 +1,116 @@
+"""The ``bidir`` command line: list, run, demo, fetch."""
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from pathlib import Path
+
+import click
+
+from .errors import BidirError
+
+
+def _experiments():
+    from . import experiments  # noqa: F401  (registers them)
+    from .runner import EXPERIMENTS
+
+    return EXPERIMENTS
+
+
+def _parse_sets(values) -> dict:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        out[key.strip().replace("-", "_")] = value
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="bidir")
+def main():
+    """bidir: bidirectional neural networks, every paper result one command away."""
+
+
+@main.command("list")
+def list_cmd():
+    """List the experiments with one-line descriptions."""
+    exps = _experiments()
+    width = max(len(n) for n in exps)
+    for name in sorted(exps):
+        click.echo(f"{name:<{width}}  {exps[name].description}")
+
+
+_run_options = [
+    click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every random number generator."),
+    click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder with the official dataset files (default: $BIDIR_DATA_DIR, then the cache)."),
+    click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True),
+    click.option("--no-progress", is_flag=True, help="Hide progress bars."),
+]
+
+
+def _with_options(options):
+    def wrap(fn):
+        for opt in reversed(options):
+            fn = opt(fn)
+        return fn
+
+    return wrap
+
+
+@main.command()
+@click.argument("name")
+@click.option("--quick", is_flag=True, help="Small, fast settings (what `bidir demo` and the tests run).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Run folder (default: runs/NAME-TIMESTAMP).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config setting; repeatable.")
+@_with_options(_run_options)
+def run(name, quick, out, sets, seed, data_dir, device, no_progress):
+    """Run experiment NAME and write results.json, figures and summary.txt."""
+    from .runner import run_experiment
+
+    try:
+        run_experiment(name, quick=quick, seed=seed, out=out, data_dir=data_dir, device=device, overrides=_parse_sets(sets), show_progress=not no_progress)
+    except BidirError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder for all runs (default: runs/demo-TIMESTAMP).")
+@_with_options(_run_options)
+def demo(out, seed, data_dir, device, no_progress):
+    """Run the quick version of every experiment on data shipped in the package."""
+    from .runner import run_experiment
+
+    out = out or Path("runs") / f"demo-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    start, rows = time.perf_counter(), []
+    try:
+        for name in sorted(_experiments()):
+            t = time.perf_counter()
+            run_experiment(name, quick=True, seed=seed, out=out / name, data_dir=data_dir, device=device, show_progress=not no_progress)
+            rows.append(f"  {name:<20} {time.perf_counter() - t:6.1f} s  {out / name}")
+    except BidirError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"\ndemo: {len(rows)} experiments in {time.perf_counter() - start:.1f} s")
+    click.echo("\n".join(rows))
+
+
+@main.command()
+@click.argument("names", nargs=-1, required=True)
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Where to look for / put the files (default: $BIDIR_DATA_DIR, then the cache).")
+@click.option("--no-verify", is_flag=True, help="Skip checksum checks.")
+def fetch(names, data_dir, no_verify):
+    """Find, or download and verify, the datasets NAMES (e.g. mnist fashion-mnist cifar10)."""
+    from .data.datasets import load_dataset
+
+    try:
+        for name in names:
+            for split in ("train", "test"):
+                ds = load_dataset(name, split, data_dir=data_dir, verify=not no_verify)
+                click.echo(f"{name} {split}: {len(ds)} images {tuple(ds.images.shape[1:])}, {len(ds.classes)} classes")
+    except BidirError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""abam: adaptive BAMs of Kosko (2021), section III.C-D.
+
+Continuous additive ABAMs (eqs 37-38) learning with the Hebbian law (34) and the
+competitive law (43), integrated with an adaptive Runge-Kutta solver (torchdiffeq
+dopri5); the ABAM energy (39) along each trajectory; and the discrete Hebbian ABAM
+(eqs 29-33). A competitive ABAM with a shallow (not win-loss) Y activation is run too,
+to show the assumption the competitive theorem needs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..bam import BAM, ContinuousABAM, hebbian_abam
+from ..plotting import figure
+from ..runner import experiment
+
+
+@dataclass
+class Config:
+    n: int = 8
+    p: int = 6
+    systems: int = 8  # independent systems integrated as one batch
+    t_end: float = 40.0
+    points: int = 401
+    input_scale: float = 2.0  # external inputs I ~ N(0, scale^2)
+    steepness_x: float = 1.0
+    steepness_y: float = 1.0  # Hebbian law
+    competitive_steepness_y: float = 10.0  # steep win-loss Y neurons for the competitive law
+    shallow_steepness_y: float = 1.0  # the contrast run: competitive law, shallow Y neurons
+    method: str = "dopri5"
+    rtol: float = 1e-9
+    atol: float = 1e-11
+    discrete_n: int = 64
+    discrete_p: int = 48
+    discrete_steps: int = 20
+
+
+@experiment("abam", "ABAM: continuous Hebbian and competitive adaptive BAMs (eq 34-43) and the discrete Hebbian ABAM; energy (39) falls", Config,
+            quick={"systems": 3, "points": 161, "t_end": 32.0})
+def run(cfg: Config, ctx) -> dict:
+    g = ctx.generator()
+    dt = torch.float64
+    t = torch.linspace(0, cfg.t_end, cfg.points, dtype=dt)
+    o_x0 = torch.randn(cfg.systems, cfg.n, generator=g, dtype=dt)
+    o_y0 = torch.randn(cfg.systems, cfg.p, generator=g, dtype=dt)
+    M0 = 0.5 * torch.randn(cfg.systems, cfg.n, cfg.p, generator=g, dtype=dt)
+    I_x = cfg.input_scale * torch.randn(cfg.n, generator=g, dtype=dt)
+    I_y = cfg.input_scale * torch.randn(cfg.p, generator=g, dtype=dt)
+    runs = {
+        "hebbian": ContinuousABAM(cfg.n, cfg.p, "hebbian", cfg.steepness_x, cfg.steepness_y, I_x, I_y),
+        "competitive": ContinuousABAM(cfg.n, cfg.p, "competitive", cfg.steepness_x, cfg.competitive_steepness_y, I_x, I_y),
+        "competitive_shallow": ContinuousABAM(cfg.n, cfg.p, "competitive", cfg.steepness_x, cfg.shallow_steepness_y, I_x, I_y),
+    }
+    metrics, trajs = {}, {}
+    for name, model in ctx.progress(runs.items(), desc="integrate"):
+        tr = model.integrate(o_x0, o_y0, M0, t, method=cfg.method, rtol=cfg.rtol, atol=cfg.atol)
+        trajs[name] = tr
+        a_x, a_y = model.activations(tr.o_x, tr.o_y)
+        if model.law == "hebbian":  # eq (34) equilibrium: m_ij = a_i a_j
+            gap = (tr.M - a_x.unsqueeze(-1) * a_y.unsqueeze(-2)).abs().amax((-2, -1))
+        else:  # eq (43): a winning neuron's fan-in m_.j -> a_x
+            win = (a_y > 0.5).unsqueeze(-2)
+            gap = ((tr.M - a_x.unsqueeze(-1)).abs() * win).amax((-2, -1))
+        rise = tr.energy.diff(dim=0)
+        metrics[name] = {
+            "steepness_y": model.c_y,
+            "energy_start": tr.energy[0].mean().item(),
+            "energy_end": tr.energy[-1].mean().item(),
+            "max_energy_rise": rise.max().item(),
+            "energy_falls_every_step": bool((rise <= 1e-9).all()),
+            "synapse_gap_start": gap[0].max().item(),
+            "synapse_gap_end": gap[-1].max().item(),
+            "final_energy_rate": model.energy_rate(tr.o_x[-1], tr.o_y[-1], tr.M[-1]).abs().max().item(),
+        }
+        m = metrics[name]
+        target = "a_x a_y" if model.law == "hebbian" else "a_x (winners)"
+        ctx.log(f"{name} (c_y={model.c_y:g}): E {m['energy_start']:.3f} -> {m['energy_end']:.3f}, largest rise {m['max_energy_rise']:.2e} "
+                f"(falls every step: {m['energy_falls_every_step']}); max |M - {target}| {m['synapse_gap_start']:.3f} -> {m['synapse_gap_end']:.2e}")
+
+    bam = BAM(cfg.discrete_n, cfg.discrete_p)
+    bam.M.copy_(torch.randn(cfg.discrete_n, cfg.discrete_p, generator=g))
+    x0 = torch.randint(0, 2, (cfg.systems, cfg.discrete_n), generator=g).float() * 2 - 1
+    d = hebbian_abam(bam, x0, steps=cfg.discrete_steps, rate=1.0)
+    d_rise = d.energy.diff(dim=-1).max().item()
+    metrics["discrete_hebbian"] = {"energy_start": d.energy[:, 0].mean().item(), "energy_end": d.energy[:, -1].mean().item(), "max_energy_rise": d_rise, "energy_falls_every_step": d_rise < 0}
+    ctx.log(f"discrete Hebbian ABAM ({cfg.discrete_n}x{cfg.discrete_p}): E {d.energy[:, 0].mean():.1f} -> {d.energy[:, -1].mean():.1f}, largest step change {d_rise:.3g} (< 0: {d_rise < 0})")
+
+    fig, axes = figure(2, 2, size=(11, 7.5))
+    for ax, name in zip(axes.flat, runs):
+        tr = trajs[name]
+        ax.plot(t.numpy(), tr.energy.numpy(), lw=1)
+        ax.set_title(f"{name.replace('_', ' ')} (c_y={runs[name].c_y:g}): energy (39)")
+        ax.set_xlabel("t")
+    ax = axes[1, 1]
+    ax.plot(d.energy.T.numpy(), ".-", lw=1)
+    ax.set_title("discrete Hebbian ABAM: E per step")
+    ax.set_xlabel("step")
+    ctx.save_figure(fig, "abam_energy")
+
+    fig, ax = figure()
+    for name, tr in trajs.items():
+        a_x, a_y = runs[name].activations(tr.o_x, tr.o_y)
+        if runs[name].law == "hebbian":
+            gap = (tr.M - a_x.unsqueeze(-1) * a_y.unsqueeze(-2)).abs().amax((-2, -1))
+        else:
+            gap = ((tr.M - a_x.unsqueeze(-1)).abs() * (a_y > 0.5).unsqueeze(-2)).amax((-2, -1))
+        ax.semilogy(t.numpy(), gap.amax(-1).clamp_min(1e-16).numpy(), label=name.replace("_", " "))
+    ax.set_xlabel("t")
+    ax.set_ylabel("max synapse distance to its target")
+    ax.set_title("synapses approach the Hebbian / competitive targets")
+    ax.legend(fontsize=8)
+    ctx.save_figure(fig, "abam_synapses")
+    return metrics

@@ -1,0 +1,50 @@
+"""bam-capacity: how many random pairs a Hebbian BAM recalls (section III.B).
+
+Recall rate against the number m of stored random pairs and the noise in the key, for
+bipolar and binary keys, beside the m < min(n, p) rule of thumb. Eq (25) predicts that
+binary keys, which carry half the signal, recall worse.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..bam.capacity import capacity_sweep
+from ..plotting import figure
+from ..runner import experiment
+
+
+@dataclass
+class Config:
+    n: int = 128
+    p: int = 128
+    ms: tuple = (1, 2, 4, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64, 96, 128)
+    noises: tuple = (0.0, 0.1, 0.2, 0.3)
+    trials: int = 200
+    codings: tuple = ("bipolar", "binary")
+
+
+@experiment("bam-capacity", "Capacity: recall rate vs stored pairs and key noise, bipolar vs binary keys, beside the m < min(n,p) rule", Config,
+            quick={"n": 64, "p": 64, "ms": (1, 2, 4, 8, 12, 16, 24, 32, 64), "noises": (0.0, 0.2), "trials": 40})
+def run(cfg: Config, ctx) -> dict:
+    rows = capacity_sweep(cfg.n, cfg.p, cfg.ms, cfg.noises, cfg.trials, cfg.codings, seed=ctx.seed, progress=ctx.progress)
+    limits = []
+    for coding in cfg.codings:
+        for noise in cfg.noises:
+            sel = [r for r in rows if r["coding"] == coding and r["noise"] == noise]
+            ok = [r["m"] for r in sel if r["recall_rate"] >= 0.9]
+            limits.append({"coding": coding, "noise": noise, "largest_m_with_90pct_recall": max(ok) if ok else 0})
+            ctx.log(f"{coding:7s} keys, noise {noise:.1f}: recall " + " ".join(f"m={r['m']}:{r['recall_rate']:.2f}" for r in sel))
+    ctx.log("largest m with >= 90% exact recall: " + "; ".join(f"{l['coding']}@{l['noise']:.1f}: {l['largest_m_with_90pct_recall']}" for l in limits) + f" (rule of thumb: m < min(n, p) = {min(cfg.n, cfg.p)})")
+
+    fig, ax = figure(size=(7.5, 4.5))
+    for coding, style in zip(cfg.codings, ("-", "--")):
+        for i, noise in enumerate(cfg.noises):
+            sel = [r for r in rows if r["coding"] == coding and r["noise"] == noise]
+            ax.semilogx([r["m"] for r in sel], [r["recall_rate"] for r in sel], style, marker="o", ms=3, color=f"C{i}", label=f"{coding}, noise {noise:.1f}")
+    ax.axvline(min(cfg.n, cfg.p), color="k", ls=":", label="m = min(n, p)")
+    ax.set_xlabel("stored pairs m")
+    ax.set_ylabel("exact recall rate")
+    ax.set_title(f"Hebbian BAM capacity, n = {cfg.n}, p = {cfg.p}, {cfg.trials} memories per point")
+    ax.legend(fontsize=7)
+    ctx.save_figure(fig, "capacity")
+    return {"rows": rows, "limits": limits, "rule_of_thumb_min_n_p": min(cfg.n, cfg.p)}

@@ -1,0 +1,223 @@
+"""The experiment runner: registry, configuration, seeds, run folders and results.
+
+An experiment is a function ``run(config, ctx) -> metrics`` registered with a config
+dataclass whose defaults are the paper's settings and a dict of ``--quick`` overrides.
+The runner builds the config (defaults, then quick, then ``--set key=value``), seeds
+every RNG, gives the experiment a :class:`RunContext` (progress bars, figures, log, the
+device), and writes the run folder:
+
+    results.json   experiment, config, metrics, seed, versions (deterministic: no times)
+    summary.txt    the log lines, ending with the wall time
+    *.png          figures
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import random
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import __version__
+from .errors import InvalidInputError
+
+__all__ = ["Experiment", "RunContext", "EXPERIMENTS", "experiment", "run_experiment", "build_config", "seed_everything", "write_json_atomic"]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    description: str
+    config: type
+    quick: dict
+    run: Callable
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def experiment(name: str, description: str, config: type, quick: dict | None = None):
+    """Register ``run(config, ctx) -> metrics`` as experiment ``name``."""
+
+    def register(fn):
+        EXPERIMENTS[name] = Experiment(name, description, config, dict(quick or {}), fn)
+        return fn
+
+    return register
+
+
+@dataclass
+class RunContext:
+    out: Path
+    seed: int
+    device: torch.device
+    data_dir: Path | None = None
+    quick: bool = False
+    show_progress: bool = True
+    figures: list = field(default_factory=list)
+    lines: list = field(default_factory=list)
+
+    def generator(self, offset: int = 0) -> torch.Generator:
+        """A fresh CPU generator seeded from the run seed (offset separates streams)."""
+        return torch.Generator().manual_seed(self.seed + offset)
+
+    def progress(self, iterable, **kwargs):
+        return tqdm(iterable, disable=not self.show_progress, leave=False, **kwargs)
+
+    def log(self, message: str) -> None:
+        """Print a line and keep it for summary.txt."""
+        tqdm.write(message)
+        self.lines.append(message)
+
+    def save_figure(self, fig, name: str) -> Path:
+        import matplotlib.pyplot as plt
+
+        path = self.out / f"{name}.png"
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        self.figures.append(path.name)
+        return path
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _coerce(value: str, kind, name: str):
+    kind_name = getattr(kind, "__name__", str(kind))
+    try:
+        if kind in (bool, "bool"):
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1", "yes")
+        if kind in (int, "int"):
+            return int(value)
+        if kind in (float, "float"):
+            return float(value)
+        if kind in (str, "str"):
+            return value
+        parsed = json.loads(value)  # tuples, lists and the like
+        return tuple(parsed) if isinstance(parsed, list) else parsed
+    except (ValueError, json.JSONDecodeError):
+        raise InvalidInputError(f"--set {name}={value}: cannot read {value!r} as {kind_name}") from None
+
+
+def build_config(exp: Experiment, quick: bool = False, overrides: dict | None = None):
+    """Defaults, then the quick overrides, then user overrides (strings are parsed)."""
+    fields = {f.name: f for f in dataclasses.fields(exp.config)}
+    values = dict(exp.quick) if quick else {}
+    for key, value in (overrides or {}).items():
+        if key not in fields:
+            raise InvalidInputError(f"{exp.name} has no setting {key!r}; settings: {', '.join(fields)}")
+        values[key] = _coerce(value, fields[key].type, key) if isinstance(value, str) else value
+    return exp.config(**values)
+
+
+def _jsonable(value):
+    if isinstance(value, torch.Tensor):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.ndarray | np.generic):
+        return _jsonable(value.tolist())
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """Write JSON to a temporary file and rename it into place."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(_jsonable(data), f, indent=2, sort_keys=True, allow_nan=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def versions() -> dict:
+    import matplotlib
+
+    return {
+        "bidir": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "matplotlib": matplotlib.__version__,
+        "platform": platform.platform(terse=True),
+    }
+
+
+def resolve_device(device: str) -> torch.device:
+    if device not in ("cpu", "cuda"):
+        raise InvalidInputError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InvalidInputError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
+    return torch.device(device)
+
+
+def run_experiment(
+    name: str,
+    quick: bool = False,
+    seed: int = 0,
+    out=None,
+    data_dir=None,
+    device: str = "cpu",
+    overrides: dict | None = None,
+    show_progress: bool = True,
+) -> dict:
+    """Run a registered experiment into its run folder and return the results dict."""
+    from . import experiments  # noqa: F401  (registers the experiments)
+
+    if name not in EXPERIMENTS:
+        raise InvalidInputError(f"unknown experiment {name!r}; see `bidir list`: {', '.join(sorted(EXPERIMENTS))}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InvalidInputError(f"seed must be a non-negative integer, got {seed!r}")
+    exp = EXPERIMENTS[name]
+    config = build_config(exp, quick, overrides)
+    dev = resolve_device(device)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(out) if out is not None else Path("runs") / f"{name}-{stamp}{'-quick' if quick else ''}"
+    out.mkdir(parents=True, exist_ok=True)
+    seed_everything(seed)
+    ctx = RunContext(out=out, seed=seed, device=dev, data_dir=Path(data_dir) if data_dir else None, quick=quick, show_progress=show_progress)
+    ctx.log(f"== {name}: {exp.description}{' (quick)' if quick else ''}, seed {seed}, device {dev}")
+    start = time.perf_counter()
+    metrics = exp.run(config, ctx)
+    elapsed = time.perf_counter() - start
+    results = {
+        "experiment": name,
+        "description": exp.description,
+        "quick": quick,
+        "seed": seed,
+        "device": str(dev),
+        "config": dataclasses.asdict(config),
+        "metrics": metrics,
+        "figures": sorted(ctx.figures),
+        "versions": versions(),
+    }
+    write_json_atomic(out / "results.json", results)
+    ctx.lines.append(f"wall time: {elapsed:.1f} s")
+    (out / "summary.txt").write_text("\n".join(ctx.lines) + "\n")
+    tqdm.write(f"-> {name} finished in {elapsed:.1f} s; results in {out}/ (results.json, summary.txt, {len(ctx.figures)} figures)")
+    return results
