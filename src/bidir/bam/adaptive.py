@@ -104,7 +104,9 @@ class ContinuousABAM(nn.Module):
 
     Activations are binary logistics a(o) = 1 / (1 + exp(-c o)) (eq 1), bounded in [0, 1]
     and nondecreasing as the theorem needs. The competitive law keeps Edot <= 0 exactly
-    only for a win-loss (0/1) a_y; use a steep ``steepness_y`` for it.
+    only for a win-loss (0/1) a_y (eqs 44-45); use a steep ``steepness_y`` for it:
+    measured here, c_y = 1..30 lets E rise by up to ~1e-2 while a Y neuron switches,
+    c_y = 100 keeps every rise at round-off level.
     """
 
     def __init__(self, n: int, p: int, law: str = "hebbian", steepness_x: float = 1.0, steepness_y: float = 1.0, input_x=None, input_y=None, dtype=torch.float64):

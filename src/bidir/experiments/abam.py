@@ -27,7 +27,7 @@ class Config:
     input_scale: float = 2.0  # external inputs I ~ N(0, scale^2)
     steepness_x: float = 1.0
     steepness_y: float = 1.0  # Hebbian law
-    competitive_steepness_y: float = 10.0  # steep win-loss Y neurons for the competitive law
+    competitive_steepness_y: float = 100.0  # steep win-loss Y neurons for the competitive law (eq 43)
     shallow_steepness_y: float = 1.0  # the contrast run: competitive law, shallow Y neurons
     method: str = "dopri5"
     rtol: float = 1e-9

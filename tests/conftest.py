@@ -1,0 +1,56 @@
+import functools
+import http.server
+import os
+import random
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _reseed():
+    """Every test starts from the same RNG state, so the suite is order-independent."""
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    """No test reads or writes the user's real cache or data folder."""
+    monkeypatch.setenv("BIDIR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("BIDIR_DATA_DIR", raising=False)
+
+
+@pytest.fixture
+def shared_data():
+    if not (SHARED_DATA / "mnist").is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """Serve a temporary folder on 127.0.0.1 (never the internet); yields (folder, base_url)."""
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
