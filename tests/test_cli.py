@@ -1,0 +1,91 @@
+"""The command line: list, run (run folder, determinism, clean errors), demo."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from bidir.cli import main
+from bidir.runner import EXPERIMENTS
+
+NAMES = ["abam", "bam-capacity", "bam-letters", "bam-permutation"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_list_names_every_experiment():
+    out = invoke("list")
+    assert out.exit_code == 0
+    for name in NAMES:
+        assert name in out.output
+    assert set(NAMES) <= set(EXPERIMENTS)
+
+
+def test_run_writes_the_run_folder_and_reproduces_the_paper(tmp_path):
+    out = invoke("run", "bam-permutation", "--quick", "--out", str(tmp_path / "a"), "--no-progress")
+    assert out.exit_code == 0, out.output
+    folder = tmp_path / "a"
+    results = json.loads((folder / "results.json").read_text())
+    assert results["seed"] == 0 and results["quick"] is True and results["versions"]["torch"]
+    m = results["metrics"]
+    assert m["eq18_matches_paper"] and m["recall_sums_match_paper"] and m["eq18_stores_exactly_the_encoded_pairs"]
+    assert (folder / "fig1a_permutation.png").stat().st_size > 10_000
+    assert "eq (18) M matches the paper: True" in (folder / "summary.txt").read_text()
+    assert str(folder) in out.output
+
+
+@pytest.mark.parametrize("name", ["bam-letters", "abam"])
+def test_same_seed_gives_identical_results(tmp_path, name):
+    for sub in ("a", "b"):
+        assert invoke("run", name, "--quick", "--seed", "3", "--out", str(tmp_path / sub), "--no-progress").exit_code == 0
+    a, b = ((tmp_path / s / "results.json").read_text() for s in "ab")
+    assert a == b
+    other = invoke("run", name, "--quick", "--seed", "4", "--out", str(tmp_path / "c"), "--no-progress")
+    assert other.exit_code == 0
+    if name == "bam-letters":
+        assert (tmp_path / "c" / "results.json").read_text() != a
+
+
+def test_set_overrides_a_setting(tmp_path):
+    out = invoke("run", "bam-letters", "--quick", "--set", "noise_levels=[0.1]", "--set", "trials=7", "--out", str(tmp_path), "--no-progress")
+    assert out.exit_code == 0, out.output
+    cfg = json.loads((tmp_path / "results.json").read_text())["config"]
+    assert cfg["trials"] == 7 and cfg["noise_levels"] == [0.1]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "no-such-experiment"], "unknown experiment"),
+        (["run", "bam-letters", "--set", "bogus=1"], "has no setting 'bogus'"),
+        (["run", "bam-letters", "--set", "trials=many"], "cannot read 'many' as int"),
+        (["run", "bam-letters", "--set", "trials"], "expected KEY=VALUE"),
+        (["run", "bam-letters", "--seed", "-1"], "seed"),
+        (["run", "bam-letters", "--device", "tpu"], "device"),
+        (["fetch", "mnist", "--data-dir", "/nonexistent/bidir"], "could not download"),
+    ],
+)
+def test_bad_options_give_a_clear_error_not_a_traceback(args, message, monkeypatch):
+    monkeypatch.setattr("bidir.data.download.urllib.request.urlopen", _no_network)
+    out = CliRunner().invoke(main, args)
+    assert out.exit_code != 0
+    assert message in out.output
+    assert "Traceback" not in out.output
+
+
+def _no_network(*args, **kwargs):
+    raise OSError("network disabled in tests")
+
+
+def test_fetch_reads_the_shared_data(shared_data):
+    out = invoke("fetch", "mnist", "--data-dir", str(shared_data))
+    assert out.exit_code == 0 and "mnist train: 60000 images" in out.output
+
+
+def test_demo_runs_every_experiment(tmp_path):
+    out = invoke("demo", "--out", str(tmp_path), "--no-progress")
+    assert out.exit_code == 0, out.output
+    for name in NAMES:
+        assert json.loads((tmp_path / name / "results.json").read_text())["experiment"] == name
+        assert list((tmp_path / name).glob("*.png"))
