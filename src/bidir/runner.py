@@ -73,7 +73,8 @@ class RunContext:
         return torch.Generator().manual_seed(self.seed + offset)
 
     def progress(self, iterable, **kwargs):
-        return tqdm(iterable, disable=not self.show_progress, leave=False, **kwargs)
+        # disable=None: bars on a terminal, none in a log file or CI (the log lines still print)
+        return tqdm(iterable, disable=None if self.show_progress else True, leave=False, **kwargs)
 
     def log(self, message: str) -> None:
         """Print a line and keep it for summary.txt."""

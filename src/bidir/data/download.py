@@ -74,7 +74,7 @@ def download(remote: RemoteFile, folder, progress: bool = True, timeout: float =
         try:
             with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
                 total = int(response.headers.get("Content-Length") or 0) or remote.size
-                with tqdm(total=total, unit="B", unit_scale=True, desc=f"download {remote.name}", disable=not progress) as bar:
+                with tqdm(total=total, unit="B", unit_scale=True, desc=f"download {remote.name}", disable=None if progress else True) as bar:
                     while block := response.read(1 << 16):
                         out.write(block)
                         bar.update(len(block))

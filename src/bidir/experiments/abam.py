@@ -97,6 +97,7 @@ def run(cfg: Config, ctx) -> dict:
     ax.plot(d.energy.T.numpy(), ".-", lw=1)
     ax.set_title("discrete Hebbian ABAM: E per step")
     ax.set_xlabel("step")
+    fig.tight_layout()
     ctx.save_figure(fig, "abam_energy")
 
     fig, ax = figure()
