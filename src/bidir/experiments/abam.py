@@ -37,6 +37,17 @@ class Config:
     discrete_steps: int = 20
 
 
+def synapse_gap(model: ContinuousABAM, tr) -> torch.Tensor:
+    """Max distance of the synapses to their learning target, per time and system.
+
+    Hebbian (34): m_ij -> a_i a_j. Competitive (43): a winning neuron's fan-in m_.j -> a_x.
+    """
+    a_x, a_y = model.activations(tr.o_x, tr.o_y)
+    if model.law == "hebbian":
+        return (tr.M - a_x.unsqueeze(-1) * a_y.unsqueeze(-2)).abs().amax((-2, -1))
+    return ((tr.M - a_x.unsqueeze(-1)).abs() * (a_y > 0.5).unsqueeze(-2)).amax((-2, -1))
+
+
 @experiment("abam", "ABAM: continuous Hebbian and competitive adaptive BAMs (eq 34-43) and the discrete Hebbian ABAM; energy (39) falls", Config,
             quick={"systems": 3, "points": 161, "t_end": 32.0})
 def run(cfg: Config, ctx) -> dict:
@@ -57,12 +68,7 @@ def run(cfg: Config, ctx) -> dict:
     for name, model in ctx.progress(runs.items(), desc="integrate"):
         tr = model.integrate(o_x0, o_y0, M0, t, method=cfg.method, rtol=cfg.rtol, atol=cfg.atol)
         trajs[name] = tr
-        a_x, a_y = model.activations(tr.o_x, tr.o_y)
-        if model.law == "hebbian":  # eq (34) equilibrium: m_ij = a_i a_j
-            gap = (tr.M - a_x.unsqueeze(-1) * a_y.unsqueeze(-2)).abs().amax((-2, -1))
-        else:  # eq (43): a winning neuron's fan-in m_.j -> a_x
-            win = (a_y > 0.5).unsqueeze(-2)
-            gap = ((tr.M - a_x.unsqueeze(-1)).abs() * win).amax((-2, -1))
+        gap = synapse_gap(model, tr)
         rise = tr.energy.diff(dim=0)
         metrics[name] = {
             "steepness_y": model.c_y,
@@ -102,12 +108,7 @@ def run(cfg: Config, ctx) -> dict:
 
     fig, ax = figure()
     for name, tr in trajs.items():
-        a_x, a_y = runs[name].activations(tr.o_x, tr.o_y)
-        if runs[name].law == "hebbian":
-            gap = (tr.M - a_x.unsqueeze(-1) * a_y.unsqueeze(-2)).abs().amax((-2, -1))
-        else:
-            gap = ((tr.M - a_x.unsqueeze(-1)).abs() * (a_y > 0.5).unsqueeze(-2)).amax((-2, -1))
-        ax.semilogy(t.numpy(), gap.amax(-1).clamp_min(1e-16).numpy(), label=name.replace("_", " "))
+        ax.semilogy(t.numpy(), synapse_gap(runs[name], tr).amax(-1).clamp_min(1e-16).numpy(), label=name.replace("_", " "))
     ax.set_xlabel("t")
     ax.set_ylabel("max synapse distance to its target")
     ax.set_title("synapses approach the Hebbian / competitive targets")
