@@ -62,7 +62,7 @@ def hebbian_abam(
     y = bam._start(y, "y", bam.p, x)
     if mode == "async":
         check_positive_int(k, "k", maximum=min(bam.n, bam.p))
-    g = torch.Generator(device=bam.M.device).manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
     M = bam.M.expand(x.shape[0], bam.n, bam.p).clone()
     tx, ty = bam.threshold_x, bam.threshold_y
 

@@ -23,7 +23,8 @@ def flip_noise(patterns: torch.Tensor, fraction: float, generator: torch.Generat
     check_fraction(fraction, "fraction")
     check_coding(coding)
     n_flip = int(round(fraction * patterns.shape[-1]))
-    ranks = torch.rand(patterns.shape, generator=generator, device=patterns.device).argsort(-1).argsort(-1)
+    draw_on = generator.device if generator is not None else patterns.device
+    ranks = torch.rand(patterns.shape, generator=generator, device=draw_on).to(patterns.device).argsort(-1).argsort(-1)
     flipped = -patterns if coding == "bipolar" else 1 - patterns
     return torch.where(ranks < n_flip, flipped, patterns)
 
@@ -78,13 +79,13 @@ def recall_rate(
     }
 
 
-def capacity_sweep(n, p, ms, noises, trials=100, codings=("bipolar", "binary"), mode="sync", k=1, seed=0, progress=None) -> list[dict]:
+def capacity_sweep(n, p, ms, noises, trials=100, codings=("bipolar", "binary"), mode="sync", k=1, seed=0, progress=None, device=None) -> list[dict]:
     """Recall rate over a grid of stored-pair counts, noise levels and codings (one row each)."""
     rows = []
     g = torch.Generator().manual_seed(seed)
     grid = list(itertools.product(codings, noises, ms))
     for coding, noise, m in grid if progress is None else progress(grid, desc="capacity"):
-        rows.append({"coding": coding, "noise": noise, "m": m, **recall_rate(n, p, m, noise, trials, coding, mode, k, generator=g)})
+        rows.append({"coding": coding, "noise": noise, "m": m, **recall_rate(n, p, m, noise, trials, coding, mode, k, generator=g, device=device)})
     return rows
 
 

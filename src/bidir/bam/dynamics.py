@@ -57,8 +57,12 @@ class RecallResult:
 
 
 def _random_mask(shape, k: int, generator, device) -> torch.Tensor:
-    """A mask with exactly k True entries per row, chosen uniformly at random."""
-    scores = torch.rand(shape, generator=generator, device=device)
+    """A mask with exactly k True entries per row, chosen uniformly at random.
+
+    Drawn on the generator's device, then moved: the same seed gives the same masks on
+    CPU and GPU.
+    """
+    scores = torch.rand(shape, generator=generator, device=generator.device if generator is not None else device).to(device)
     idx = scores.topk(k, dim=-1).indices
     return torch.zeros(shape, dtype=torch.bool, device=device).scatter_(-1, idx, True)
 

@@ -181,8 +181,7 @@ class BAM(nn.Module):
         if mode == "async":
             check_positive_int(k, "k", maximum=min(self.n, self.p))
         if generator is None:
-            generator = torch.Generator(device=self.M.device)
-            generator.manual_seed(0 if seed is None else seed)
+            generator = torch.Generator().manual_seed(0 if seed is None else seed)
         if x is None and y is None:
             raise InvalidInputError("recall needs a probe: give x (X side), y (Y side) or both")
         args = dict(coding=self.coding, mode=mode, k=k, max_steps=max_steps, generator=generator, record_states=record_states)

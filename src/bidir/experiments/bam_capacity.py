@@ -26,7 +26,7 @@ class Config:
 @experiment("bam-capacity", "Capacity: recall rate vs stored pairs and key noise, bipolar vs binary keys, beside the m < min(n,p) rule", Config,
             quick={"n": 64, "p": 64, "ms": (1, 2, 4, 8, 12, 16, 24, 32, 64), "noises": (0.0, 0.2), "trials": 40})
 def run(cfg: Config, ctx) -> dict:
-    rows = capacity_sweep(cfg.n, cfg.p, cfg.ms, cfg.noises, cfg.trials, cfg.codings, seed=ctx.seed, progress=ctx.progress)
+    rows = capacity_sweep(cfg.n, cfg.p, cfg.ms, cfg.noises, cfg.trials, cfg.codings, seed=ctx.seed, progress=ctx.progress, device=ctx.device)
     limits = []
     for coding in cfg.codings:
         for noise in cfg.noises:
