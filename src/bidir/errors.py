@@ -47,9 +47,8 @@ def as_patterns(
     coding: str | None = "bipolar",
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
-    batch_dims: int = 1,
 ) -> torch.Tensor:
-    """Validate and convert patterns to a float tensor of shape (..., dim).
+    """Validate and convert patterns to a float tensor of shape (batch, dim).
 
     A 1-D input is one pattern and becomes a batch of one. ``coding`` checks the value set
     ({-1, 1} for bipolar, {0, 1} for binary); ``None`` only requires finite values.
@@ -60,9 +59,9 @@ def as_patterns(
         raise InvalidInputError(f"{name} must be a numeric array or tensor: {exc}") from None
     if t.dtype == torch.bool or not (t.is_floating_point() or t.dtype in _INT_DTYPES):
         raise InvalidInputError(f"{name} must hold numbers, got dtype {t.dtype}")
-    if t.dim() == batch_dims:
-        t = t.unsqueeze(-2)
-    if t.dim() != batch_dims + 1:
+    if t.dim() == 1:
+        t = t.unsqueeze(0)
+    if t.dim() != 2:
         raise InvalidInputError(
             f"{name} must have shape (batch, size) or (size,), got shape {tuple(t.shape)}"
         )
