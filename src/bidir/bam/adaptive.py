@@ -18,7 +18,7 @@ from torch import nn
 from torchdiffeq import odeint
 
 from ..errors import InvalidInputError, as_patterns, check_finite_tensor, check_positive_int
-from .dynamics import _random_mask, threshold_update
+from .dynamics import masked_update, threshold_update
 from .memory import BAM
 
 __all__ = ["hebbian_abam", "DiscreteABAMResult", "ContinuousABAM", "ABAMTrajectory", "LAWS"]
@@ -72,9 +72,9 @@ def hebbian_abam(
     energies = [E(x, y, M)]
     for t in range(steps):
         y_full = threshold_update((x.unsqueeze(1) @ M).squeeze(1), y, ty, bam.coding)
-        y = y_full if mode == "sync" else torch.where(_random_mask(y.shape, k, g, y.device), y_full, y)
+        y = masked_update(y_full, y, mode, k, g)
         x_full = threshold_update((y.unsqueeze(1) @ M.transpose(1, 2)).squeeze(1), x, tx, bam.coding)
-        x = x_full if mode == "sync" else torch.where(_random_mask(x.shape, k, g, x.device), x_full, x)
+        x = masked_update(x_full, x, mode, k, g)
         M = M + rate / (1 + t) ** rate_decay * x.unsqueeze(2) * y.unsqueeze(1)  # eqs (29), (32)
         energies.append(E(x, y, M))
     return DiscreteABAMResult(x, y, M, torch.stack(energies, dim=-1))

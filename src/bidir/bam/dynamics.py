@@ -17,7 +17,7 @@ import torch
 
 from ..errors import off_value
 
-__all__ = ["threshold_update", "energy", "energy_bound", "RecallResult", "bidirectional_recall"]
+__all__ = ["threshold_update", "masked_update", "energy", "energy_bound", "RecallResult", "bidirectional_recall"]
 
 
 def threshold_update(o: torch.Tensor, prev: torch.Tensor, threshold: torch.Tensor, coding: str) -> torch.Tensor:
@@ -67,6 +67,13 @@ def _random_mask(shape, k: int, generator, device) -> torch.Tensor:
     return torch.zeros(shape, dtype=torch.bool, device=device).scatter_(-1, idx, True)
 
 
+def masked_update(full: torch.Tensor, state: torch.Tensor, mode: str, k: int, generator) -> torch.Tensor:
+    """Sync: every neuron takes its threshold update; async: only k random neurons per pattern."""
+    if mode == "sync":
+        return full
+    return torch.where(_random_mask(state.shape, k, generator, state.device), full, state)
+
+
 def bidirectional_recall(
     M: torch.Tensor,
     x: torch.Tensor,
@@ -96,14 +103,14 @@ def bidirectional_recall(
         if t == 0:
             energies.append(-(y * o_y).sum(-1) + x @ threshold_x + y @ threshold_y)
         y_full = threshold_update(o_y, y, threshold_y, coding)
-        y_new = y_full if mode == "sync" else torch.where(_random_mask(y.shape, k, generator, y.device), y_full, y)
+        y_new = masked_update(y_full, y, mode, k, generator)
         o_x = y_new @ Mt  # backward pass through M^T
         x_full = threshold_update(o_x, x, threshold_x, coding)
         # Stable Y means y_new == y, so x_full came from y itself: (x, y) is a fixed point.
         converged |= (y_full == y).all(-1) & (x_full == x).all(-1)
         if t == max_steps or bool(converged.all()):
             break
-        x_new = x_full if mode == "sync" else torch.where(_random_mask(x.shape, k, generator, x.device), x_full, x)
+        x_new = masked_update(x_full, x, mode, k, generator)
         keep = converged.unsqueeze(-1)
         x, y = torch.where(keep, x, x_new), torch.where(keep, y, y_new)
         steps += (~converged).long()
