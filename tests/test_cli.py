@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from bidir.cli import main
 from bidir.runner import EXPERIMENTS
 
-NAMES = ["abam", "bam-capacity", "bam-letters", "bam-permutation"]
+NAMES = ["abam", "bam-capacity", "bam-letters", "bam-permutation", "bbp-cifar", "bbp-overwrite", "bbp-permutation"]
 
 
 def invoke(*args):
@@ -54,6 +54,14 @@ def test_set_overrides_a_setting(tmp_path):
     assert cfg["trials"] == 7 and cfg["noise_levels"] == [0.1]
 
 
+def test_dataset_option_picks_the_dataset(tmp_path):
+    out = invoke("run", "bbp-cifar", "--quick", "--dataset", "mnist-subset", "--set", "epochs=1", "--set", "hidden=[32]", "--out", str(tmp_path), "--no-progress")
+    assert out.exit_code == 0, out.output
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert res["config"]["dataset"] == "mnist-subset" and res["config"]["hidden"] == [32]
+    assert (tmp_path / "bidirectional" / "metrics.csv").is_file() and (tmp_path / "unidirectional" / "checkpoint.pt").is_file()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -64,6 +72,10 @@ def test_set_overrides_a_setting(tmp_path):
         (["run", "bam-letters", "--seed", "-1"], "seed"),
         (["run", "bam-letters", "--device", "tpu"], "device"),
         (["fetch", "mnist", "--data-dir", "/nonexistent/bidir"], "could not download"),
+        (["run", "bbp-cifar", "--quick", "--dataset", "imagenet"], "dataset must be"),
+        (["run", "bam-letters", "--dataset", "mnist"], "has no setting 'dataset'"),
+        (["run", "bbp-overwrite", "--quick", "--set", "lr=-1"], "learning rate"),
+        (["run", "bbp-permutation", "--quick", "--set", "engine=magic"], "engine must be"),
     ],
 )
 def test_bad_options_give_a_clear_error_not_a_traceback(args, message, monkeypatch):

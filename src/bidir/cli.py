@@ -64,11 +64,13 @@ def _with_options(options):
 @click.option("--quick", is_flag=True, help="Small, fast settings (what `bidir demo` and the tests run).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Run folder (default: runs/NAME-TIMESTAMP).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config setting; repeatable.")
+@click.option("--dataset", default=None, help="Shorthand for --set dataset=NAME (experiments with a dataset setting).")
 @_with_options(_run_options)
-def run(name, quick, out, sets, seed, data_dir, device, no_progress):
+def run(name, quick, out, sets, dataset, seed, data_dir, device, no_progress):
     """Run experiment NAME and write results.json, figures and summary.txt."""
     from .runner import run_experiment
 
+    sets = (*sets, f"dataset={dataset}") if dataset is not None else sets
     try:
         run_experiment(name, quick=quick, seed=seed, out=out, data_dir=data_dir, device=device, overrides=_parse_sets(sets), show_progress=not no_progress)
     except BidirError as exc:

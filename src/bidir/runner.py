@@ -65,6 +65,7 @@ class RunContext:
     data_dir: Path | None = None
     quick: bool = False
     show_progress: bool = True
+    main: bool = True  # False on the other ranks of a torchrun launch: they write nothing
     figures: list = field(default_factory=list)
     lines: list = field(default_factory=list)
 
@@ -74,18 +75,20 @@ class RunContext:
 
     def progress(self, iterable, **kwargs):
         # disable=None: bars on a terminal, none in a log file or CI (the log lines still print)
-        return tqdm(iterable, disable=None if self.show_progress else True, leave=False, **kwargs)
+        return tqdm(iterable, disable=None if (self.show_progress and self.main) else True, leave=False, **kwargs)
 
     def log(self, message: str) -> None:
         """Print a line and keep it for summary.txt."""
-        tqdm.write(message)
+        if self.main:
+            tqdm.write(message)
         self.lines.append(message)
 
     def save_figure(self, fig, name: str) -> Path:
         import matplotlib.pyplot as plt
 
         path = self.out / f"{name}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+        if self.main:
+            fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
         self.figures.append(path.name)
         return path
@@ -194,14 +197,19 @@ def run_experiment(
         raise InvalidInputError(f"unknown experiment {name!r}; see `bidir list`: {', '.join(sorted(EXPERIMENTS))}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InvalidInputError(f"seed must be a non-negative integer, got {seed!r}")
+    from .train import init_distributed, world
+
     exp = EXPERIMENTS[name]
     config = build_config(exp, quick, overrides)
-    dev = resolve_device(device)
+    dev = init_distributed(resolve_device(device))  # joins torchrun's process group, if any
+    rank, size = world()
+    if size > 1 and out is None:  # every rank must read the same checkpoints
+        raise InvalidInputError("a torchrun launch needs --out, so that all ranks share one run folder")
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(out) if out is not None else Path("runs") / f"{name}-{stamp}{'-quick' if quick else ''}"
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(seed)
-    ctx = RunContext(out=out, seed=seed, device=dev, data_dir=Path(data_dir) if data_dir else None, quick=quick, show_progress=show_progress)
+    ctx = RunContext(out=out, seed=seed, device=dev, data_dir=Path(data_dir) if data_dir else None, quick=quick, show_progress=show_progress, main=rank == 0)
     ctx.log(f"== {name}: {exp.description}{' (quick)' if quick else ''}, seed {seed}, device {dev}")
     start = time.perf_counter()
     metrics = exp.run(config, ctx)
@@ -217,6 +225,8 @@ def run_experiment(
         "figures": sorted(ctx.figures),
         "versions": versions(),
     }
+    if rank != 0:
+        return results
     write_json_atomic(out / "results.json", results)
     ctx.lines.append(f"wall time: {elapsed:.1f} s")
     (out / "summary.txt").write_text("\n".join(ctx.lines) + "\n")

@@ -288,3 +288,14 @@ def load_dataset(name: str, split: str = "train", data_dir=None, download: bool 
     if labels.min() < 0 or labels.max() >= len(spec.classes):
         raise DatasetError(f"{folder}: labels outside 0..{len(spec.classes) - 1} for {name} (corrupt file?)")
     return ImageDataset(name, split, images.to(torch.uint8), labels, spec.classes)
+
+
+def train_test(name: str, data_dir=None, train_size: int = 0, test_size: int = 0, seed: int = 0, progress: bool = True) -> tuple[ImageDataset, ImageDataset]:
+    """Both splits of a dataset; a size > 0 keeps that many random samples (seeded)."""
+    train = load_dataset(name, "train", data_dir=data_dir, progress=progress)
+    test = load_dataset(name, "test", data_dir=data_dir, progress=progress)
+    if train_size:
+        train = train.subset(min(train_size, len(train)), seed=seed)
+    if test_size:
+        test = test.subset(min(test_size, len(test)), seed=seed + 1)
+    return train, test

@@ -1,0 +1,198 @@
+"""A bidirectional multilayer perceptron: one web of synapses run both ways (Kosko sec IV).
+
+Layers n_0 (input field F_X) ... n_L (output field F_Y) are joined by matrices
+W_1..W_L (W_l of shape (n_l, n_{l-1}), as in the note and nn.Linear). The forward sweep
+is N(x): x -> W_1 -> ... -> W_L -> y. The backward sweep N^T(y) runs the same matrices
+transposed, y -> W_L^T -> ... -> W_1^T -> x, with a bias of its own per layer. Each
+direction ends in a layer whose activation fixes its likelihood (eqs 56-69):
+
+    softmax  -> categorical (cross-entropy)      identity -> gaussian (squared error)
+    logistic -> bernoulli (double cross-entropy)
+
+Training modes (the error whose gradient is followed):
+
+    forward        E_f  = -ln p_f(y | x)                   (ordinary backprop)
+    backward       E_b  = -ln p_b(x | y)                   (backprop of the inverse map)
+    bidirectional  E    = E_f + E_b                        (eqs 57 and 68)
+
+The backward sweep starts from the *target* y (the label), as in eq 69. Gradients come
+from autograd (default) or from the explicit engine of :mod:`bidir.backprop`.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from ..backprop import Pass, Step, check_likelihood, engine, get_activation
+from ..backprop import likelihoods as lk
+from ..backprop.activations import Activation, Identity, Softmax
+from ..errors import InvalidInputError, check_finite_tensor
+
+__all__ = ["BidirectionalMLP", "MODES", "ENGINES"]
+
+MODES = ("forward", "backward", "bidirectional")
+ENGINES = ("autograd", "explicit")
+
+
+def _default_likelihood(act: Activation) -> str:
+    if isinstance(act, Softmax):
+        return "categorical"
+    if act.logistic_family:
+        return "bernoulli"
+    return "gaussian"
+
+
+class BidirectionalMLP(nn.Module):
+    """Bidirectional MLP with shared weights.
+
+    Args:
+        sizes: (n_0, ..., n_L), at least two layers.
+        hidden: activation of the hidden neurons (both directions unless ``hidden_backward``).
+        output: activation of the output field F_Y on the forward sweep.
+        input: activation of the input field F_X on the backward sweep.
+        steepness: c of logistic neurons (Kosko eq 1).
+        forward_likelihood / backward_likelihood: default from the terminal activation.
+        init: 'xavier' (symmetric in fan-in and fan-out, as a matrix used both ways
+            should be; gain from the hidden activation) or 'kaiming' (fan-in only).
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        hidden="logistic",
+        output="logistic",
+        input="logistic",
+        steepness: float = 1.0,
+        hidden_backward=None,
+        forward_likelihood: str | None = None,
+        backward_likelihood: str | None = None,
+        init: str = "xavier",
+        dtype: torch.dtype = torch.float32,
+    ):
+        super().__init__()
+        sizes = tuple(sizes)
+        if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes):
+            raise InvalidInputError(f"sizes must be at least two positive integers, got {sizes!r}")
+        if init not in ("xavier", "kaiming"):
+            raise InvalidInputError(f"init must be 'xavier' or 'kaiming', got {init!r}")
+        self.sizes = sizes
+        self.steepness = steepness
+        self.hidden = get_activation(hidden, steepness)
+        self.hidden_backward = get_activation(hidden_backward, steepness) if hidden_backward is not None else self.hidden
+        self.output = get_activation(output, steepness)
+        self.input = get_activation(input, steepness)
+        self.forward_likelihood = check_likelihood(forward_likelihood or _default_likelihood(self.output), self.output)
+        self.backward_likelihood = check_likelihood(backward_likelihood or _default_likelihood(self.input), self.input)
+        L = len(sizes) - 1
+        self.weights = nn.ParameterList([nn.Parameter(torch.empty(sizes[l + 1], sizes[l], dtype=dtype)) for l in range(L)])
+        self.forward_bias = nn.ParameterList([nn.Parameter(torch.zeros(sizes[l + 1], dtype=dtype)) for l in range(L)])
+        self.backward_bias = nn.ParameterList([nn.Parameter(torch.zeros(sizes[l], dtype=dtype)) for l in range(L)])
+        gain = nn.init.calculate_gain("relu") if self.hidden.name == "relu" else 1.0
+        for W in self.weights:
+            if init == "xavier":
+                nn.init.xavier_uniform_(W, gain=gain)
+            else:
+                nn.init.kaiming_uniform_(W, a=math.sqrt(5))
+
+    # -- the two paths through the same synapses ------------------------------------
+    def forward_path(self) -> list[Step]:
+        L = len(self.weights)
+        return [Step(f"weights.{l}", f"forward_bias.{l}", self.output if l == L - 1 else self.hidden) for l in range(L)]
+
+    def backward_path(self) -> list[Step]:
+        L = len(self.weights)
+        return [Step(f"weights.{l}", f"backward_bias.{l}", self.input if l == 0 else self.hidden_backward, transpose=True) for l in reversed(range(L))]
+
+    def _params(self) -> dict:
+        return dict(self.named_parameters())
+
+    def _check(self, value, name: str, dim: int) -> torch.Tensor:
+        W = self.weights[0]
+        t = check_finite_tensor(value, name, dtype=W.dtype, device=W.device)
+        if t.dim() == 1:
+            t = t.unsqueeze(0)
+        if t.dim() != 2 or t.shape[1] != dim:
+            raise InvalidInputError(f"{name} must have shape (batch, {dim}), got {tuple(t.shape)}")
+        return t
+
+    def forward(self, x) -> torch.Tensor:
+        """N(x): the forward sweep from F_X to F_Y."""
+        x = self._check(x, "x", self.sizes[0])
+        return engine.forward(self._params(), self.forward_path(), x)[-1].y
+
+    def backward_pass(self, y) -> torch.Tensor:
+        """N^T(y): the backward sweep from F_Y to F_X through the transposed weights."""
+        y = self._check(y, "y", self.sizes[-1])
+        return engine.forward(self._params(), self.backward_path(), y)[-1].y
+
+    # -- errors and training objective -----------------------------------------------
+    def passes(self, x: torch.Tensor, t: torch.Tensor, mode: str = "bidirectional", backward_weight: float = 1.0) -> list[Pass]:
+        if mode not in MODES:
+            raise InvalidInputError(f"mode must be one of {MODES}, got {mode!r}")
+        out = []
+        if mode in ("forward", "bidirectional"):
+            out.append(Pass(self.forward_path(), x, t, self.forward_likelihood))
+        if mode in ("backward", "bidirectional"):
+            out.append(Pass(self.backward_path(), t, x, self.backward_likelihood, backward_weight))
+        return out
+
+    def loss(self, x, t, mode: str = "bidirectional", engine_name: str = "autograd", backward_weight: float = 1.0):
+        """(J, {error name: batch-mean error}) for the training mode; J.backward() gives dJ/dtheta.
+
+        ``backward_weight`` scales E_b in the joint error (1 = eqs 57/68).
+        """
+        return self.objective(self._params(), x, t, mode, engine_name, backward_weight)
+
+    def objective(self, params: dict, x, t, mode: str = "bidirectional", engine_name: str = "autograd", backward_weight: float = 1.0):
+        """:meth:`loss` with the parameters given by name, possibly stacked (S, ...) for an
+        ensemble; then the errors have shape (S,) and J is their (weighted) sum."""
+        if engine_name not in ENGINES:
+            raise InvalidInputError(f"engine must be one of {ENGINES}, got {engine_name!r}")
+        x = self._check(x, "x", self.sizes[0])
+        t = self._check(t, "t", self.sizes[-1])
+        passes = self.passes(x, t, mode, backward_weight)
+        names = [f"{p}_error" for p in ("forward", "backward") if mode in (p, "bidirectional")]
+        if engine_name == "explicit":
+            J, errors = engine.explicit_loss(params, passes)
+        else:
+            errors = []
+            for p in passes:
+                out = engine.forward(params, p.path, p.x)[-1]
+                errors.append(lk.error(p.likelihood, p.path[-1].activation, out.z, out.y, p.target).mean(-1))
+            J = sum(p.weight * e.sum() for p, e in zip(passes, errors))
+        return J, {n: e.detach() for n, e in zip(names, errors)}
+
+    @torch.no_grad()
+    def errors(self, x, t) -> dict:
+        """Both directional errors (batch means), whatever the training mode."""
+        _, errs = self.loss(x, t, "bidirectional")
+        return {k: float(v) for k, v in errs.items()}
+
+    def gradients(self, x, t, mode: str = "bidirectional", backward_weight: float = 1.0) -> dict:
+        """dJ/dtheta by the explicit engine alone (no autograd), keyed by parameter name."""
+        x = self._check(x, "x", self.sizes[0])
+        t = self._check(t, "t", self.sizes[-1])
+        _, grads, _ = engine.loss_and_gradients(self._params(), self.passes(x, t, mode, backward_weight))
+        return grads
+
+    def set_hidden_steepness(self, c: float) -> None:
+        """Change c of the hidden (logistic) neurons, e.g. to anneal them towards thresholds."""
+        if self.hidden.logistic_family:
+            self.hidden = get_activation(self.hidden.name, c)
+        if self.hidden_backward.logistic_family:
+            self.hidden_backward = get_activation(self.hidden_backward.name, c)
+
+    def thresholded(self) -> "BidirectionalMLP":
+        """A copy whose logistic neurons are threshold neurons (Fig 1b, zero thresholds on z)."""
+        net = copy.deepcopy(self)
+        net.hidden, net.hidden_backward = self.hidden.hard(), self.hidden_backward.hard()
+        net.output, net.input = self.output.hard(), self.input.hard()
+        return net
+
+    def extra_repr(self) -> str:
+        return (f"sizes={self.sizes}, hidden={self.hidden}, output={self.output} ({self.forward_likelihood}), "
+                f"input={self.input} ({self.backward_likelihood})")

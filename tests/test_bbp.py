@@ -1,0 +1,159 @@
+"""B-BP: both sweeps use the same synapses, the modes' errors, and the papers' outcomes."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from bidir.bbp import BidirectionalMLP
+from bidir.bbp.ensemble import Ensemble
+from bidir.data.patterns import TABLE_I_PERMUTATION, permutation_pairs
+from bidir.errors import InvalidInputError
+
+
+def _perm_net(seed, h=5, c=1.0):
+    torch.manual_seed(seed)
+    return BidirectionalMLP((4, h, 4), hidden="bipolar-logistic", output="bipolar-logistic", input="bipolar-logistic", steepness=c)
+
+
+def test_backward_sweep_runs_through_the_transposed_forward_weights():
+    torch.manual_seed(0)
+    net = BidirectionalMLP((5, 4, 3), hidden="identity", output="identity", input="identity", dtype=torch.float64)
+    W1, W2 = net.weights
+    with torch.no_grad():
+        for b in list(net.forward_bias) + list(net.backward_bias):
+            b.normal_()
+    x, y = torch.randn(2, 5, dtype=torch.float64), torch.randn(2, 3, dtype=torch.float64)
+    f1, f2 = net.forward_bias
+    c1, c2 = net.backward_bias
+    assert torch.allclose(net(x), (x @ W1.T + f1) @ W2.T + f2)
+    assert torch.allclose(net.backward_pass(y), (y @ W2 + c2) @ W1 + c1)
+
+
+def test_modes_sum_their_errors_and_gradients():
+    net = _perm_net(1)
+    X, Y = (v.float() for v in permutation_pairs(TABLE_I_PERMUTATION))
+    g = {m: net.gradients(X, Y, m) for m in ("forward", "backward", "bidirectional")}
+    assert not any(k.startswith("backward_bias") for k in g["forward"])
+    assert not any(k.startswith("forward_bias") for k in g["backward"])
+    for k, v in g["bidirectional"].items():
+        assert torch.allclose(v, g["forward"].get(k, 0) + g["backward"].get(k, 0), atol=1e-6)
+    J, errs = net.loss(X, Y, "bidirectional")
+    assert torch.isclose(J, errs["forward_error"] + errs["backward_error"])
+
+
+@pytest.mark.parametrize("mode", ["forward", "backward", "bidirectional"])
+def test_both_engines_give_the_same_gradients(mode):
+    torch.manual_seed(2)
+    net = BidirectionalMLP((6, 5, 4, 3), hidden="relu", output="softmax", input="identity", dtype=torch.float64)
+    x = torch.rand(8, 6, dtype=torch.float64)
+    t = F.one_hot(torch.randint(0, 3, (8,)), 3).double()
+    grads = {}
+    for engine in ("autograd", "explicit"):
+        net.zero_grad()
+        net.loss(x, t, mode, engine)[0].backward()
+        grads[engine] = {n: p.grad.clone() for n, p in net.named_parameters() if p.grad is not None}
+    assert grads["autograd"].keys() == grads["explicit"].keys()
+    for k in grads["autograd"]:
+        assert torch.allclose(grads["autograd"][k], grads["explicit"][k], atol=1e-10), k
+
+
+def test_threshold_swap_gives_threshold_neurons():
+    net = _perm_net(0).thresholded()
+    X, Y = (v.float() for v in permutation_pairs(TABLE_I_PERMUTATION))
+    assert set(net(X).unique().tolist()) <= {-1.0, 1.0}
+    assert set(net.backward_pass(Y).unique().tolist()) <= {-1.0, 1.0}
+    assert _perm_net(0).hidden.name == "bipolar-logistic"  # the original is untouched
+
+
+def test_table_i_permutation_is_recalled_exactly_both_ways_after_training():
+    """Fig 1b: 4-5-4, annealed hidden steepness; most single seeds and the best of 4 succeed."""
+    X, Y = (v.float() for v in permutation_pairs(TABLE_I_PERMUTATION))
+    ens = Ensemble(_perm_net, range(16))
+    ens.fit(X, Y, 1000, 0.1, hidden_steepness=lambda e: 8 ** (e / 999), engine_name="explicit")
+    exact = (ens.sweep("forward", X, hard=True) == Y).all(-1).all(-1) & (ens.sweep("backward", Y, hard=True) == X).all(-1).all(-1)
+    assert exact.float().mean() >= 0.6
+    assert exact.view(4, 4).any(1).all()  # best of 4 restarts: every trial succeeds
+    net = ens.model(int(exact.nonzero()[0])).thresholded()
+    assert torch.equal(net(X), Y) and torch.equal(net.backward_pass(Y), X)
+
+
+def test_one_direction_overwrites_the_other_and_bidirectional_keeps_both():
+    """Fig 3: forward-only training leaves E_b high; bidirectional drives both errors down."""
+    X, Y = (v.float() for v in permutation_pairs(TABLE_I_PERMUTATION))
+    final = {}
+    for mode in ("forward", "backward", "bidirectional"):
+        ens = Ensemble(_perm_net, range(6))
+        ens.fit(X, Y, 400, 0.05, mode=mode)
+        with torch.no_grad():
+            final[mode] = ens.objective(X, Y, mode="bidirectional")[1]
+    assert final["forward"]["forward_error"].mean() < 0.2 < 1.0 < final["forward"]["backward_error"].mean()
+    assert final["backward"]["backward_error"].mean() < 0.2 < 1.0 < final["backward"]["forward_error"].mean()
+    assert final["bidirectional"]["forward_error"].mean() < 0.2 and final["bidirectional"]["backward_error"].mean() < 0.2
+
+
+def test_ensemble_copy_trains_like_one_network_for_sgd():
+    """With plain SGD (no Adam sign amplification of rounding), copy s equals seed s alone."""
+    X, Y = (v.float() for v in permutation_pairs(TABLE_I_PERMUTATION))
+    ens = Ensemble(_perm_net, [3, 4])
+    ens.fit(X, Y, 50, 0.5, optimizer="sgd")
+    net = _perm_net(4)
+    opt = torch.optim.SGD(net.parameters(), lr=0.5)
+    for _ in range(50):
+        J, _ = net.loss(X, Y)
+        opt.zero_grad()
+        J.backward()
+        opt.step()
+    for k, v in ens.model(1).state_dict().items():
+        assert torch.allclose(v, net.state_dict()[k], atol=1e-5), k
+
+
+def test_bidirectional_training_makes_the_backward_recall_a_class_centroid():
+    """Fig 4 in small: on MNIST, N^T(e_k) lands nearest its own class centroid only after B-BP."""
+    from bidir.data.datasets import train_test
+    from bidir.train import Trainer
+
+    train, test = train_test("mnist-subset")
+    x, y = train.features(), train.labels
+    t = F.one_hot(y, 10).float()
+    centroids = torch.stack([x[y == k].mean(0) for k in range(10)])
+    out = {}
+    for mode in ("forward", "bidirectional"):
+        torch.manual_seed(0)
+        net = BidirectionalMLP((784, 128, 128, 10), hidden="relu", output="softmax", input="identity")
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        Trainer(net, lambda m, a, b, mode=mode: m.loss(a, b, mode), opt, batch_size=64, progress=False, log=lambda s: None).fit((x, t), 3)
+        with torch.no_grad():
+            acc = float((net(test.features()).argmax(1) == test.labels).float().mean())
+            nearest = torch.cdist(net.backward_pass(torch.eye(10)), centroids).argmin(1)
+        out[mode] = (acc, int((nearest == torch.arange(10)).sum()))
+    assert out["forward"][0] > 0.88 and out["bidirectional"][0] > 0.85
+    assert out["bidirectional"][1] >= 9
+    assert out["forward"][1] <= 5
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: BidirectionalMLP((4,)), "at least two"),
+        (lambda: BidirectionalMLP((4, 0, 2)), "positive integers"),
+        (lambda: BidirectionalMLP((4, 2), hidden="bogus"), "unknown activation"),
+        (lambda: BidirectionalMLP((4, 2), output="relu", forward_likelihood="categorical"), "softmax"),
+        (lambda: BidirectionalMLP((4, 2), init="orthogonal"), "init"),
+        (lambda: BidirectionalMLP((4, 2), steepness=0), "steepness"),
+    ],
+)
+def test_bad_construction_is_refused(make, match):
+    with pytest.raises(InvalidInputError, match=match):
+        make()
+
+
+def test_bad_inputs_are_refused():
+    net = _perm_net(0)
+    X, Y = (v.float() for v in permutation_pairs(TABLE_I_PERMUTATION))
+    with pytest.raises(InvalidInputError, match=r"shape \(batch, 4\)"):
+        net(torch.ones(3, 5))
+    with pytest.raises(InvalidInputError, match="NaN"):
+        net.backward_pass(torch.full((1, 4), float("nan")))
+    with pytest.raises(InvalidInputError, match="mode"):
+        net.loss(X, Y, "sideways")
+    with pytest.raises(InvalidInputError, match="engine"):
+        net.loss(X, Y, "forward", "magic")

@@ -1,0 +1,158 @@
+"""The shared trainer: metrics files, atomic checkpoints, resume, seeds, errors, DDP."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from bidir.bbp import BidirectionalMLP
+from bidir.errors import BidirError, InvalidInputError
+from bidir.train import Trainer, load_checkpoint, make_optimizer, save_atomic
+
+
+def _data(n=96):
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(n, 6, generator=g)
+    y = (x[:, :3].sum(1) > x[:, 3:].sum(1)).long() + (x[:, 0] > 0.5).long()
+    return x, F.one_hot(y, 3).float()
+
+
+def _net(seed=0):
+    torch.manual_seed(seed)
+    return BidirectionalMLP((6, 8, 3), hidden="tanh", output="softmax", input="identity")
+
+
+def _loss(model, x, t):
+    return model.loss(x, t, "bidirectional")
+
+
+def _fit(out, epochs, seed=0, **kw):
+    net = _net()
+    opt = make_optimizer("adam", net.parameters(), 0.01)
+    tr = Trainer(net, _loss, opt, out=out, seed=seed, batch_size=16, progress=False, log=lambda s: None, **kw)
+    return net, tr.fit(_data(), epochs, evaluate=lambda m, e: {"train_error": m.errors(*_data())["forward_error"]})
+
+
+def test_writes_metrics_and_a_loadable_checkpoint(tmp_path):
+    _, history = _fit(tmp_path, 3)
+    assert [r["epoch"] for r in history] == [1, 2, 3]
+    assert history[-1]["loss"] < history[0]["loss"]
+    rows = json.loads((tmp_path / "metrics.json").read_text())
+    assert [r["epoch"] for r in rows] == [1, 2, 3] and "train_error" in rows[0] and "forward_error" in rows[0]
+    csv = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert csv[0].startswith("epoch,") and len(csv) == 4
+    state = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert state["epoch"] == 3 and set(state) >= {"model", "optimizer", "history", "torch_rng"}
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_resume_after_interruption_gives_the_same_weights(tmp_path):
+    full, _ = _fit(tmp_path / "full", 5)
+
+    calls = {"n": 0}
+
+    def crash(model, x, t):
+        calls["n"] += 1
+        if calls["n"] == 6 * 3 + 2:  # in epoch 4 (6 batches per epoch)
+            raise KeyboardInterrupt
+        return _loss(model, x, t)
+
+    net = _net()
+    opt = make_optimizer("adam", net.parameters(), 0.01)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(net, crash, opt, out=tmp_path / "cut", batch_size=16, progress=False, log=lambda s: None).fit(_data(), 5)
+    assert load_checkpoint(tmp_path / "cut" / "checkpoint.pt")["epoch"] == 3
+    resumed, history = _fit(tmp_path / "cut", 5)
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4, 5]
+    for k, v in full.state_dict().items():
+        assert torch.equal(v, resumed.state_dict()[k]), k
+
+
+def test_same_seed_same_weights_other_seed_other_order(tmp_path):
+    a, _ = _fit(tmp_path / "a", 2, seed=7)
+    b, _ = _fit(tmp_path / "b", 2, seed=7)
+    c, _ = _fit(tmp_path / "c", 2, seed=8)
+    assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
+    assert not torch.equal(a.weights[0], c.weights[0])
+
+
+def test_a_failed_save_leaves_the_old_checkpoint_whole(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.pt"
+    save_atomic({"epoch": 1, "w": torch.ones(3)}, path)
+
+    def broken(obj, f):
+        f.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_atomic({"epoch": 2}, path)
+    assert load_checkpoint(path)["epoch"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
+
+
+def test_corrupt_or_foreign_checkpoints_raise_clear_errors(tmp_path):
+    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(BidirError, match="cannot read checkpoint"):
+        _fit(tmp_path, 2)
+    _fit(tmp_path / "s", 1, seed=1)
+    with pytest.raises(InvalidInputError, match="seed 1"):
+        _fit(tmp_path / "s", 2, seed=2)
+
+
+def test_diverging_loss_and_bad_options_are_refused(tmp_path):
+    net = _net()
+    opt = make_optimizer("sgd", net.parameters(), 0.1)
+    with pytest.raises(BidirError, match="loss became nan"):
+        Trainer(net, lambda m, x, t: (torch.tensor(float("nan"), requires_grad=True), {}), opt, progress=False).fit(_data(), 1)
+    with pytest.raises(InvalidInputError, match="learning rate"):
+        make_optimizer("adam", net.parameters(), -1)
+    with pytest.raises(InvalidInputError, match="optimizer"):
+        make_optimizer("lbfgs", net.parameters(), 0.1)
+    with pytest.raises(InvalidInputError, match="batch_size"):
+        Trainer(net, _loss, opt, batch_size=0)
+    with pytest.raises(InvalidInputError, match="same first dimension"):
+        Trainer(net, _loss, opt, progress=False).fit((torch.ones(4, 6), torch.ones(5, 3)), 1)
+
+
+DDP_SCRIPT = textwrap.dedent(
+    """
+    import sys, torch, torch.nn.functional as F
+    from bidir.bbp import BidirectionalMLP
+    from bidir.train import Trainer, init_distributed, make_optimizer, world
+    init_distributed(torch.device("cpu"))
+    rank, size = world()
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(90, 6, generator=g)
+    t = F.one_hot((x.sum(1) > 3).long(), 2).float()
+    torch.manual_seed(0)
+    net = BidirectionalMLP((6, 8, 2), hidden="tanh", output="softmax", input="identity", dtype=torch.float64)
+    opt = make_optimizer("sgd", net.parameters(), 0.2, momentum=0.9)
+    Trainer(net, lambda m, a, b: m.loss(a, b, "bidirectional", sys.argv[2]), opt, out=sys.argv[1], batch_size=20, progress=False).fit((x.double(), t.double()), 3)
+    torch.save({"state": net.state_dict(), "world": size, "ddp": torch.distributed.is_initialized()}, f"{sys.argv[1]}/rank{rank}.pt")
+    """
+)
+
+
+@pytest.mark.parametrize("engine", ["autograd", "explicit"])
+def test_ddp_with_two_processes_matches_one_process(tmp_path, engine):
+    script = tmp_path / "ddp.py"
+    script.write_text(DDP_SCRIPT)
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    subprocess.run([sys.executable, str(script), str(one), engine], check=True, capture_output=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script), str(two), engine],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ref = torch.load(one / "rank0.pt", weights_only=True)
+    runs = [torch.load(two / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    assert [(r["world"], r["ddp"]) for r in runs] == [(2, True), (2, True)] and (ref["world"], ref["ddp"]) == (1, False)
+    ref, r0, r1 = ref["state"], runs[0]["state"], runs[1]["state"]
+    for k in ref:
+        assert torch.equal(r0[k], r1[k]), k  # the ranks agree exactly
+        assert torch.allclose(r0[k], ref[k], atol=1e-10), k  # and equal one process on the whole batch
+    assert json.loads((two / "metrics.json").read_text())[-1]["epoch"] == 3
