@@ -78,12 +78,14 @@ def test_dataset_option_picks_the_dataset(tmp_path):
         (["run", "bbp-permutation", "--quick", "--set", "engine=magic"], "engine must be"),
     ],
 )
-def test_bad_options_give_a_clear_error_not_a_traceback(args, message, monkeypatch):
+def test_bad_options_give_a_clear_error_not_a_traceback(args, message, monkeypatch, tmp_path):
     monkeypatch.setattr("bidir.data.download.urllib.request.urlopen", _no_network)
+    monkeypatch.chdir(tmp_path)
     out = CliRunner().invoke(main, args)
     assert out.exit_code != 0
     assert message in out.output
     assert "Traceback" not in out.output
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # no empty run folders left
 
 
 def _no_network(*args, **kwargs):

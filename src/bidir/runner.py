@@ -146,17 +146,35 @@ def _jsonable(value):
     return value
 
 
-def write_json_atomic(path: Path, data) -> None:
-    """Write JSON to a temporary file and rename it into place."""
+def atomic_write(path, write, binary: bool = False) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, fsync, then rename it into place.
+
+    A crash leaves either the old file or the new one, never half of one.
+    """
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(_jsonable(data), f, indent=2, sort_keys=True, allow_nan=False)
-            f.write("\n")
+        with os.fdopen(fd, "wb" if binary else "w") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """Write JSON atomically (see :func:`atomic_write`)."""
+
+    def dump(f):
+        json.dump(_jsonable(data), f, indent=2, sort_keys=True, allow_nan=False)
+        f.write("\n")
+
+    atomic_write(path, dump)
 
 
 def versions() -> dict:
@@ -207,12 +225,18 @@ def run_experiment(
         raise InvalidInputError("a torchrun launch needs --out, so that all ranks share one run folder")
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(out) if out is not None else Path("runs") / f"{name}-{stamp}{'-quick' if quick else ''}"
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(seed)
     ctx = RunContext(out=out, seed=seed, device=dev, data_dir=Path(data_dir) if data_dir else None, quick=quick, show_progress=show_progress, main=rank == 0)
     ctx.log(f"== {name}: {exp.description}{' (quick)' if quick else ''}, seed {seed}, device {dev}")
     start = time.perf_counter()
-    metrics = exp.run(config, ctx)
+    try:
+        metrics = exp.run(config, ctx)
+    except BaseException:
+        if created and rank == 0 and not any(out.iterdir()):
+            out.rmdir()  # a run refused at the start leaves no empty folder behind
+        raise
     elapsed = time.perf_counter() - start
     results = {
         "experiment": name,

@@ -30,7 +30,6 @@ import csv
 import io
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -40,6 +39,7 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from .errors import BidirError, InvalidInputError, check_positive_int
+from .runner import atomic_write, write_json_atomic
 
 __all__ = ["Trainer", "make_optimizer", "world", "init_distributed", "is_main_process", "save_atomic", "load_checkpoint"]
 
@@ -70,17 +70,7 @@ def init_distributed(device: torch.device) -> torch.device:
 # -- checkpoint files ---------------------------------------------------------------
 def save_atomic(obj, path: Path) -> None:
     """torch.save to a temporary file in the same folder, then rename over ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda f: torch.save(obj, f), binary=True)
 
 
 def load_checkpoint(path: Path, device="cpu") -> dict:
@@ -89,13 +79,6 @@ def load_checkpoint(path: Path, device="cpu") -> dict:
         return torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:  # a truncated or foreign file: say which and why
         raise BidirError(f"cannot read checkpoint {path}: {exc}") from None
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def make_optimizer(name: str, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> torch.optim.Optimizer:
@@ -188,15 +171,13 @@ class Trainer:
         if self.out is None or self.rank != 0:
             return
         self.out.mkdir(parents=True, exist_ok=True)
-        from .runner import write_json_atomic
-
         write_json_atomic(self.out / "metrics.json", self.history)
         buf = io.StringIO()
         keys = list(dict.fromkeys(k for row in self.history for k in row))
         writer = csv.DictWriter(buf, fieldnames=keys)
         writer.writeheader()
         writer.writerows(self.history)
-        _write_text_atomic(self.out / "metrics.csv", buf.getvalue())
+        atomic_write(self.out / "metrics.csv", lambda f: f.write(buf.getvalue()))
         if epoch % self.checkpoint_every == 0 or final:
             save_atomic(self.state(epoch), self.checkpoint_path)
 

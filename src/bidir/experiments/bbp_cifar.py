@@ -75,6 +75,7 @@ def run(cfg: Config, ctx) -> dict:
         recalls[name] = recall.cpu()
         results[name] = {
             "test_accuracy": history[-1]["test_accuracy"],
+            "best_test_accuracy": max(row["test_accuracy"] for row in history),
             "test_forward_error": history[-1]["test_forward_error"],
             "test_backward_error": history[-1]["test_backward_error"],
             "own_centroid_nearest": int((nearest == torch.arange(K, device=ctx.device)).sum()),
