@@ -11,7 +11,7 @@ from bidir.errors import InvalidInputError
 
 def _perm_net(seed, h=5, c=1.0):
     torch.manual_seed(seed)
-    return BidirectionalMLP((4, h, 4), hidden="bipolar-logistic", output="bipolar-logistic", input="bipolar-logistic", steepness=c)
+    return BidirectionalMLP.bipolar((4, h, 4), c)
 
 
 def test_backward_sweep_runs_through_the_transposed_forward_weights():
@@ -69,7 +69,8 @@ def test_table_i_permutation_is_recalled_exactly_both_ways_after_training():
     X, Y = (v.float() for v in permutation_pairs(TABLE_I_PERMUTATION))
     ens = Ensemble(_perm_net, range(16))
     ens.fit(X, Y, 1000, 0.1, hidden_steepness=lambda e: 8 ** (e / 999), engine_name="explicit")
-    exact = (ens.sweep("forward", X, hard=True) == Y).all(-1).all(-1) & (ens.sweep("backward", Y, hard=True) == X).all(-1).all(-1)
+    exact = ens.exact_recall(X, Y)
+    exact = exact["forward"] & exact["backward"]
     assert exact.float().mean() >= 0.6
     assert exact.view(4, 4).any(1).all()  # best of 4 restarts: every trial succeeds
     net = ens.model(int(exact.nonzero()[0])).thresholded()

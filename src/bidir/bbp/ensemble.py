@@ -61,6 +61,12 @@ class Ensemble:
         path = net.forward_path() if path_name == "forward" else net.backward_path()
         return engine.forward(self.params, path, inputs)[-1].y
 
+    @torch.no_grad()
+    def exact_recall(self, x, y) -> dict:
+        """Per copy, after the threshold swap: does N(x) equal y and N^T(y) equal x for every pair?"""
+        return {"forward": (self.sweep("forward", x, hard=True) == y).all(-1).all(-1),
+                "backward": (self.sweep("backward", y, hard=True) == x).all(-1).all(-1)}
+
     def model(self, i: int) -> torch.nn.Module:
         """Copy i as an ordinary module with its trained weights."""
         m = copy.deepcopy(self.template)

@@ -98,6 +98,11 @@ class BidirectionalMLP(nn.Module):
             else:
                 nn.init.kaiming_uniform_(W, a=math.sqrt(5))
 
+    @classmethod
+    def bipolar(cls, sizes: Sequence[int], steepness: float = 1.0, **kwargs) -> "BidirectionalMLP":
+        """Bipolar logistic neurons everywhere, Bernoulli likelihood both ways: the logistic BAM of Fig 1b."""
+        return cls(sizes, hidden="bipolar-logistic", output="bipolar-logistic", input="bipolar-logistic", steepness=steepness, **kwargs)
+
     # -- the two paths through the same synapses ------------------------------------
     def forward_path(self) -> list[Step]:
         L = len(self.weights)

@@ -54,14 +54,14 @@ def _train(cfg: Config, n: int, h: int, X, Y, seeds, epochs: int, lr: float | No
 
     def make(seed):
         torch.manual_seed(seed)
-        return BidirectionalMLP((n, h, n), hidden="bipolar-logistic", output="bipolar-logistic", input="bipolar-logistic", steepness=cfg.steepness)
+        return BidirectionalMLP.bipolar((n, h, n), cfg.steepness)
 
     ens = Ensemble(make, seeds)
     ratio = cfg.final_steepness / cfg.steepness
     schedule = (lambda e: cfg.steepness * ratio ** (e / max(epochs - 1, 1))) if ratio != 1 else None
     ens.fit(X, Y, epochs, lr or cfg.lr, cfg.optimizer, hidden_steepness=schedule, engine_name=cfg.engine)
-    exact = (ens.sweep("forward", X, hard=True) == Y).all(-1).all(-1) & (ens.sweep("backward", Y, hard=True) == X).all(-1).all(-1)
-    return ens, exact
+    exact = ens.exact_recall(X, Y)
+    return ens, exact["forward"] & exact["backward"]
 
 
 def _hebbian(X, Y, n: int, g) -> dict:
