@@ -21,6 +21,15 @@ def _reseed():
     yield
 
 
+@pytest.fixture
+def float64():
+    """Run a test in float64 (oracle comparisons to 1e-10); modules opt in with usefixtures."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     """No test reads or writes the user's real cache or data folder."""

@@ -8,12 +8,7 @@ from bidir.errors import InvalidInputError
 
 
 
-@pytest.fixture(autouse=True)
-def _float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64")
 
 TERMINALS = [("softmax", "categorical"), ("identity", "gaussian"), ("logistic", "bernoulli"), ("bipolar-logistic", "bernoulli"),
              ("relu", "gaussian"), ("tanh", "gaussian"), ("logistic", "gaussian"), ("softmax", "gaussian")]

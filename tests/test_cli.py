@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from bidir.cli import main
 from bidir.runner import EXPERIMENTS
 
-NAMES = ["abam", "bam-capacity", "bam-letters", "bam-permutation", "bbp-cifar", "bbp-overwrite", "bbp-permutation"]
+NAMES = ["abam", "bam-capacity", "bam-letters", "bam-permutation", "bbp-cifar", "bbp-overwrite", "bbp-permutation", "bsp-mnist", "bsp-neuron"]
 
 
 def invoke(*args):
@@ -76,6 +76,8 @@ def test_dataset_option_picks_the_dataset(tmp_path):
         (["run", "bam-letters", "--dataset", "mnist"], "has no setting 'dataset'"),
         (["run", "bbp-overwrite", "--quick", "--set", "lr=-1"], "learning rate"),
         (["run", "bbp-permutation", "--quick", "--set", "engine=magic"], "engine must be"),
+        (["run", "bsp-mnist", "--quick", "--set", "settings=method3"], "settings must be"),
+        (["run", "bsp-mnist", "--quick", "--set", "dt=0.3"], "multiples of dt"),
     ],
 )
 def test_bad_options_give_a_clear_error_not_a_traceback(args, message, monkeypatch, tmp_path):

@@ -87,12 +87,12 @@ def as_patterns(
 
 
 def check_finite_tensor(value, name: str, *, shape: tuple | None = None, dtype=torch.float32, device=None):
-    """Convert to a float tensor, checking finiteness and (where given) the exact shape."""
+    """Convert to a float tensor, checking finiteness and (where given) the shape (None: any size)."""
     try:
         t = torch.as_tensor(value, dtype=dtype, device=device)
     except (TypeError, ValueError, RuntimeError) as exc:
         raise InvalidInputError(f"{name} must be a numeric array or tensor: {exc}") from None
-    if shape is not None and tuple(t.shape) != tuple(shape):
+    if shape is not None and (t.dim() != len(shape) or any(s is not None and s != n for s, n in zip(shape, t.shape))):
         raise InvalidInputError(f"{name} must have shape {tuple(shape)}, got {tuple(t.shape)}")
     if not torch.isfinite(t).all():
         raise InvalidInputError(f"{name} contains NaN or infinite values")

@@ -1,0 +1,112 @@
+"""BSP throughput: vectorised vs per-sample, a full MNIST epoch, memory vs time steps.
+
+    python benchmarks/bsp_epoch.py [--data-dir ../shared/data] [--full-epoch] [--samples 20]
+
+1. Training samples per second of one method-2 step on 784-300-300-10 (forward system,
+   reverse system, G1, update), the whole batch at once vs one sample at a time through the
+   same code (a Python loop over the samples): the ratio, measured in one run.
+2. With ``--full-epoch``: one real epoch of method 2 on all 60000 MNIST training images
+   (784-300-300-10, batch 100, T = 20, dt = 0.2), wall time (target <= 10 minutes on 2 cores).
+3. Peak resident memory of one training step (batch 20) in a fresh process at horizons T and 4T:
+   BSP keeps running integrals, so it should not grow; backprop through the solver (autograd)
+   keeps the graph of every step and grows with T.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+import torch
+
+from bidir.bsp.learning import BSPLearner, BSPRule, backprop_loss
+from bidir.bsp.network import BSPNetwork
+
+SIZES = [784, 300, 300, 10]
+
+
+def step_time(learner, x, y, repeats=3):
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        learner.updates(x, y)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def vectorised_vs_loop(batch: int, samples: int) -> None:
+    torch.manual_seed(0)
+    learner = BSPLearner(BSPNetwork(SIZES), BSPRule())
+    x, y = torch.rand(batch, 784), torch.randint(0, 10, (batch,))
+    learner.updates(x[:2], y[:2])  # warm-up
+    t_vec = step_time(learner, x, y)
+    t0 = time.perf_counter()
+    for i in range(samples):
+        learner.updates(x[i:i + 1], y[i:i + 1])
+    t_loop = (time.perf_counter() - t0) / samples
+    vec, loop = batch / t_vec, 1 / t_loop
+    print(f"[1] 784-300-300-10 method-2 step: vectorised {vec:,.0f} samples/s (batch {batch}), per-sample loop {loop:,.1f} samples/s "
+          f"-> ratio {vec / loop:.0f}x (target >= 50x)")
+    return 60000 / vec
+
+
+def full_epoch(data_dir) -> None:
+    from bidir.data.datasets import load_dataset
+    from bidir.train import Trainer
+    train = load_dataset("mnist", "train", data_dir=data_dir, progress=False)
+    x, y = train.features(), train.labels
+    learner = BSPLearner(BSPNetwork(SIZES), BSPRule())
+    t0 = time.perf_counter()
+    Trainer(learner, lambda m, a, b: m.loss(a, b), torch.optim.SGD(learner.trainable(), lr=1.0), batch_size=100,
+            log=lambda s: print("   ", s)).fit((x, y), 1)
+    minutes = (time.perf_counter() - t0) / 60
+    print(f"[2] one full MNIST epoch (60000 images) of 784-300-300-10, method 2: {minutes:.1f} min on {torch.get_num_threads()} threads (target <= 10)")
+
+
+CHILD = """
+import resource, sys, torch
+from bidir.bsp.learning import BSPLearner, BSPRule, backprop_loss
+from bidir.bsp.network import BSPNetwork
+horizon, mode, batch = float(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+torch.manual_seed(0)
+net = BSPNetwork([784, 300, 300, 10], horizon=horizon)
+x, y = torch.rand(batch, 784), torch.randint(0, 10, (batch,))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if mode == "bsp":
+    BSPLearner(net, BSPRule()).updates(x, y)
+else:
+    backprop_loss(net, x, y, BSPRule()).backward()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
+
+
+def memory(horizon: float, batch: int = 20) -> None:
+    rows = {}
+    for mode in ("bsp", "autograd"):
+        for h in (horizon, 4 * horizon):
+            out = subprocess.run([sys.executable, "-c", CHILD, str(h), mode, str(batch)], capture_output=True, text=True, check=True)
+            rows[mode, h] = float(out.stdout.strip().splitlines()[-1])
+    for mode in ("bsp", "autograd"):
+        a, b = rows[mode, horizon], rows[mode, 4 * horizon]
+        print(f"[3] peak memory of one step, batch {batch}, {mode:>8}: T={horizon:g}: {a:7.1f} MiB, T={4 * horizon:g}: {b:7.1f} MiB "
+              f"(growth {b - a:+.1f} MiB)")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--full-epoch", action="store_true")
+    p.add_argument("--batch", type=int, default=100)
+    p.add_argument("--samples", type=int, default=20)
+    p.add_argument("--horizon", type=float, default=20.0)
+    args = p.parse_args()
+    estimate = vectorised_vs_loop(args.batch, args.samples)
+    print(f"    (a 60000-image epoch at that rate: {estimate / 60:.1f} min)")
+    if args.full_epoch:
+        full_epoch(args.data_dir)
+    memory(args.horizon)
+
+
+if __name__ == "__main__":
+    main()

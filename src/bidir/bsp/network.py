@@ -1,0 +1,245 @@
+"""Layered networks of symmetric ODE neurons (Jiang & Fu 2025, Figs 3, 4, 8; eqs 11, 13, 20-21).
+
+Pixels drive the first layer; every neuron of a layer receives, on its input element IN, the
+deviation signals D(t) = E(t) - B0 (eq 14) of the upstream neurons' output element OUT,
+weighted by the connection coefficients C (eq 20):
+
+    forward:  dE_y/dt = f(E_y) + g_y [ sum_x C_xy D_{x,OUT}(t) ]  on element IN of y
+    reverse:  dE_x/dt = f^(E_x) + sum_y C_xy g_y D^_{y,IN}(t)    on element OUT of x   (eq 21)
+
+the reverse pass runs the reverse neurons (eq 13) from their own fixed points with the error
+injected on OUT of the output neurons; the same C carries it with the arrows flipped.
+Layer 0's input is a pulse, amplitude * pixel for t in [0, pulse). A class score is the
+integrated deviation of an output neuron, score_k = int_0^T D_{k,OUT} dt; prediction argmax.
+
+All neurons of all layers are one state tensor of shape (N + 2, batch, neurons), element
+axis first, integrated at once by a fixed-step torchdiffeq solver (improved Euler, ``heun2``,
+by default). The two extra rows are running integrals of D at IN and at OUT, so memory does
+not grow with the number of steps (the autograd baseline alone keeps the graph).
+
+Connections: ``dense`` (a full coefficient matrix, the paper's "multi-connection") or
+``one-to-one`` (each upstream neuron feeds exactly one downstream neuron; the paper's sparse
+scheme). One-to-one with more upstream than downstream neurons groups the upstream neurons
+evenly (a downstream neuron sums about n_in/n_out inputs); with fewer, each downstream
+neuron gets exactly one upstream neuron and upstream neurons feed one or two. The assignment
+is a seeded random permutation. Which neurons share a downstream neuron, and that inputs sum
+on one element rather than landing on distinct elements, are our choices (the paper's text
+does not say): notes section 3.
+
+Choices documented in the notes and made options here: IN = J, OUT = S (``in_element``,
+``out_element``; OUT = H gives a wrong-sign gradient at K2/K1 = 0.5, notes 5.1); the pulse
+has amplitude 0.1 B0 and length 1; ``coupling_gain="fixed-point"`` multiplies each neuron's
+input current by B0_y / B0_y(initial), the B0-dependent gain method 1 needs (notes 4, note 3).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torchdiffeq import odeint
+
+from ..errors import InvalidInputError, check_finite_tensor, check_positive_int
+from .neuron import DivergenceError, check_stable, field, fixed_point, pulse, uniform_rates
+
+__all__ = ["BSPNetwork", "Signals", "CONNECTIONS", "COUPLING_GAINS", "SOLVERS"]
+
+CONNECTIONS = ("dense", "one-to-one")
+COUPLING_GAINS = ("none", "fixed-point")
+SOLVERS = ("heun2", "euler", "midpoint", "rk4")
+
+
+@dataclass
+class Signals:
+    """Running integrals of the deviation, int_0^T D dt, at IN and OUT of every neuron: (batch, neurons)."""
+    at_in: torch.Tensor
+    at_out: torch.Tensor
+
+
+def one_to_one(n_in: int, n_out: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(src, dst) of the sparse scheme: every upstream neuron feeds one downstream neuron, loads even."""
+    perm = torch.randperm(max(n_in, n_out), generator=generator)
+    if n_in >= n_out:  # each upstream once; downstream j gets the upstream neurons perm[k] with k % n_out == j
+        return perm, torch.arange(n_in) % n_out
+    return torch.arange(n_out) % n_in, perm  # each downstream once; upstream i feeds one or two
+
+
+class BSPNetwork(nn.Module):
+    def __init__(
+        self,
+        sizes,
+        connection: str = "dense",
+        input_connection: str | None = None,
+        elements: int = 5,
+        rates: tuple[float, float, float] = (1.0, 0.5, 0.25),
+        jitter: float = 0.0,
+        in_element: int = 0,
+        out_element: int = 1,
+        amplitude: float | None = None,
+        pulse: float = 1.0,
+        horizon: float = 20.0,
+        dt: float = 0.2,
+        solver: str = "heun2",
+        coupling_gain: str = "none",
+        init_scale: float = 1.0,
+        seed: int = 0,
+        dtype: torch.dtype = torch.float32,
+    ):
+        super().__init__()
+        sizes = [check_positive_int(s, "layer size") for s in sizes]
+        if len(sizes) < 2:
+            raise InvalidInputError(f"sizes needs an input size and at least one layer of neurons, got {sizes}")
+        for name, value, options in (("connection", connection, CONNECTIONS), ("coupling_gain", coupling_gain, COUPLING_GAINS),
+                                     ("solver", solver, SOLVERS), ("input_connection", input_connection or connection, CONNECTIONS)):
+            if value not in options:
+                raise InvalidInputError(f"{name} must be one of {options}, got {value!r}")
+        if not (0 <= in_element < elements and 0 <= out_element < elements) or in_element == out_element:
+            raise InvalidInputError(f"in_element and out_element must be two different elements in 0..{elements - 1}")
+        for name, value in (("pulse", pulse), ("horizon", horizon), ("dt", dt), ("init_scale", init_scale)):
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise InvalidInputError(f"{name} must be a positive number, got {value!r}")
+        steps = horizon / dt
+        if abs(steps - round(steps)) > 1e-6 or abs(pulse / dt - round(pulse / dt)) > 1e-6 or pulse >= horizon:
+            raise InvalidInputError(f"horizon ({horizon}) and pulse ({pulse}) must be multiples of dt ({dt}), pulse < horizon")
+        self.sizes, self.connection = sizes, connection
+        self.input_connection = input_connection or connection
+        self.N, self.IN, self.OUT = elements, in_element, out_element
+        self.pulse, self.horizon, self.dt, self.steps, self.solver = float(pulse), float(horizon), float(dt), int(round(steps)), solver
+        self.coupling_gain = coupling_gain
+        gen = torch.Generator().manual_seed(seed)
+        n = sum(sizes[1:])
+        k1, k2, k3 = uniform_rates(n, elements, *rates, jitter=jitter, generator=gen, dtype=torch.float64)
+        check_stable(k1, k2, k3)
+        xs, ys = fixed_point(k1, k2, k3), fixed_point(k1, k2, k3, reverse=True)
+        self.b0_mean = float(xs.mean())
+        self.amplitude = 0.1 * self.b0_mean if amplitude is None else float(amplitude)
+        # element axis first: (N, 1, neurons), so one roll moves whole (batch, neurons) slabs
+        for name, value in (("k1", k1), ("k2", k2), ("k3_initial", k3), ("rest_forward", xs), ("rest_reverse", ys)):
+            self.register_buffer(name, value.T.unsqueeze(1).to(dtype))
+        # method 1's parameter: K3 = K3_initial * exp(log_k3_shift) per neuron; B0 scales by exp(-shift) exactly
+        self.log_k3_shift = nn.Parameter(torch.zeros(n, dtype=dtype))
+        self.bounds = [(a, b) for a, b in zip([0] + list(torch.tensor(sizes[1:]).cumsum(0)[:-1].tolist()), torch.tensor(sizes[1:]).cumsum(0).tolist())]
+        self.weights = nn.ParameterList()
+        for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            kind = self.input_connection if layer == 0 else connection
+            if kind == "dense":
+                fan_in = n_in
+                self.register_buffer(f"src{layer}", torch.empty(0, dtype=torch.long))
+                self.register_buffer(f"dst{layer}", torch.empty(0, dtype=torch.long))
+                shape = (n_in, n_out)
+            else:
+                src, dst = one_to_one(n_in, n_out, gen)
+                fan_in = max(1, math.ceil(n_in / n_out))
+                self.register_buffer(f"src{layer}", src)
+                self.register_buffer(f"dst{layer}", dst)
+                shape = (len(src),)
+            bound = init_scale / math.sqrt(fan_in)
+            self.weights.append(nn.Parameter((2 * torch.rand(shape, generator=gen, dtype=torch.float64) - 1).mul(bound).to(dtype)))
+
+    # -- structure -------------------------------------------------------------------
+    @property
+    def layers(self) -> int:
+        return len(self.sizes) - 1
+
+    def is_dense(self, layer: int) -> bool:
+        return self.weights[layer].dim() == 2
+
+    def layer_slice(self, layer: int) -> slice:
+        return slice(*self.bounds[layer])
+
+    def gain(self) -> torch.Tensor:
+        """Per-neuron coupling gain: 1, or B0 / B0_initial = exp(-log_k3_shift) with the fixed-point gain."""
+        if self.coupling_gain == "none":
+            return torch.ones_like(self.log_k3_shift)
+        return torch.exp(-self.log_k3_shift)
+
+    def couple(self, layer: int, signal: torch.Tensor) -> torch.Tensor:
+        """Forward coupling into ``layer``: sum_x C_xy signal_x, (B, n_in) -> (B, n_out)."""
+        w = self.weights[layer]
+        if w.dim() == 2:
+            return signal @ w
+        src, dst = getattr(self, f"src{layer}"), getattr(self, f"dst{layer}")
+        return signal.new_zeros(signal.shape[0], self.sizes[layer + 1]).index_add(1, dst, signal[:, src] * w)
+
+    def couple_back(self, layer: int, signal: torch.Tensor) -> torch.Tensor:
+        """Reverse coupling out of ``layer``: sum_y C_xy signal_y, (B, n_out) -> (B, n_in): C used as C^T."""
+        w = self.weights[layer]
+        if w.dim() == 2:
+            return signal @ w.T
+        src, dst = getattr(self, f"src{layer}"), getattr(self, f"dst{layer}")
+        return signal.new_zeros(signal.shape[0], self.sizes[layer]).index_add(1, src, signal[:, dst] * w)
+
+    def pulse_at(self, t) -> float:
+        """The input pulse on [0, pulse) (:func:`bidir.bsp.neuron.pulse`: integrates to exactly ``pulse``)."""
+        return pulse(t, self.pulse, self.dt)
+
+    # -- integration -------------------------------------------------------------------
+    def _rates(self):
+        k3 = self.k3_initial * torch.exp(self.log_k3_shift)
+        scale = torch.exp(-self.log_k3_shift)  # rest points scale as 1/K3 (eq 15; exact for any jitter)
+        return self.k1, self.k2, k3, scale
+
+    def _integrate(self, rhs, batch: int, rest: torch.Tensor) -> torch.Tensor:
+        z0 = torch.cat([rest.expand(self.N, batch, -1), rest.new_zeros(2, batch, rest.shape[-1])])
+        t = torch.tensor([0.0, self.steps * self.dt], dtype=rest.dtype)
+        z = odeint(rhs, z0, t, method=self.solver, options={"step_size": self.dt})[-1]
+        if not torch.isfinite(z).all() or z[: self.N].abs().max() > 1e3 * self.b0_mean:
+            raise DivergenceError("a neuron's trajectory diverged: lower the input amplitude, the learning rate or dt")
+        return z
+
+    def run(self, x: torch.Tensor) -> Signals:
+        """The forward system (eq 11 / 20) driven by pixels x (B, n_0): integrals at IN and OUT."""
+        x = self.check_input(x)
+        k1, k2, k3, scale = self._rates()
+        rest = self.rest_forward * scale
+        gain = self.gain()
+        drive = self.amplitude * self.couple(0, x)  # (B, n_1): constant over the pulse
+        IN, OUT, N = self.IN, self.OUT, self.N
+
+        def rhs(t, z):
+            E = z[:N]
+            D = E - rest
+            out = D[OUT]
+            current = [drive * self.pulse_at(t)] + [self.couple(l, out[:, self.layer_slice(l - 1)]) for l in range(1, self.layers)]
+            current = torch.cat(current, 1) * gain
+            dE = field(E, k1, k2, k3, dim=0)
+            dE = torch.cat([dE[:IN], (dE[IN] + current).unsqueeze(0), dE[IN + 1:]])
+            return torch.cat([dE, D[IN].unsqueeze(0), out.unsqueeze(0)])
+
+        z = self._integrate(rhs, x.shape[0], rest)
+        return Signals(z[N], z[N + 1])
+
+    def backward_pass(self, error: torch.Tensor) -> Signals:
+        """The reverse system (eq 13 / 21): ``error`` (B, n_L) injected on OUT of the output neurons as a
+        pulse, carried back through C^T; integrals at IN and OUT, divided by the pulse's area."""
+        error = check_finite_tensor(error, "error", shape=(None, self.sizes[-1]), dtype=self.k1.dtype)
+        k1, k2, k3, scale = self._rates()
+        rest = self.rest_reverse * scale
+        gain = self.gain()
+        IN, OUT, N, L = self.IN, self.OUT, self.N, self.layers
+
+        def rhs(t, z):
+            E = z[:N]
+            D = E - rest
+            back = D[IN] * gain
+            current = [self.couple_back(l, back[:, self.layer_slice(l)]) for l in range(1, L)] + [error * self.pulse_at(t)]
+            current = torch.cat(current, 1)
+            dE = field(E, k1, k2, k3, reverse=True, dim=0)
+            dE = torch.cat([dE[:OUT], (dE[OUT] + current).unsqueeze(0), dE[OUT + 1:]])
+            return torch.cat([dE, D[IN].unsqueeze(0), D[OUT].unsqueeze(0)])
+
+        z = self._integrate(rhs, error.shape[0], rest)
+        return Signals(z[N] / self.pulse, z[N + 1] / self.pulse)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class scores int_0^T D_{k,OUT} dt of the output neurons, (B, n_L)."""
+        return self.run(x).at_out[:, self.layer_slice(self.layers - 1)]
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor, batch_size: int = 100) -> torch.Tensor:
+        """Predicted classes; batches of 100 keep the state in cache (larger ones run slower per sample)."""
+        return torch.cat([self(chunk).argmax(1) for chunk in x.split(batch_size)])
+
+    def check_input(self, x) -> torch.Tensor:
+        return check_finite_tensor(x, "x", shape=(None, self.sizes[0]), dtype=self.k1.dtype)

@@ -1,0 +1,187 @@
+"""bsp-neuron: the symmetric ODE neuron of Jiang & Fu (2025), its reverse, its regimes, causal distance.
+
+* trajectories D(t) of the forward neuron (eq 8, pulse on J) and of the reverse neuron
+  (eq 12, pulse on the output element), improved Euler beside an adaptive dopri5 reference told about the pulse's edge;
+* the two regimes: a stable propagator (K2/K1 = 0.5) and the oscillator past the Hopf point
+  (K2/K1 = 0.14, a limit cycle), with the largest eigenvalue real part against K2/K1;
+* fixed points: Newton vs eq (15)'s approximation with jittered rates, and the adjoint
+  check (the reverse Jacobian is the forward one transposed, notes 2.4);
+* integrated (DC) gains J -> each element and the response's nonlinearity (notes 5.1);
+* causal distance: the four tables of Fig 5 (generative and inhibitory loops, forward and
+  reverse), the whole neuron's table, the invariance d_rev(b, a) = d_fwd(a, b), parameter
+  distances (k11 -> J is 1, k15 -> J is 2) and the influence ranking on J.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..bsp.causal import symmetric_neuron_system
+from ..bsp.neuron import ELEMENTS, HOPF_RATIO, fixed_point, fixed_point_approx, jacobian, max_real_eigenvalue, pulse, simulate, uniform_rates
+from ..plotting import figure
+from ..runner import experiment
+
+
+@dataclass
+class Config:
+    k1: float = 1.0
+    k2: float = 0.5
+    k3: float = 0.25
+    k2_oscillating: float = 0.14  # just past the Hopf point: a sustained limit cycle (0.13 and below blow up)
+    jitter: float = 0.05
+    amplitude: float = 0.2  # 0.1 B0
+    pulse: float = 1.0
+    horizon: float = 25.0
+    dt: float = 0.05
+    oscillation_horizon: float = 300.0
+
+
+def _pulse(cfg, amplitude=None):
+    a = cfg.amplitude if amplitude is None else amplitude
+    return lambda t: torch.tensor([a * pulse(t, cfg.pulse, cfg.dt)], dtype=torch.float64)
+
+
+def _rates(cfg, k2=None, jitter=0.0, n=1, seed=0):
+    return uniform_rates(n, 5, cfg.k1, cfg.k2 if k2 is None else k2, cfg.k3, jitter=jitter,
+                         generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def _dc_gain(cfg, k2, area):
+    rates = _rates(cfg, k2)
+    t, xs = simulate(*rates, _pulse(cfg, area / cfg.pulse), horizon=max(cfg.horizon, 60.0), dt=cfg.dt)
+    D = xs[:, 0] - fixed_point(*rates)[0]
+    return (torch.trapezoid(D, t, dim=0) / area).tolist()
+
+
+@experiment("bsp-neuron", "Symmetric ODE neuron: forward/reverse trajectories, stable vs oscillating regime, fixed points, causal distance (Fig 5)", Config,
+            quick={"oscillation_horizon": 150.0, "dt": 0.1})
+def run(cfg: Config, ctx) -> dict:
+    rates = _rates(cfg)
+    b0 = fixed_point(*rates)[0]
+    out = 1  # S: the output element of the networks
+    traj = {}
+    for name, rev, element in (("forward", False, 0), ("reverse", True, out)):
+        t, xs = simulate(*rates, _pulse(cfg), horizon=cfg.horizon, dt=cfg.dt, reverse=rev, input_element=element)
+        _, ref = simulate(*rates, _pulse(cfg), horizon=cfg.horizon, dt=cfg.dt, reverse=rev, input_element=element, method="dopri5", jumps=[cfg.pulse])
+        traj[name] = (t, xs[:, 0] - b0, float((xs - ref).abs().max()))
+    ctx.log(f"B0 = {b0[0].item():.4f} (eq 15: {fixed_point_approx(*rates)[0].item():.4f}); heun2 vs dopri5 max |difference|: "
+            f"forward {traj['forward'][2]:.2e}, reverse {traj['reverse'][2]:.2e}")
+    # forward J -> S equals reverse S -> J (the mirror image / adjoint)
+    I_fwd = torch.trapezoid(traj["forward"][1], traj["forward"][0], dim=0)
+    I_rev = torch.trapezoid(traj["reverse"][1], traj["reverse"][0], dim=0)
+    ctx.log(f"integrated forward J -> S {I_fwd[out].item():.5f} vs reverse S -> J {I_rev[0].item():.5f}")
+
+    # regimes
+    osc_rates = _rates(cfg, cfg.k2_oscillating)
+    kick = _pulse(cfg)
+    regimes = {}
+    for name, r in (("propagator", rates), ("oscillator", osc_rates)):
+        t, xs = simulate(*r, kick, horizon=cfg.oscillation_horizon, dt=cfg.dt)
+        D = xs[:, 0] - fixed_point(*r)[0]
+        late = D[t > 0.8 * cfg.oscillation_horizon].abs().max().item()
+        regimes[name] = {"k2_over_k1": float(r[1][0, 0] / r[0][0, 0]), "max_real_eigenvalue": float(max_real_eigenvalue(*r)[0]),
+                         "late_amplitude": late, "t": t, "D": D}
+        ctx.log(f"{name}: K2/K1 = {regimes[name]['k2_over_k1']:.2f}, max Re(lambda) = {regimes[name]['max_real_eigenvalue']:+.4f}, "
+                f"|D| over the last 20% of t = {late:.3g}")
+    ratios = torch.linspace(0.05, 0.95, 91, dtype=torch.float64)
+    lam = torch.stack([max_real_eigenvalue(*_rates(cfg, float(q) * cfg.k1))[0] for q in ratios])
+
+    # fixed points and the adjoint
+    jit = _rates(cfg, jitter=cfg.jitter, n=200, seed=ctx.seed)
+    newton = fixed_point(*jit)
+    approx = fixed_point_approx(*jit)
+    rel_err = ((newton - approx[:, None]).abs() / newton).max().item()
+    A = jacobian(b0[None], *rates)
+    A_rev = jacobian(fixed_point(*rates, reverse=True), *rates, reverse=True)
+    adjoint_gap = (A_rev - A.mT).abs().max().item()
+    ctx.log(f"eq (15) vs Newton with {cfg.jitter:.0%} jitter: max relative error {rel_err:.3%}; |A_rev - A_fwd^T| = {adjoint_gap:.1e}")
+
+    # DC gains and nonlinearity
+    gains = {f"{q:.1f}": dict(zip(ELEMENTS, _dc_gain(cfg, q * cfg.k1, cfg.amplitude * cfg.pulse))) for q in (0.3, 0.5, 0.7, 0.8)}
+    areas = [-4.0, -1.0, -0.1, 0.1, 1.0, 4.0, 8.0]
+    nonlin = {a: _dc_gain(cfg, cfg.k2, a * b0[0].item())[out] for a in areas}
+    ctx.log("integrated J -> S gain per unit pulse area at areas (x B0) " + ", ".join(f"{a:+g}: {g:.3f}" for a, g in nonlin.items()))
+
+    # causal distance
+    system = symmetric_neuron_system(5, (cfg.k1, cfg.k2, cfg.k3))
+    tables, invariant = {}, {}
+    for loop in ("generation", "inhibition"):
+        fwd, rev = system.only(loop), system.only(loop).reversed()
+        tables[f"{loop}_forward"], tables[f"{loop}_reverse"] = fwd.distances(), rev.distances()
+        invariant[loop] = bool(np.array_equal(rev.distances(), fwd.distances().T))
+    full_f, full_r = system.distances(), system.reversed().distances()
+    invariant["whole neuron"] = bool(np.array_equal(full_r, full_f.T))
+    state = dict(zip(ELEMENTS, b0.tolist()))
+    ranking = system.influence("J", state, horizon=1.0)
+    pdist = system.parameter_distances()
+    ctx.log(f"causal distance invariance d_rev(b,a) = d_fwd(a,b): {invariant}; influence on J: "
+            + ", ".join(f"{r['source']} (d={r['distance']}, {r['strength']:.3g})" for r in ranking))
+
+    _plot(ctx, cfg, traj, regimes, ratios, lam, tables, full_f, full_r, nonlin)
+    return {
+        "fixed_point": {"B0": b0[0].item(), "eq15": fixed_point_approx(*rates)[0].item(),
+                        "eq15_max_relative_error_with_jitter": rel_err, "jitter": cfg.jitter},
+        "adjoint_max_abs_difference": adjoint_gap,
+        "hopf_ratio": HOPF_RATIO, "hopf_ratio_notes": 0.146,
+        "solver_max_difference_vs_dopri5": {k: v[2] for k, v in traj.items()},
+        "integrated_forward_J_to_S": I_fwd[out].item(), "integrated_reverse_S_to_J": I_rev[0].item(),
+        "regimes": {k: {kk: vv for kk, vv in v.items() if kk not in ("t", "D")} for k, v in regimes.items()},
+        "dc_gain_from_J_by_k2_over_k1": gains,
+        "gain_J_to_S_by_pulse_area_in_B0": {str(a): g for a, g in nonlin.items()},
+        "causal_distance": {k: v.tolist() for k, v in tables.items()} | {"whole_forward": full_f.tolist(), "whole_reverse": full_r.tolist(),
+                                                                          "elements": list(ELEMENTS)},
+        "causal_invariance": invariant,
+        "parameter_distance_to_J": {p: pdist[p]["J"] for p in ("k11", "k15", "k31", "k21")},
+        "influence_on_J": ranking,
+        "paper": {"fig5": "causal distances of corresponding elements are symmetric between the forward and reverse formulations",
+                  "k11_to_J": 1, "k15_to_J": 2},
+    }
+
+
+def _plot(ctx, cfg, traj, regimes, ratios, lam, tables, full_f, full_r, nonlin) -> None:
+    fig, axes = figure(1, 3, size=(14, 3.6))
+    for ax, name in zip(axes[:2], ("forward", "reverse")):
+        t, D, _ = traj[name]
+        for i, e in enumerate(ELEMENTS):
+            ax.plot(t, D[:, i], label=e)
+        ax.set_title(f"{name} neuron: D(t), pulse on {'J' if name == 'forward' else 'S'}", fontsize=9)
+        ax.set_xlabel("t")
+        ax.legend(fontsize=7)
+    axes[2].plot(list(nonlin), list(nonlin.values()), "o-")
+    axes[2].set_xlabel("pulse area / B0")
+    axes[2].set_ylabel("integrated J -> S gain per unit area")
+    axes[2].set_title("the response's nonlinearity", fontsize=9)
+    ctx.save_figure(fig, "neuron_trajectories")
+
+    fig, axes = figure(1, 3, size=(14, 3.6))
+    for ax, name in zip(axes[:2], ("propagator", "oscillator")):
+        r = regimes[name]
+        ax.plot(r["t"], r["D"][:, 0], lw=0.8)
+        ax.set_title(f"{name}: K2/K1 = {r['k2_over_k1']:.2f}", fontsize=9)
+        ax.set_xlabel("t")
+        ax.set_ylabel("D_J(t)")
+    axes[2].plot(ratios, lam)
+    axes[2].axhline(0, color="k", lw=0.5)
+    axes[2].axvline(HOPF_RATIO, color="C3", ls="--", label=f"Hopf point {HOPF_RATIO:.3f}")
+    axes[2].set_xlabel("K2/K1")
+    axes[2].set_ylabel("max Re(eigenvalue)")
+    axes[2].legend(fontsize=8)
+    ctx.save_figure(fig, "neuron_regimes")
+
+    panels = [("(a) generative, forward", tables["generation_forward"]), ("(b) generative, reverse", tables["generation_reverse"]),
+              ("(c) inhibitory, forward", tables["inhibition_forward"]), ("(d) inhibitory, reverse", tables["inhibition_reverse"]),
+              ("whole neuron, forward", full_f), ("whole neuron, reverse", full_r)]
+    fig, axes = figure(1, 6, size=(18, 3.2))
+    for ax, (title, d) in zip(axes, panels):
+        ax.imshow(d, cmap="Blues", vmin=0, vmax=4)
+        for i in range(5):
+            for j in range(5):
+                ax.text(j, i, f"{d[i, j]:.0f}", ha="center", va="center", fontsize=8)
+        ax.set_xticks(range(5), ELEMENTS)
+        ax.set_yticks(range(5), ELEMENTS)
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel("to")
+    axes[0].set_ylabel("from")
+    ctx.save_figure(fig, "causal_distance")

@@ -1,0 +1,274 @@
+"""BSP: the symmetric ODE neuron, causal distance, networks and the two learning rules.
+
+Oracles come from the math: the analytic Jacobians against autograd, the reverse system's
+Jacobian against the forward one's transpose, the fast fields against the term-by-term
+system of eq (8)/(12), G1 against finite differences of the loss.
+"""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from bidir.bsp.causal import ODESystem, Term, symmetric_neuron_system
+from bidir.bsp.learning import BSPLearner, BSPRule, backprop_loss, bsp_g1, clip, gradient_agreement
+from bidir.bsp.network import BSPNetwork, one_to_one
+from bidir.bsp.neuron import (ELEMENTS, HOPF_RATIO, OscillatingRegimeError, check_stable, field, fixed_point, fixed_point_approx,
+                              jacobian, max_real_eigenvalue, simulate, uniform_rates)
+from bidir.data.datasets import train_test
+from bidir.errors import InvalidInputError
+from bidir.train import Trainer
+
+
+pytestmark = pytest.mark.usefixtures("float64")
+
+
+def rates(n=3, jitter=0.0, seed=0, **kw):
+    return uniform_rates(n, 5, jitter=jitter, generator=torch.Generator().manual_seed(seed), dtype=torch.float64, **kw)
+
+
+# -- the neuron ------------------------------------------------------------------------
+def test_fixed_point_uniform_is_eq15_and_newton_solves_jittered():
+    k = rates(k1=1.3, k2=0.4, k3=0.3)
+    assert torch.allclose(fixed_point(*k), torch.full((3, 5), (1.3 - 0.4) / 0.3))
+    assert torch.allclose(fixed_point_approx(*k), torch.full((3,), 3.0))
+    kj = rates(50, jitter=0.1)
+    for reverse in (False, True):
+        x = fixed_point(*kj, reverse=reverse)
+        assert field(x, *kj, reverse=reverse).abs().max() < 1e-9
+        assert (x > 0).all()
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_analytic_jacobian_matches_autograd(reverse):
+    k = rates(4, jitter=0.2, seed=1)
+    x = torch.rand(4, 5) + 1
+    auto = torch.func.vmap(torch.func.jacrev(lambda x, a, b, c: field(x, a, b, c, reverse)))(x, *k)
+    assert torch.allclose(jacobian(x, *k, reverse=reverse), auto, atol=1e-12)
+
+
+def test_reverse_jacobian_is_forward_transpose_at_the_fixed_point():
+    for k1, k2, k3 in [(1.0, 0.5, 0.25), (2.0, 0.3, 1.7)]:
+        k = rates(1, k1=k1, k2=k2, k3=k3)
+        A, A_rev = jacobian(fixed_point(*k), *k), jacobian(fixed_point(*k, reverse=True), *k, reverse=True)
+        assert torch.allclose(A_rev, A.mT, atol=1e-12)
+        assert not torch.allclose(A, A.mT)  # not trivially symmetric
+
+
+def test_fields_equal_the_term_by_term_system_of_eqs_8_and_12():
+    k = rates(1, jitter=0.3, seed=2)
+    system = symmetric_neuron_system()
+    system.parameters = {f"k{g + 1}{i + 1}": float(k[g][0, i]) for g in range(3) for i in range(5)}
+    x = torch.rand(1, 5) * 3
+    state = dict(zip(ELEMENTS, x[0].tolist()))
+    for sys, reverse in ((system, False), (system.reversed(), True)):
+        rate = sys.rate(state)
+        assert torch.allclose(field(x, *k, reverse=reverse)[0], torch.tensor([rate[e] for e in ELEMENTS]), atol=1e-12)
+
+
+def test_hopf_point_and_regime_check():
+    assert abs(HOPF_RATIO - 0.1459) < 1e-3  # notes 2.4: 0.146
+    assert max_real_eigenvalue(*rates(1, k2=0.14))[0] > 0 > max_real_eigenvalue(*rates(1, k2=0.16))[0]
+    with pytest.raises(OscillatingRegimeError, match="oscillating regime"):
+        check_stable(*rates(2, k2=0.1))
+    with pytest.raises(OscillatingRegimeError):
+        BSPNetwork([4, 3, 2], rates=(1.0, 0.1, 0.25))
+
+
+def test_k3_only_scales_the_neuron():
+    """x = B0 u removes K3 (notes 2.3): doubling K3 halves every trajectory (and the input)."""
+    k = rates(1)
+    inp = lambda t: torch.tensor([0.2 if float(t) < 1 else 0.0])  # noqa: E731
+    _, a = simulate(*k, inp, horizon=10, dt=0.1)
+    _, b = simulate(k[0], k[1], 2 * k[2], lambda t: inp(t) / 2, horizon=10, dt=0.1)
+    assert torch.allclose(a, 2 * b, atol=1e-12)
+
+
+def test_stable_neuron_returns_to_rest_and_reverse_mirrors_forward():
+    k = rates(1)
+    inp = lambda t: torch.tensor([0.2 if float(t) < 1 else 0.0])  # noqa: E731
+    t, f = simulate(*k, inp, horizon=40, dt=0.05, input_element=0)
+    _, r = simulate(*k, inp, horizon=40, dt=0.05, input_element=1, reverse=True)
+    b0 = fixed_point(*k)
+    assert (f[-1] - b0).abs().max() < 1e-4
+    # the integrated forward response J -> S equals the reverse one S -> J (the adjoint, notes 5.1)
+    assert torch.trapezoid(f[:, 0, 1] - 2, t) == pytest.approx(torch.trapezoid(r[:, 0, 0] - 2, t).item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("bad, match", [((1.0, 1.0, 0.25), "K2 must be smaller"), ((1.0, 1.5, 0.25), "K2 must be smaller"),
+                                        ((1.0, 0.5, -0.25), "positive"), ((-1.0, 0.5, 0.25), "positive"), ((1.0, float("nan"), 0.25), "NaN")])
+def test_bad_rates_raise(bad, match):
+    with pytest.raises(InvalidInputError, match=match):
+        BSPNetwork([4, 3, 2], rates=bad)
+
+
+# -- causal distance -----------------------------------------------------------------
+def test_fig5_tables_and_their_invariance():
+    system = symmetric_neuron_system()
+    gen = system.only("generation").distances()
+    # J -> S -> M -> H -> T -> J: distance from a to b is (b - a) mod 5
+    assert np.array_equal(gen, np.array([[(j - i) % 5 for j in range(5)] for i in range(5)]))
+    inh = system.only("inhibition").distances()  # J -| M -| T -| S -| H -| J: steps of 2
+    assert np.array_equal(inh, np.array([[((j - i) * 3) % 5 for j in range(5)] for i in range(5)]))
+    for loop in ("generation", "inhibition", "decay"):
+        sub = system.only(loop)
+        assert np.array_equal(sub.reversed().distances(), sub.distances().T)
+    whole = system.distances()
+    assert np.array_equal(system.reversed().distances(), whole.T)
+    assert sorted(whole[0].tolist()) == [0, 1, 1, 2, 2]  # notes 2.7: from J, S and M at 1, H and T at 2
+    # the paper's examples: J depends on T directly; H reaches J through T in the generative loop
+    J, T, H = 0, 4, 3
+    assert gen[T, J] == 1 and gen[H, J] == 2
+    p = system.parameter_distances()
+    assert p["k11"]["J"] == 1 and p["k15"]["J"] == 2
+
+
+def test_reversal_reproduces_eq12_and_rejects_ambiguous_terms():
+    rev = symmetric_neuron_system().reversed()
+    got = {(t.sign, t.coefficient, tuple(sorted(t.variables))) for t in rev.equations["J"]}
+    assert got == {(1, "k12", ("S",)), (-1, "k21", ("J",)), (-1, "k33", ("J", "M"))}  # dJ/dt = k12 S - k21 J - k33 J M
+    odd = ODESystem({"a": (Term(1, "c", ("b", "d")),), "b": (), "d": ()}, {"c": 1.0})
+    with pytest.raises(InvalidInputError, match="ambiguous"):
+        odd.reversed()
+    with pytest.raises(InvalidInputError, match="no equation"):
+        ODESystem({"a": (Term(1, "c", ("z",)),)})
+
+
+def test_influence_ranking_orders_by_distance_then_strength():
+    system = symmetric_neuron_system()
+    ranking = system.influence("J", dict.fromkeys(ELEMENTS, 2.0))
+    assert [r["source"] for r in ranking] == ["T", "H", "M", "S"]
+    assert [r["distance"] for r in ranking] == [1, 1, 2, 2]
+
+
+# -- networks ----------------------------------------------------------------------------
+def test_one_to_one_assignment():
+    g = torch.Generator().manual_seed(0)
+    src, dst = one_to_one(10, 3, g)
+    assert sorted(src.tolist()) == list(range(10))  # every upstream neuron feeds exactly one
+    assert torch.bincount(dst).tolist() == [4, 3, 3]
+    src, dst = one_to_one(3, 7, g)
+    assert sorted(dst.tolist()) == list(range(7))  # every downstream neuron gets exactly one
+    assert torch.bincount(src, minlength=3).min() >= 2
+
+
+@pytest.mark.parametrize("connection", ["dense", "one-to-one"])
+def test_batch_equals_one_sample_at_a_time(connection):
+    net = BSPNetwork([12, 7, 5, 3], connection=connection, dt=0.5, horizon=10.0, dtype=torch.float64)
+    x = torch.rand(5, 12)
+    fwd = net.run(x)
+    e = torch.randn(5, 3) * 0.1
+    rev = net.backward_pass(e)
+    for i in range(5):
+        one = net.run(x[i:i + 1])
+        assert torch.allclose(one.at_out, fwd.at_out[i:i + 1], atol=1e-13)
+        assert torch.allclose(net.backward_pass(e[i:i + 1]).at_in, rev.at_in[i:i + 1], atol=1e-13)
+
+
+def test_bad_network_inputs_raise():
+    net = BSPNetwork([6, 4, 3], dt=0.5, horizon=5.0)
+    with pytest.raises(InvalidInputError, match="NaN"):
+        net.run(torch.full((2, 6), float("nan")))
+    with pytest.raises(InvalidInputError, match="shape"):
+        net.run(torch.rand(2, 5))
+    with pytest.raises(InvalidInputError, match="shape"):
+        net.backward_pass(torch.rand(2, 4))
+    for kwargs, match in [({"connection": "sparse"}, "connection"), ({"dt": 0.3}, "multiples"), ({"in_element": 1, "out_element": 1}, "different"),
+                          ({"horizon": -1.0}, "positive"), ({"solver": "dopri5"}, "solver")]:
+        with pytest.raises(InvalidInputError, match=match):
+            BSPNetwork([6, 4, 3], **kwargs)
+    for kwargs, match in [({"method": "weights"}, "method"), ({"lr": -1.0}, "positive"), ({"error": "hinge"}, "error")]:
+        with pytest.raises(InvalidInputError, match=match):
+            BSPRule(**kwargs)
+
+
+# -- BSP signals against the true gradient -----------------------------------------
+def _finite_difference(net, params, x, y, rule, eps=1e-6):
+    grads = []
+    for p in params:
+        g = torch.zeros_like(p)
+        flat, gflat = p.data.view(-1), g.view(-1)
+        for i in range(flat.numel()):
+            old = flat[i].item()
+            flat[i] = old + eps
+            up = backprop_loss(net, x, y, rule).item()
+            flat[i] = old - eps
+            down = backprop_loss(net, x, y, rule).item()
+            flat[i] = old
+            gflat[i] = (up - down) / (2 * eps)
+        grads.append(-g)
+    return grads
+
+
+@pytest.mark.parametrize("connection", ["dense", "one-to-one"])
+def test_method2_g1_is_the_descent_direction_by_finite_differences(connection):
+    torch.manual_seed(0)
+    net = BSPNetwork([6, 5, 4, 3], connection=connection, dt=0.1, horizon=25.0, dtype=torch.float64, init_scale=1.5)
+    x, y = torch.rand(8, 6), torch.randint(0, 3, (8,))
+    rule = BSPRule()
+    _, _, g1 = bsp_g1(net, x, y, rule)
+    with torch.no_grad():
+        fd = _finite_difference(net, list(net.weights), x, y, rule)
+    for a, b in zip(g1, fd):
+        cos = torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), dim=0)
+        assert cos > 0.999, cos
+        assert 0.9 < a.norm() / b.norm() < 1.1
+
+
+def test_method1_sign_descends_by_finite_differences():
+    """K3 <- K3 exp(-G2): -G1 must point along -dL/dlogK3 (the paper's printed sign was lost)."""
+    torch.manual_seed(1)
+    net = BSPNetwork([6, 5, 4, 3], coupling_gain="fixed-point", dt=0.1, horizon=25.0, dtype=torch.float64, init_scale=1.5)
+    with torch.no_grad():
+        net.log_k3_shift.uniform_(-0.3, 0.3)
+    x, y = torch.rand(8, 6), torch.randint(0, 3, (8,))
+    rule = BSPRule(method="fixed-points")
+    _, _, g1 = bsp_g1(net, x, y, rule)
+    with torch.no_grad():
+        (fd,) = _finite_difference(net, [net.log_k3_shift], x, y, rule)
+    cos = torch.nn.functional.cosine_similarity(-g1, fd, dim=0)
+    assert cos > 0.999, cos
+    # and without the fixed-point gain, K3 barely matters (notes 5.3): the true gradient is tiny
+    plain = BSPNetwork([6, 5, 4, 3], dt=0.1, horizon=25.0, dtype=torch.float64, init_scale=1.5)
+    with torch.no_grad():
+        (fd_plain,) = _finite_difference(plain, [plain.log_k3_shift], x, y, rule)
+    assert fd_plain.norm() < 0.05 * fd.norm()
+
+
+def test_gradient_agreement_reports_cosines_near_one():
+    net = BSPNetwork([10, 6, 3], dt=0.25, horizon=20.0, dtype=torch.float64)
+    out = gradient_agreement(net, torch.rand(4, 10), torch.tensor([0, 1, 2, 0]), BSPRule())
+    assert out["cos_layer0"] > 0.999 and out["cos_layer1"] > 0.999
+
+
+def test_clip_is_eq18():
+    g = torch.tensor([-100.0, -1e-3, 0.0, 1e-3, 100.0])
+    assert torch.allclose(clip(g, 2.0), torch.atan(2 * g) / 2)
+    assert clip(torch.tensor(1e6), 1.0) < math.pi / 2
+
+
+# -- learning --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_mnist():
+    train, test = train_test("mnist-subset", None, 2000, 500, 0, False)
+    return train.features(), train.labels, test.features(), test.labels
+
+
+@pytest.mark.parametrize("method, sizes, kwargs, lr, classes, bar", [
+    ("connections", [784, 40, 10], {}, 3.0, 10, 0.70),
+    ("connections", [784, 60, 20, 10], {"connection": "one-to-one", "input_connection": "dense", "init_scale": 1.7}, 3.0, 10, 0.40),
+    # method 1 learns only per-neuron gains on fixed random C (notes 5.3): a two-class task, 0 vs 1
+    ("fixed-points", [784, 50, 2], {"coupling_gain": "fixed-point"}, 300.0, 2, 0.75),
+])
+def test_small_networks_learn_well_above_chance(small_mnist, method, sizes, kwargs, lr, classes, bar):
+    torch.set_default_dtype(torch.float32)
+    x, y, xt, yt = small_mnist
+    keep, keep_t = y < classes, yt < classes
+    x, y, xt, yt = x[keep], y[keep], xt[keep_t], yt[keep_t]
+    net = BSPNetwork(sizes, dt=0.5, seed=0, **kwargs)
+    before = float((net.predict(xt) == yt).float().mean())
+    learner = BSPLearner(net, BSPRule(method=method, lr=lr))
+    Trainer(learner, lambda m, a, b: m.loss(a, b), torch.optim.SGD(learner.trainable(), lr=1.0), batch_size=50, progress=False,
+            log=lambda s: None).fit((x, y), 3)
+    after = float((net.predict(xt) == yt).float().mean())
+    assert after > bar and after > before + 0.05, (before, after)
