@@ -20,7 +20,7 @@ import time
 
 import torch
 
-from bidir.bsp.learning import BSPLearner, BSPRule, backprop_loss
+from bidir.bsp.learning import BSPLearner, BSPRule
 from bidir.bsp.network import BSPNetwork
 
 SIZES = [784, 300, 300, 10]

@@ -28,13 +28,13 @@ system is linearised at the fixed point, not along the forward trajectory), so
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import InvalidInputError, check_positive_int
+from ..errors import InvalidInputError
 from .network import BSPNetwork
 
 __all__ = ["BSPRule", "BSPLearner", "clip", "output_error", "bsp_g1", "true_gradients", "gradient_agreement",
@@ -163,9 +163,9 @@ class BSPLearner(nn.Module):
         return loss, acc, {net.log_k3_shift: -rule.lr * step}
 
     def loss(self, x, labels):
-        loss, acc, updates = self.updates(x, labels)
         with torch.no_grad():  # keep K3 within its range (after the previous step)
             self.net.log_k3_shift.clamp_(-self.rule.k3_range, self.rule.k3_range)
+        loss, acc, updates = self.updates(x, labels)
         surrogate = sum((-u * p).sum() for p, u in updates.items())
         return loss + surrogate - surrogate.detach(), {"accuracy": acc}
 

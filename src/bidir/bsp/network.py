@@ -33,6 +33,7 @@ input current by B0_y / B0_y(initial), the B0-dependent gain method 1 needs (not
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -119,7 +120,8 @@ class BSPNetwork(nn.Module):
             self.register_buffer(name, value.T.unsqueeze(1).to(dtype))
         # method 1's parameter: K3 = K3_initial * exp(log_k3_shift) per neuron; B0 scales by exp(-shift) exactly
         self.log_k3_shift = nn.Parameter(torch.zeros(n, dtype=dtype))
-        self.bounds = [(a, b) for a, b in zip([0] + list(torch.tensor(sizes[1:]).cumsum(0)[:-1].tolist()), torch.tensor(sizes[1:]).cumsum(0).tolist())]
+        ends = list(itertools.accumulate(sizes[1:]))
+        self.bounds = list(zip([0] + ends[:-1], ends))  # each layer's slice of the neuron axis
         self.weights = nn.ParameterList()
         for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             kind = self.input_connection if layer == 0 else connection
