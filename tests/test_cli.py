@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from bidir.cli import main
 from bidir.runner import EXPERIMENTS
 
-NAMES = ["abam", "bam-capacity", "bam-letters", "bam-permutation", "bbp-cifar", "bbp-overwrite", "bbp-permutation", "bsp-mnist", "bsp-neuron"]
+NAMES = ["abam", "bam-capacity", "bam-letters", "bam-permutation", "bbp-cifar", "bbp-overwrite", "bbp-permutation", "bsp-mnist", "bsp-neuron", "style-emnist", "style-fashion", "style-mnist"]
 
 
 def invoke(*args):
@@ -78,6 +78,11 @@ def test_dataset_option_picks_the_dataset(tmp_path):
         (["run", "bbp-permutation", "--quick", "--set", "engine=magic"], "engine must be"),
         (["run", "bsp-mnist", "--quick", "--set", "settings=method3"], "settings must be"),
         (["run", "bsp-mnist", "--quick", "--set", "dt=0.3"], "multiples of dt"),
+        (["run", "style-mnist", "--quick", "--set", "schedule=slow"], "schedule must be"),
+        (["run", "style-mnist", "--quick", "--set", 'decoders=["mirror"]'], "decoders must be"),
+        (["run", "style-fashion", "--quick", "--dataset", "imagenet"], "dataset must be"),
+        (["run", "style-emnist", "--set", "epochs=-2"], "epochs must be"),
+        (["run", "style-mnist", "--quick", "--set", "eps=[0.1, 2]"], "eps must be"),
     ],
 )
 def test_bad_options_give_a_clear_error_not_a_traceback(args, message, monkeypatch, tmp_path):

@@ -1,0 +1,184 @@
+"""The style-memory network (Wiyatno & Orchard 2018, sec III): classify forward, reconstruct backward.
+
+Encoder (Fig 1): x -> Conv(32, 5x5, stride 2) -> Conv(64, 5x5, stride 2) -> FC 256 -> FC 128
+(all ReLU) -> top layer (y, m): K softmax class neurons y and S = 16 logistic style-memory
+neurons m. Decoder (the "unrolled" network of Fig 2): (y, m) -> FC 128 -> FC 256 -> the
+conv feature map -> ConvT(32) -> ConvT(1), ReLU inside, logistic pixels at the end.
+
+Training minimises eq (3) on inputs with small additive Gaussian noise (as in stacked
+denoising autoencoders, ref [14]); the reconstruction target is the clean image:
+
+    L = L_y(y_t, y) + alpha * L_r(x_hat, x),  L_y = -sum y_t log y   (eq 1),
+                                              L_r = ||x_hat - x||^2  (eq 2),  alpha = 0.05.
+
+L_r is the squared Euclidean distance over all pixels of an image (a sum, as eq 2 writes
+it, not a per-pixel mean: with a mean, alpha = 0.05 would make reconstruction negligible);
+both terms are averaged over the batch.
+
+Choices the paper leaves open (each a constructor argument): "same" padding (28 -> 14 -> 7,
+so the decoder mirrors the encoder exactly), a logistic output layer (pixels lie in [0, 1]),
+decoder biases of its own. ``tied=True`` makes the decoder run the encoder's weights
+transposed (the B-BP way: FC layers use W^T, conv layers the adjoint convolution), with
+only the biases its own; ``tied=False`` (the paper) learns separate decoder weights.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import InvalidInputError, check_finite_tensor, check_positive_int
+
+__all__ = ["StyleMemoryNet", "Schedule", "SCHEDULES"]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """An optimiser preset: Adam at ``lr`` for ``epochs`` epochs, cosine-annealed when ``cosine``."""
+
+    lr: float
+    epochs: int
+    batch_size: int
+    cosine: bool
+
+
+SCHEDULES = {
+    # Sec IV: Adam, lr 1e-5, 250 epochs. The batch size is not stated: 32, the Keras default.
+    "paper": Schedule(lr=1e-5, epochs=250, batch_size=32, cosine=False),
+    # Ours: a 100x larger step annealed to zero over 12 epochs (see benchmarks/style_epochs.py).
+    "fast": Schedule(lr=2e-3, epochs=12, batch_size=128, cosine=True),
+}
+
+
+def _conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+class StyleMemoryNet(nn.Module):
+    """Classifier with a style memory in its top layer, and the decoder that inverts it.
+
+    Args:
+        num_classes: K softmax neurons (10 MNIST, 26 EMNIST letters).
+        style_dim: S logistic style-memory neurons (16 in the paper).
+        image_shape: (C, H, W) of the input.
+        channels, kernel, stride: the two conv layers (32, 64 filters, 5x5, stride 2).
+        hidden: the fully connected ReLU layers (256, 128).
+        tied: decoder = the encoder's weights transposed (own biases) instead of its own.
+    """
+
+    def __init__(self, num_classes: int = 10, style_dim: int = 16, image_shape=(1, 28, 28), channels=(32, 64),
+                 kernel: int = 5, stride: int = 2, hidden=(256, 128), tied: bool = False):
+        super().__init__()
+        check_positive_int(num_classes, "num_classes")
+        if num_classes < 2:
+            raise InvalidInputError(f"num_classes must be at least 2, got {num_classes}")
+        check_positive_int(style_dim, "style_dim")
+        if len(image_shape) != 3 or not all(isinstance(s, int) and s > 0 for s in image_shape):
+            raise InvalidInputError(f"image_shape must be (channels, height, width), got {image_shape!r}")
+        for name, seq in (("channels", channels), ("hidden", hidden)):
+            if not seq or not all(isinstance(c, int) and c > 0 for c in seq):
+                raise InvalidInputError(f"{name} must be a non-empty sequence of positive integers, got {seq!r}")
+        self.num_classes, self.style_dim, self.tied = num_classes, style_dim, bool(tied)
+        self.image_shape = tuple(image_shape)
+        self.kernel, self.stride, self.padding = kernel, stride, (kernel - 1) // 2
+        sizes = [image_shape[1:]]  # spatial size before each conv, then after the last
+        for _ in channels:
+            sizes.append(tuple(_conv_out(s, kernel, stride, self.padding) for s in sizes[-1]))
+        if min(sizes[-1]) < 1:
+            raise InvalidInputError(f"image {image_shape[1:]} is too small for {len(channels)} convs of stride {stride}")
+        self.spatial = sizes
+        self.feature_shape = (channels[-1], *sizes[-1])
+        flat = channels[-1] * sizes[-1][0] * sizes[-1][1]
+        ins = (image_shape[0], *channels)
+        self.convs = nn.ModuleList(nn.Conv2d(i, o, kernel, stride, self.padding) for i, o in zip(ins[:-1], ins[1:]))
+        widths = (flat, *hidden, num_classes + style_dim)
+        self.fcs = nn.ModuleList(nn.Linear(i, o) for i, o in zip(widths[:-1], widths[1:]))
+        if self.tied:  # only biases of its own: one per decoder layer, sized like the layer it feeds
+            self.fc_biases = nn.ParameterList(nn.Parameter(torch.zeros(i)) for i in widths[:-1])
+            self.conv_biases = nn.ParameterList(nn.Parameter(torch.zeros(i)) for i in ins[:-1])
+        else:
+            self.dfcs = nn.ModuleList(nn.Linear(o, i) for i, o in zip(widths[:-1], widths[1:]))
+            self.dconvs = nn.ModuleList(nn.ConvTranspose2d(o, i, kernel, stride, self.padding) for i, o in zip(ins[:-1], ins[1:]))
+
+    # -- validation at the boundary ----------------------------------------------------
+    def _images(self, x) -> torch.Tensor:
+        x = check_finite_tensor(x, "images", dtype=self.fcs[0].weight.dtype, device=self.fcs[0].weight.device)
+        C, H, W = self.image_shape
+        if x.dim() == 2 and x.shape[1] == C * H * W:
+            x = x.reshape(-1, C, H, W)
+        if x.dim() == 3 and C == 1 and tuple(x.shape[1:]) == (H, W):
+            x = x.unsqueeze(1)
+        if x.dim() != 4 or tuple(x.shape[1:]) != self.image_shape:
+            raise InvalidInputError(f"images must have shape (batch, {C}, {H}, {W}) or (batch, {C * H * W}), got {tuple(x.shape)}")
+        return x
+
+    def _labels(self, labels, n: int) -> torch.Tensor:
+        labels = torch.as_tensor(labels, device=self.fcs[0].weight.device)
+        if labels.shape != (n,) or labels.is_floating_point() or labels.min() < 0 or labels.max() >= self.num_classes:
+            raise InvalidInputError(f"labels must be {n} integers in 0..{self.num_classes - 1}, got shape {tuple(labels.shape)}")
+        return labels.long()
+
+    # -- forward: recognise --------------------------------------------------------------
+    def encode(self, x) -> tuple[torch.Tensor, torch.Tensor]:
+        """x -> (class logits (B, K), style memory m (B, S) in (0, 1))."""
+        h = self._images(x)
+        for conv in self.convs:
+            h = F.relu(conv(h))
+        h = h.flatten(1)
+        for fc in self.fcs[:-1]:
+            h = F.relu(fc(h))
+        top = self.fcs[-1](h)
+        return top[:, : self.num_classes], torch.sigmoid(top[:, self.num_classes:])
+
+    def forward(self, x) -> torch.Tensor:
+        """The classifier: class logits (softmax gives y)."""
+        return self.encode(x)[0]
+
+    # -- backward: reconstruct -----------------------------------------------------------
+    def decode(self, y, m) -> torch.Tensor:
+        """(y, m) -> x_hat (B, C, H, W) in (0, 1): the unrolled half of Fig 2.
+
+        y: class probabilities or a one-hot vector (B, K); m: style memory (B, S).
+        """
+        dev, dt = self.fcs[0].weight.device, self.fcs[0].weight.dtype
+        y = check_finite_tensor(y, "y", shape=(None, self.num_classes), dtype=dt, device=dev)
+        m = check_finite_tensor(m, "m", shape=(y.shape[0], self.style_dim), dtype=dt, device=dev)
+        h = torch.cat([y, m], 1)
+        n = len(self.fcs)
+        for i in reversed(range(n)):
+            h = F.linear(h, self.fcs[i].weight.t(), self.fc_biases[i]) if self.tied else self.dfcs[i](h)
+            h = F.relu(h)
+        h = h.reshape(-1, *self.feature_shape)
+        for i in reversed(range(len(self.convs))):
+            target = self.spatial[i]
+            if self.tied:
+                h = F.conv_transpose2d(h, self.convs[i].weight, self.conv_biases[i], self.stride, self.padding,
+                                       output_padding=self._output_padding(h, target))
+            else:
+                h = self.dconvs[i](h, output_size=target)
+            h = torch.sigmoid(h) if i == 0 else F.relu(h)
+        return h
+
+    def _output_padding(self, h, target) -> tuple[int, int]:
+        return tuple(t - ((s - 1) * self.stride - 2 * self.padding + self.kernel) for s, t in zip(h.shape[2:], target))
+
+    def reconstruct(self, x, labels=None) -> torch.Tensor:
+        """x_hat from (predicted y, m), or from (one-hot ``labels``, m) when labels are given."""
+        logits, m = self.encode(x)
+        y = logits.softmax(1) if labels is None else F.one_hot(self._labels(labels, logits.shape[0]), self.num_classes).to(m.dtype)
+        return self.decode(y, m)
+
+    # -- training objective ------------------------------------------------------------
+    def loss(self, x, labels, alpha: float = 0.05, noise_std: float = 0.0) -> tuple[torch.Tensor, dict]:
+        """Eq (3) on one batch: mean CE + alpha * mean ||x_hat - x||^2, the encoder fed x + noise."""
+        x = self._images(x)
+        labels = self._labels(labels, x.shape[0])
+        noisy = x + noise_std * torch.randn_like(x) if noise_std > 0 else x
+        logits, m = self.encode(noisy)
+        x_hat = self.decode(logits.softmax(1), m)
+        ce = F.cross_entropy(logits, labels)
+        recon = (x_hat - x).pow(2).flatten(1).sum(1).mean()
+        accuracy = (logits.argmax(1) == labels).float().mean()
+        return ce + alpha * recon, {"ce": ce.detach(), "recon": recon.detach(), "accuracy": accuracy}

@@ -1,0 +1,279 @@
+"""Style memory: the model's math, training to a bar on the MNIST subset, the analyses, EMNIST files."""
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from bidir.data import datasets as D
+from bidir.data.download import RemoteFile
+from bidir.data.formats import write_idx
+from bidir.errors import InvalidInputError
+from bidir.runner import run_experiment
+from bidir.style import (LAMBDAS, StyleMemoryNet, auroc, detection_scores, encode_dataset, fgsm, interpolate, nearest_neighbours,
+                         pgd, transfer)
+from bidir.style.training import train_style_memory
+
+
+# ------------------------------------------------------------------ the model's math
+def test_shapes_and_ranges():
+    net = StyleMemoryNet(num_classes=26, style_dim=16)
+    x = torch.rand(5, 1, 28, 28)
+    logits, m = net.encode(x)
+    assert logits.shape == (5, 26) and m.shape == (5, 16) and ((m > 0) & (m < 1)).all()
+    x_hat = net.decode(logits.softmax(1), m)
+    assert x_hat.shape == (5, 1, 28, 28) and ((x_hat > 0) & (x_hat < 1)).all()
+    assert torch.equal(net(x.flatten(1)), logits)  # flat (B, 784) input is the same image
+    assert [c.out_channels for c in net.convs] == [32, 64] and [f.out_features for f in net.fcs] == [256, 128, 42]
+    assert net.spatial == [(28, 28), (14, 14), (7, 7)]
+
+
+def test_odd_image_sizes_mirror_exactly():
+    net = StyleMemoryNet(num_classes=3, style_dim=2, image_shape=(3, 27, 30))
+    for tied in (False, True):
+        net = StyleMemoryNet(num_classes=3, style_dim=2, image_shape=(3, 27, 30), tied=tied)
+        assert net.reconstruct(torch.rand(2, 3, 27, 30)).shape == (2, 3, 27, 30)
+
+
+def test_tied_decoder_is_the_adjoint_of_the_encoder():
+    """<conv(x) - b, z> = <x, conv^T(z)> and <W h, v> = <h, W^T v>: the decoder runs the same weights backwards."""
+    torch.set_default_dtype(torch.float64)
+    try:
+        net = StyleMemoryNet(tied=True)
+        assert not any(n.startswith(("dfcs", "dconvs")) for n, _ in net.named_parameters())
+        assert all(p.dim() == 1 for n, p in net.named_parameters() if "biases" in n)  # only biases of its own
+        x, z = torch.randn(3, 1, 28, 28), torch.randn(3, 32, 14, 14)
+        conv = net.convs[0]
+        lhs = ((conv(x) - conv.bias[:, None, None]) * z).sum()
+        back = F.conv_transpose2d(z, conv.weight, None, net.stride, net.padding, output_padding=net._output_padding(z, (28, 28)))
+        assert torch.allclose(lhs, (x * back).sum(), rtol=1e-10)
+        # and decode() runs exactly those maps: W^T for each FC layer, conv^T for each conv (zero decoder biases)
+        y, m = torch.zeros(3, 10), torch.zeros(3, 16)
+        top = torch.cat([y, m], 1)
+        for i in reversed(range(3)):
+            top = torch.relu(top @ net.fcs[i].weight)
+        assert torch.allclose(net.decode(y, m), torch.sigmoid(F.conv_transpose2d(
+            torch.relu(F.conv_transpose2d(top.reshape(-1, 64, 7, 7), net.convs[1].weight, None, 2, 2, output_padding=1)),
+            conv.weight, None, 2, 2, output_padding=1)))
+        untied = StyleMemoryNet(tied=False)
+        assert sum(p.numel() for p in untied.parameters()) > 1.9 * sum(p.numel() for p in net.parameters())
+    finally:
+        torch.set_default_dtype(torch.float32)
+
+
+def test_loss_is_eq3():
+    net = StyleMemoryNet()
+    x, y = torch.rand(4, 1, 28, 28), torch.tensor([0, 3, 9, 3])
+    loss, metrics = net.loss(x, y, alpha=0.05)
+    logits, m = net.encode(x)
+    x_hat = net.decode(logits.softmax(1), m)
+    ce = -(logits.log_softmax(1)[torch.arange(4), y]).mean()  # eq (1)
+    lr = ((x_hat - x) ** 2).sum((1, 2, 3)).mean()  # eq (2): squared Euclidean distance per image
+    assert torch.allclose(loss, ce + 0.05 * lr) and torch.allclose(metrics["recon"], lr)
+    torch.manual_seed(5)
+    noisy, _ = net.loss(x, y, alpha=0.05, noise_std=0.3)
+    torch.manual_seed(5)
+    logits, m = net.encode(x + 0.3 * torch.randn_like(x))  # the encoder sees x + noise; the target stays x
+    expected = F.cross_entropy(logits, y) + 0.05 * ((net.decode(logits.softmax(1), m) - x) ** 2).sum((1, 2, 3)).mean()
+    assert torch.allclose(noisy, expected)
+
+
+def test_reconstruct_from_a_given_label_uses_its_one_hot():
+    net = StyleMemoryNet()
+    x = torch.rand(2, 1, 28, 28)
+    _, m = net.encode(x)
+    assert torch.allclose(net.reconstruct(x, torch.tensor([4, 7])), net.decode(F.one_hot(torch.tensor([4, 7]), 10).float(), m))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda n: n.encode(torch.rand(2, 1, 28, 27)), "images must have shape"),
+    (lambda n: n.encode(torch.full((2, 784), float("nan"))), "NaN"),
+    (lambda n: n.loss(torch.rand(2, 784), torch.tensor([0, 10])), "labels must be 2 integers in 0..9"),
+    (lambda n: n.loss(torch.rand(2, 784), torch.tensor([0.0, 1.0])), "labels must be"),
+    (lambda n: n.decode(torch.rand(2, 9), torch.rand(2, 16)), "y must have shape"),
+    (lambda n: n.decode(torch.rand(2, 10), torch.rand(3, 16)), "m must have shape"),
+])
+def test_bad_input_gives_a_clear_error(call, message):
+    with pytest.raises(InvalidInputError, match=message):
+        call(StyleMemoryNet())
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"num_classes": 1}, "at least 2"), ({"style_dim": 0}, "style_dim"), ({"image_shape": (28, 28)}, "image_shape"),
+    ({"image_shape": (1, 2, 2), "kernel": 4}, "too small"), ({"channels": ()}, "channels"),
+])
+def test_bad_settings_give_a_clear_error(kwargs, message):
+    with pytest.raises(InvalidInputError, match=message):
+        StyleMemoryNet(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"schedule": "slow"}, "schedule must be"), ({"alpha": -1.0}, "alpha"), ({"noise_std": float("nan")}, "noise_std"),
+    ({"lr": -0.1}, "learning rate"), ({"epochs": 2.5}, "epochs"),
+])
+def test_bad_training_options(kwargs, message):
+    data = (torch.rand(4, 1, 28, 28), torch.tensor([0, 1, 2, 3]))
+    with pytest.raises(InvalidInputError, match=message):
+        train_style_memory(StyleMemoryNet(), data, data, progress=False, **kwargs)
+
+
+# ------------------------------------------------------------------ analyses on oracles
+def test_nearest_neighbours_match_brute_force():
+    g = torch.Generator().manual_seed(1)
+    images, style, labels = torch.rand(50, 1, 4, 4, generator=g), torch.rand(50, 3, generator=g), torch.randint(0, 3, (50,), generator=g)
+    nb = nearest_neighbours(7, images, style, labels, k=10)
+    d_img = (images.flatten(1) - images[7].flatten()).norm(dim=1)
+    d_sty = (style - style[7]).norm(dim=1)
+    for space, d in (("image", d_img), ("style", d_sty)):
+        order = [i for i in d.argsort().tolist() if i != 7][:10]
+        assert nb[space]["indices"] == order
+        assert math.isclose(nb[space]["mean_image_distance"], float(d_img[order].mean()), rel_tol=1e-6)
+        assert math.isclose(nb[space]["mean_style_distance"], float(d_sty[order].mean()), rel_tol=1e-6)
+        assert sum(nb[space]["class_counts"]) == 10 and nb[space]["same_class"] == int((labels[order] == labels[7]).sum())
+    # each space's own neighbours are the closest in that space
+    assert nb["image"]["mean_image_distance"] <= nb["style"]["mean_image_distance"]
+    assert nb["style"]["mean_style_distance"] <= nb["image"]["mean_style_distance"]
+    with pytest.raises(InvalidInputError):
+        nearest_neighbours(7, images, style, labels, k=50)
+
+
+def test_interpolation_is_eq4_and_transfer_covers_every_class():
+    net = StyleMemoryNet().eval()
+    m1, m2 = torch.rand(2, 16), torch.rand(2, 16)
+    ramp = interpolate(net, m1, m2, torch.tensor([3, 8]))
+    assert ramp.shape == (10, 2, 1, 28, 28) and LAMBDAS[0] == 0.1 and LAMBDAS[-1] == 1.0
+    one_hot = F.one_hot(torch.tensor([3, 8]), 10).float()
+    with torch.no_grad():
+        assert torch.allclose(ramp[-1], net.decode(one_hot, m1), atol=1e-6)  # lambda = 1: m1 itself
+        assert torch.allclose(ramp[4], net.decode(one_hot, 0.5 * m1 + 0.5 * m2), atol=1e-6)
+        grid = transfer(net, m1)
+        assert grid.shape == (2, 10, 1, 28, 28)
+        assert torch.allclose(grid[1, 6], net.decode(F.one_hot(torch.tensor([6]), 10).float(), m1[1:]), atol=1e-6)
+    with pytest.raises(InvalidInputError, match="lambdas"):
+        interpolate(net, m1, m2, 3, lambdas=(0.5, 1.5))
+
+
+def test_auroc_and_the_class_margin_score():
+    assert auroc([3.0, 4.0], [1.0, 2.0]) == 1.0 and auroc([1.0], [2.0]) == 0.0 and auroc([1.0, 2.0], [1.0, 2.0]) == 0.5
+    assert math.isnan(auroc([], [1.0]))
+    net = StyleMemoryNet().eval()
+    x = torch.rand(6, 1, 28, 28)
+    codes = encode_dataset(net, x, batch_size=4, all_classes=True)
+    assert codes.class_errors.shape == (6, 10)
+    s = detection_scores(codes)
+    e, p = codes.class_errors, codes.predicted
+    for i in range(6):
+        others = [e[i, k] for k in range(10) if k != p[i]]
+        assert torch.isclose(s["class_margin"][i], e[i, p[i]] - min(others))
+    assert torch.allclose(s["max_softmax"], 1 - codes.probs.max(1).values)
+
+
+# ------------------------------------------------------------------ trained on the MNIST subset
+@pytest.fixture(scope="module")
+def trained():
+    torch.manual_seed(0)
+    train, test = D.train_test("mnist-subset", progress=False)
+    x, y = train.features(flatten=False), train.labels
+    xt, yt = test.features(flatten=False), test.labels
+    net = StyleMemoryNet()
+    history = train_style_memory(net, (x, y), (xt, yt), epochs=4, batch_size=32, progress=False, log=lambda s: None)
+    net.eval()
+    return net, history, xt, yt, x, y
+
+
+def test_training_reaches_accuracy_and_reconstruction_bars(trained):
+    net, history, xt, yt, x, y = trained
+    codes = encode_dataset(net, xt, all_classes=True)
+    accuracy = float((codes.predicted == yt).float().mean())
+    assert accuracy > 0.95, accuracy
+    assert history[-1]["test_accuracy"] == pytest.approx(accuracy)
+    # a decoder that ignored the style memory could at best draw the class mean: beat that clearly
+    centroids = torch.stack([x[y == k].mean(0) for k in range(10)])
+    class_mean_error = float((xt - centroids[yt]).pow(2).flatten(1).sum(1).mean())
+    recon = float(codes.recon_error.mean())
+    assert recon < 0.7 * class_mean_error, (recon, class_mean_error)
+    # the style memory carries the style: another image's m reconstructs this image worse
+    with torch.no_grad():
+        swapped = net.decode(codes.probs, codes.style.roll(1, 0))
+    assert float((swapped - xt).pow(2).flatten(1).sum(1).mean()) > 1.3 * recon
+    assert history[-1]["test_recon"] < history[0]["test_recon"]
+
+
+def test_attacks_respect_the_budget_and_fool_the_classifier(trained):
+    net, _, xt, yt, _, _ = trained
+    x, y = xt[:200], yt[:200]
+    for adv in (fgsm(net, x, y, 0.1), pgd(net, x, y, 0.1, steps=10, step_size=0.02, generator=torch.Generator().manual_seed(0))):
+        assert (adv - x).abs().max() <= 0.1 + 1e-6 and adv.min() >= 0 and adv.max() <= 1
+    with torch.no_grad():
+        clean = float((net(x).argmax(1) == y).float().mean())
+        after_fgsm = float((net(fgsm(net, x, y, 0.1)).argmax(1) == y).float().mean())
+        after_pgd = float((net(pgd(net, x, y, 0.1, steps=10, step_size=0.02)).argmax(1) == y).float().mean())
+    assert after_fgsm < clean - 0.2 and after_pgd <= after_fgsm + 0.02
+    with pytest.raises(InvalidInputError, match="eps"):
+        fgsm(net, x, y, 0.0)
+
+
+def test_reconstruction_flags_misclassified_inputs_better_than_chance(trained):
+    net, _, xt, yt, _, _ = trained
+    codes = encode_dataset(net, xt, all_classes=True)
+    wrong = codes.predicted != yt
+    scores = detection_scores(codes)
+    assert auroc(scores["class_margin"][wrong], scores["class_margin"][~wrong]) > 0.6
+    assert auroc(scores["max_softmax"][wrong], scores["max_softmax"][~wrong]) > 0.8
+
+
+def test_training_is_deterministic_and_resumes(tmp_path):
+    train, _ = D.train_test("mnist-subset", progress=False)
+    x, y = train.features(flatten=False)[:256], train.labels[:256]
+    runs = []
+    for name in ("a", "b"):
+        torch.manual_seed(0)
+        net = StyleMemoryNet(tied=True)
+        train_style_memory(net, (x, y), (x[:64], y[:64]), epochs=2, out=tmp_path / name, progress=False, log=lambda s: None)
+        runs.append(net.state_dict())
+    assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
+    torch.manual_seed(0)
+    resumed = StyleMemoryNet(tied=True)
+    history = train_style_memory(resumed, (x, y), (x[:64], y[:64]), epochs=2, out=tmp_path / "a", progress=False, log=lambda s: None)
+    assert len(history) == 2 and all(torch.equal(resumed.state_dict()[k], runs[0][k]) for k in runs[0])
+
+
+# ------------------------------------------------------------------ EMNIST letters from official-format files
+def _letters(n, rng, glyphs):
+    """n images of 26 asymmetric glyph classes (7x7 blocks upscaled to 28x28, shifted, noisy) and labels 1..26."""
+    labels = rng.integers(0, 26, n)
+    big = np.kron(glyphs[labels], np.ones((1, 4, 4))) * 220
+    shifted = np.stack([np.roll(b, tuple(rng.integers(-2, 3, 2)), (0, 1)) for b in big])
+    images = np.clip(shifted + rng.normal(0, 20, shifted.shape), 0, 255).astype(np.uint8)
+    return images, (labels + 1).astype(np.uint8)
+
+
+def test_style_emnist_runs_on_official_format_files(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    glyphs = (rng.random((26, 7, 7)) < 0.45).astype(float)
+    folder = tmp_path / "data" / "emnist-letters"
+    folder.mkdir(parents=True)
+    spec = D.DATASETS["emnist-letters"]
+    upright = {}
+    for split, n in (("train", 1300), ("test", 260)):
+        images, labels = _letters(n, rng, glyphs)
+        upright[split] = images
+        img_name, lab_name = spec.splits[split]
+        write_idx(folder / img_name, np.ascontiguousarray(images.transpose(0, 2, 1)))  # EMNIST stores images transposed
+        write_idx(folder / lab_name, labels)
+    # the published checksums are those of the real files: register the same spec without them
+    monkeypatch.setitem(D.DATASETS, "emnist-letters", dataclasses.replace(spec, files={k: RemoteFile(k, ()) for k in spec.files}))
+    loaded = D.load_dataset("emnist-letters", "test", data_dir=tmp_path / "data")
+    assert np.array_equal(loaded.images[:, 0].numpy(), upright["test"]) and loaded.labels.max() <= 25
+
+    out = tmp_path / "run"
+    run_experiment("style-emnist", out=out, data_dir=tmp_path / "data", show_progress=False,
+                   overrides={"epochs": 3, "decoders": ("untied",), "attack_size": 50, "pgd_steps": 3, "neighbours": 20})
+    res = json.loads((out / "results.json").read_text())["metrics"]
+    assert res["dataset"] == "emnist-letters" and len(res["classes"]) == 26
+    assert res["untied"]["test_accuracy"] > 0.6  # chance is 1/26
+    assert res["paper"]["test_accuracy"] == 0.9127
+    assert {"reconstructions.png", "misclassified.png", "neighbours_1.png", "interpolation.png", "transfer.png", "detection.png"} <= {p.name for p in out.glob("*.png")}
