@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_curve
 
 from ..data.datasets import train_test
@@ -209,6 +210,9 @@ def _analyse(model, codes, xt, yt, classes, cfg, ctx) -> dict:
                 f"{nb['image']['same_class']} of its class; style space: image dist {nb['style']['mean_image_distance']:.2f}, "
                 f"style dist {nb['style']['mean_style_distance']:.2f}, {nb['style']['same_class']} of its class")
     _plot_neighbours(ctx, neighbours, xt, classes)
+    probe = _class_probe(codes.style, yt, ctx.seed)
+    ctx.log(f"class information in the style memory: a linear probe on m reads the class of {probe['accuracy']:.1%} of "
+            f"held-out test images (majority class {probe['chance']:.1%})")
 
     # Figs 9-11: two styles per class: a correct sample and the correct one of its class farthest in style space
     pairs = []
@@ -230,7 +234,19 @@ def _analyse(model, codes, xt, yt, classes, cfg, ctx) -> dict:
         with torch.no_grad():
             from_true = model.reconstruct(xt[wrong], yt[wrong])
         _plot_misclassified(ctx, xt[wrong], codes.recon[wrong], from_true, codes.predicted[wrong], codes.confidence[wrong], yt[wrong], classes)
-    return {"neighbours": neighbours, "interpolation_pairs": pairs, "lambdas": list(LAMBDAS), "misclassified_shown": wrong.tolist()}
+    return {"neighbours": neighbours, "style_class_probe": probe, "interpolation_pairs": pairs, "lambdas": list(LAMBDAS), "misclassified_shown": wrong.tolist()}
+
+
+def _class_probe(style, labels, seed: int) -> dict:
+    """How class-agnostic is m? Multinomial logistic regression from m to the class, half the test set each way."""
+    m, y = style.cpu().numpy(), labels.cpu().numpy()
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed)).numpy()
+    fit, held = order[: len(y) // 2], order[len(y) // 2:]
+    if len(set(y[fit])) < 2:
+        return {"accuracy": float("nan"), "chance": float("nan")}
+    probe = LogisticRegression(max_iter=2000).fit(m[fit], y[fit])
+    majority = max((y[held] == k).mean() for k in set(y[held]))
+    return {"accuracy": float(probe.score(m[held], y[held])), "chance": float(majority), "held_out": len(held)}
 
 
 # -- figures -----------------------------------------------------------------------------
@@ -286,7 +302,7 @@ def _plot_detection(ctx, results, scores, codes, yt) -> None:
     ctx.save_figure(fig, "detection")
 
 
-def _plot_reconstructions(ctx, models, codes, xt, yt, classes, n: int = 12) -> None:
+def _plot_reconstructions(ctx, models, codes, xt, yt, classes, n: int = 20) -> None:
     """Figs 3-4: test images and their reconstructions from (predicted y, m), one row per decoder."""
     first = next(iter(codes.values()))
     ok = torch.nonzero(first.predicted == yt).flatten()
