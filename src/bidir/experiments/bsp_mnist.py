@@ -128,7 +128,8 @@ def run(cfg: Config, ctx) -> dict:
                          "error": rule.error, "lr": rule.lr, "test_accuracy": acc[-1], "best_test_accuracy": max(acc),
                          "test_accuracy_by_epoch": acc, "gradient_cosine_by_epoch": cos,
                          "train_accuracy_last_epoch": history[-1].get("accuracy"), "paper_accuracy": s["paper"]}
-        ctx.log(f"{name}: test accuracy {acc[-1]:.2%} (best {max(acc):.2%}; paper {s['paper'] if s['paper'] is None else format(s['paper'], '.0%')}); "
+        paper = "" if s["paper"] is None else f"; paper {s['paper']:.0%}"
+        ctx.log(f"{name}: test accuracy {acc[-1]:.2%} (best {max(acc):.2%}{paper}); "
                 "cos(G1, true gradient) last epoch " + ", ".join(f"{v[-1]:.4f}" for v in cos.values()))
     _plot(ctx, cfg, curves, results, linear)
     return {"dataset": cfg.dataset, "train_size": len(x), "test_size": len(xt), "linear_classifiers": linear,
