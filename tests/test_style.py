@@ -32,7 +32,6 @@ def test_shapes_and_ranges():
 
 
 def test_odd_image_sizes_mirror_exactly():
-    net = StyleMemoryNet(num_classes=3, style_dim=2, image_shape=(3, 27, 30))
     for tied in (False, True):
         net = StyleMemoryNet(num_classes=3, style_dim=2, image_shape=(3, 27, 30), tied=tied)
         assert net.reconstruct(torch.rand(2, 3, 27, 30)).shape == (2, 3, 27, 30)

@@ -349,7 +349,10 @@ def _plot_neighbours(ctx, neighbours, xt, classes, cols: int = 14) -> None:
             idx = [nb["query"]] + nb[space]["indices"]
             for t in range(rows * cols):
                 ax = axes[t // cols, s * (cols + 1) + t % cols]
-                _show(ax, xt[idx[t]]) if t < len(idx) else ax.axis("off")
+                if t < len(idx):
+                    _show(ax, xt[idx[t]])
+                else:
+                    ax.axis("off")
             info = nb[space]
             fig.text(0.27 + 0.48 * s, 0.995, f"({'ab'[s]}) nearest in {space} space: image dist {info['mean_image_distance']:.2f}, "
                      f"style dist {info['mean_style_distance']:.2f}, {info['same_class']}/{n - 1} '{classes[nb['query_label']]}'",

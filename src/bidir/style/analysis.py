@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from ..errors import InvalidInputError, check_positive_int
 from .model import StyleMemoryNet
@@ -87,13 +86,6 @@ def nearest_neighbours(query: int, images: torch.Tensor, style: torch.Tensor, la
     return out
 
 
-def _one_hot(model: StyleMemoryNet, labels, n: int) -> torch.Tensor:
-    labels = torch.as_tensor(labels).reshape(-1)
-    if labels.numel() == 1:
-        labels = labels.expand(n)
-    return F.one_hot(model._labels(labels, n), model.num_classes).to(model.fcs[0].weight.dtype)
-
-
 @torch.no_grad()
 def interpolate(model: StyleMemoryNet, m1: torch.Tensor, m2: torch.Tensor, label, lambdas=LAMBDAS) -> torch.Tensor:
     """Decode m_hat(lambda) = lambda m1 + (1 - lambda) m2 (eq 4) with class ``label`` one-hot.
@@ -106,7 +98,7 @@ def interpolate(model: StyleMemoryNet, m1: torch.Tensor, m2: torch.Tensor, label
         raise InvalidInputError(f"lambdas must be numbers in [0, 1], got {lambdas!r}")
     mix = lam[:, None, None] * m1 + (1 - lam[:, None, None]) * m2  # (L, B, S)
     L, B, S = mix.shape
-    y = _one_hot(model, label, B).repeat(L, 1)
+    y = model.one_hot(label, B).repeat(L, 1)
     return model.decode(y, mix.reshape(L * B, S)).reshape(L, B, *model.image_shape)
 
 

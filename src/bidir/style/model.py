@@ -120,6 +120,13 @@ class StyleMemoryNet(nn.Module):
             raise InvalidInputError(f"labels must be {n} integers in 0..{self.num_classes - 1}, got shape {tuple(labels.shape)}")
         return labels.long()
 
+    def one_hot(self, labels, n: int) -> torch.Tensor:
+        """Class vectors y for ``n`` samples from integer labels (one label is used for all n)."""
+        labels = torch.as_tensor(labels).reshape(-1)
+        if labels.numel() == 1:
+            labels = labels.expand(n)
+        return F.one_hot(self._labels(labels, n), self.num_classes).to(self.fcs[0].weight.dtype)
+
     # -- forward: recognise --------------------------------------------------------------
     def encode(self, x) -> tuple[torch.Tensor, torch.Tensor]:
         """x -> (class logits (B, K), style memory m (B, S) in (0, 1))."""
@@ -167,7 +174,7 @@ class StyleMemoryNet(nn.Module):
     def reconstruct(self, x, labels=None) -> torch.Tensor:
         """x_hat from (predicted y, m), or from (one-hot ``labels``, m) when labels are given."""
         logits, m = self.encode(x)
-        y = logits.softmax(1) if labels is None else F.one_hot(self._labels(labels, logits.shape[0]), self.num_classes).to(m.dtype)
+        y = logits.softmax(1) if labels is None else self.one_hot(labels, logits.shape[0])
         return self.decode(y, m)
 
     # -- training objective ------------------------------------------------------------
