@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from bidir.bsp.causal import ODESystem, Term, symmetric_neuron_system
-from bidir.bsp.learning import BSPLearner, BSPRule, backprop_loss, bsp_g1, clip, gradient_agreement
+from bidir.bsp.learning import BSPLearner, BSPRule, backprop_loss, bsp_g1, clip, gradient_agreement, output_error
 from bidir.bsp.network import BSPNetwork, one_to_one
 from bidir.bsp.neuron import (ELEMENTS, HOPF_RATIO, OscillatingRegimeError, check_stable, field, fixed_point, fixed_point_approx,
                               jacobian, max_real_eigenvalue, simulate, uniform_rates)
@@ -95,6 +95,32 @@ def test_stable_neuron_returns_to_rest_and_reverse_mirrors_forward():
     assert torch.trapezoid(f[:, 0, 1] - 2, t) == pytest.approx(torch.trapezoid(r[:, 0, 0] - 2, t).item(), rel=1e-6)
 
 
+def test_near_the_hopf_point_the_integrated_response_is_nonlinear_and_shunting_makes_it_elu_like():
+    """The effective activation (integrated S output against the J pulse's area, both / B0):
+    nearly linear at K2/K1 = 0.5 for small areas. At 0.3 it dips to about -B0, then turns back up
+    for areas below -4 B0 (J goes negative and inhibition becomes excitation), and grows faster
+    than linearly for positive areas. A shunting input (negative current x E_J / B0) leaves the
+    positive side as it is and makes the negative side a monotone floor near -B0, like an ELU."""
+    areas = torch.tensor([-8.0, -4.0, -2.0, -0.05, 0.05, 2.0, 4.0])
+
+    def response(k2, mode="additive"):
+        k = uniform_rates(len(areas), 5, 1.0, k2, 0.25, dtype=torch.float64)
+        b0 = (1.0 - k2) / 0.25
+        t, xs = simulate(*k, lambda t: areas * b0 * (1.0 if float(t) < 1 else 0.0), horizon=20, dt=0.05, input_mode=mode)
+        return dict(zip(areas.tolist(), (torch.trapezoid(xs[:, :, 1] - b0, t, dim=0) / b0).tolist()))
+
+    lin, r, shunt = response(0.5), response(0.3), response(0.3, "shunting")
+    assert lin[0.05] / 0.05 == pytest.approx(-lin[-0.05] / 0.05, rel=0.05)  # small signals: linear
+    assert -1.1 < r[-2.0] < -0.9 and r[-4.0] > r[-2.0] and r[-8.0] > 5  # a minimum near -B0, then back up
+    assert r[4.0] > 2.3 * r[2.0] > 2.3 * 2.0  # superlinear growth
+    for a in (0.05, 2.0, 4.0):
+        assert shunt[a] == pytest.approx(r[a], rel=1e-9)
+    assert -1.0 < shunt[-8.0] < shunt[-4.0] < shunt[-2.0] < shunt[-0.05] < 0  # monotone, floored
+    assert shunt[-0.05] == pytest.approx(r[-0.05], rel=0.02)  # the same small-signal gain
+    with pytest.raises(InvalidInputError, match="input_mode"):
+        simulate(*uniform_rates(1, 5), lambda t: torch.zeros(1), horizon=1, dt=0.5, input_mode="divisive")
+
+
 @pytest.mark.parametrize("bad, match", [((1.0, 1.0, 0.25), "K2 must be smaller"), ((1.0, 1.5, 0.25), "K2 must be smaller"),
                                         ((1.0, 0.5, -0.25), "positive"), ((-1.0, 0.5, 0.25), "positive"), ((1.0, float("nan"), 0.25), "NaN")])
 def test_bad_rates_raise(bad, match):
@@ -165,6 +191,29 @@ def test_batch_equals_one_sample_at_a_time(connection):
         assert torch.allclose(net.backward_pass(e[i:i + 1]).at_in, rev.at_in[i:i + 1], atol=1e-13)
 
 
+@pytest.mark.parametrize("connection", ["dense", "one-to-one"])
+def test_limit_norms_projects_each_incoming_vector_onto_the_ball(connection):
+    net = BSPNetwork([12, 7, 5, 3], connection=connection, dt=0.5, horizon=10.0, init_scale=3.0)
+    before = [w.detach().clone() for w in net.weights]
+
+    def incoming_norms(layer, w):  # per downstream neuron, from the wiring
+        if w.dim() == 2:
+            return w.norm(dim=0)
+        dst = getattr(net, f"dst{layer}")
+        return torch.zeros(net.sizes[layer + 1], dtype=w.dtype).index_add(0, dst, w * w).sqrt()
+
+    limit = incoming_norms(1, before[1]).median().item()
+    net.limit_norms_(limit)
+    for layer, (w0, w) in enumerate(zip(before, net.weights)):
+        n0, n = incoming_norms(layer, w0), incoming_norms(layer, w.detach())
+        assert torch.allclose(n, n0.clamp(max=limit), rtol=1e-5)  # only the long ones shrink, onto the bound
+        kept = n0 <= limit
+        if w.dim() == 2:
+            assert torch.equal(w.detach()[:, kept], w0[:, kept])
+    with pytest.raises(InvalidInputError, match="max_norm"):
+        net.limit_norms_(0.0)
+
+
 def test_bad_network_inputs_raise():
     net = BSPNetwork([6, 4, 3], dt=0.5, horizon=5.0)
     with pytest.raises(InvalidInputError, match="NaN"):
@@ -174,10 +223,12 @@ def test_bad_network_inputs_raise():
     with pytest.raises(InvalidInputError, match="shape"):
         net.backward_pass(torch.rand(2, 4))
     for kwargs, match in [({"connection": "sparse"}, "connection"), ({"dt": 0.3}, "multiples"), ({"in_element": 1, "out_element": 1}, "different"),
-                          ({"horizon": -1.0}, "positive"), ({"solver": "dopri5"}, "solver")]:
+                          ({"horizon": -1.0}, "positive"), ({"solver": "dopri5"}, "solver"), ({"input_mode": "divisive"}, "input_mode"),
+                          ({"rates": [(1.0, 0.5, 0.25)] * 3}, "one such triple per layer")]:
         with pytest.raises(InvalidInputError, match=match):
             BSPNetwork([6, 4, 3], **kwargs)
-    for kwargs, match in [({"method": "weights"}, "method"), ({"lr": -1.0}, "positive"), ({"error": "hinge"}, "error")]:
+    for kwargs, match in [({"method": "weights"}, "method"), ({"lr": -1.0}, "positive"), ({"error": "hinge"}, "error"),
+                          ({"score_penalty": -0.1}, "score_penalty"), ({"score_penalty": float("nan")}, "score_penalty")]:
         with pytest.raises(InvalidInputError, match=match):
             BSPRule(**kwargs)
 
@@ -200,12 +251,15 @@ def _finite_difference(net, params, x, y, rule, eps=1e-6):
     return grads
 
 
-@pytest.mark.parametrize("connection", ["dense", "one-to-one"])
-def test_method2_g1_is_the_descent_direction_by_finite_differences(connection):
+@pytest.mark.parametrize("connection, input_mode, rule", [("dense", "additive", BSPRule()), ("one-to-one", "additive", BSPRule()),
+                                                         ("dense", "shunting", BSPRule()),
+                                                         ("dense", "additive", BSPRule(error="softmax", score_penalty=3.0))])
+def test_method2_g1_is_the_descent_direction_by_finite_differences(connection, input_mode, rule):
+    """Small signals: G1 is the gradient, also with shunting inputs (additive when linearised) and
+    with the score penalty in the injected error."""
     torch.manual_seed(0)
-    net = BSPNetwork([6, 5, 4, 3], connection=connection, dt=0.1, horizon=25.0, dtype=torch.float64, init_scale=1.5)
+    net = BSPNetwork([6, 5, 4, 3], connection=connection, dt=0.1, horizon=25.0, dtype=torch.float64, init_scale=1.5, input_mode=input_mode)
     x, y = torch.rand(8, 6), torch.randint(0, 3, (8,))
-    rule = BSPRule()
     _, _, g1 = bsp_g1(net, x, y, rule)
     with torch.no_grad():
         fd = _finite_difference(net, list(net.weights), x, y, rule)
@@ -241,6 +295,21 @@ def test_gradient_agreement_reports_cosines_near_one():
     assert out["cos_layer0"] > 0.999 and out["cos_layer1"] > 0.999
 
 
+@pytest.mark.parametrize("error", ["mse", "softmax"])
+@pytest.mark.parametrize("penalty", [0.0, 0.7])
+def test_injected_error_is_minus_the_loss_gradient(error, penalty):
+    """e = -dLoss/dscore for both errors, with and without the score penalty lambda/2 |s|^2."""
+    scores = torch.randn(6, 4, requires_grad=True)
+    labels = torch.tensor([0, 1, 2, 3, 1, 0])
+    rule = BSPRule(error=error, score_penalty=penalty, temperature=0.3)
+    e, loss = output_error(scores, labels, rule, target=0.5)
+    (grad,) = torch.autograd.grad(loss.sum(), scores)
+    assert torch.allclose(e, -grad, atol=1e-12)
+    if penalty:
+        plain = output_error(scores, labels, BSPRule(error=error, temperature=0.3), target=0.5)[1]
+        assert torch.allclose(loss - plain, 0.5 * penalty * scores.pow(2).sum(1))
+
+
 def test_clip_is_eq18():
     g = torch.tensor([-100.0, -1e-3, 0.0, 1e-3, 100.0])
     assert torch.allclose(clip(g, 2.0), torch.atan(2 * g) / 2)
@@ -272,3 +341,29 @@ def test_small_networks_learn_well_above_chance(small_mnist, method, sizes, kwar
             log=lambda s: None).fit((x, y), 3)
     after = float((net.predict(xt) == yt).float().mean())
     assert after > bar and after > before + 0.05, (before, after)
+
+
+@pytest.mark.parametrize("input_mode", ["additive", "shunting"])
+def test_nonlinear_range_solves_xor_which_no_linear_classifier_can(input_mode):
+    """K2/K1 = 0.3 and pulses of 4 B0 put the hidden neurons in their nonlinear range (bsp-mnist's
+    nonlinear setting uses the shunting input); method 2, with G1 from reverse neurons linearised
+    at the fixed point, still learns XOR, and the best linear classifier stays near chance."""
+    torch.set_default_dtype(torch.float32)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(1024, 2, generator=gen) * 2 - 1
+    y = (x[:, 0] * x[:, 1] > 0).long()
+    (x, xt), (y, yt) = x.split(512), y.split(512)
+    X = torch.cat([x, torch.ones(len(x), 1)], 1).double()  # least squares with a bias
+    w = torch.linalg.lstsq(X, torch.nn.functional.one_hot(y, 2).double()).solution
+    linear = float(((torch.cat([xt, torch.ones(len(xt), 1)], 1).double() @ w).argmax(1) == yt).float().mean())
+    net = BSPNetwork([2, 16, 2], rates=[(1.0, 0.3, 0.25), (1.0, 0.5, 0.25)], amplitude=4 * 2.8, dt=0.5, seed=0, input_mode=input_mode)
+    assert torch.allclose(net.rest_forward[:, 0], torch.tensor([2.8] * 16 + [2.0] * 2).expand(5, -1))  # B0 per layer
+    learner = BSPLearner(net, BSPRule(lr=1.0, error="softmax", target=1.0, temperature=0.5))
+    opt = torch.optim.Adam(learner.trainable(), lr=0.01)
+    for _ in range(60):
+        idx = torch.randint(0, len(x), (64,), generator=gen)
+        opt.zero_grad()
+        learner.loss(x[idx], y[idx])[0].backward()
+        opt.step()
+    accuracy = float((net.predict(xt) == yt).float().mean())
+    assert linear < 0.65 and accuracy > 0.85, (linear, accuracy)

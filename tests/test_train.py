@@ -94,6 +94,25 @@ def test_a_failed_save_leaves_the_old_checkpoint_whole(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
 
 
+def test_after_step_runs_after_every_optimizer_step(tmp_path):
+    """A projection run after each step holds: the final weights satisfy it, once per batch."""
+    calls, nets = [], []
+
+    def project():
+        calls.append(1)
+        with torch.no_grad():
+            for p in nets[0].parameters():
+                p.clamp_(-0.05, 0.05)
+
+    net = _net()
+    nets.append(net)
+    Trainer(net, _loss, make_optimizer("adam", net.parameters(), 0.05), batch_size=16, progress=False, log=lambda s: None,
+            after_step=project).fit(_data(), 2)
+    assert len(calls) == 2 * 96 // 16
+    assert all(p.abs().max() <= 0.05 for p in net.parameters())
+    assert any(p.abs().max() == 0.05 for p in net.parameters())  # the constraint was active
+
+
 def test_corrupt_or_foreign_checkpoints_raise_clear_errors(tmp_path):
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(BidirError, match="cannot read checkpoint"):

@@ -119,8 +119,11 @@ class Trainer:
         log: Callable[[str], None] | None = None,
         name: str = "train",
         checkpoint_every: int = 1,
+        after_step: Callable[[], None] | None = None,
     ):
+        """``after_step`` runs after every optimizer step (a projection onto a constraint, say)."""
         self.model, self.loss_fn, self.optimizer, self.scheduler = model, loss_fn, optimizer, scheduler
+        self.after_step = after_step
         self.out = Path(out) if out is not None else None
         self.seed = seed
         self.batch_size = check_positive_int(batch_size, "batch_size")
@@ -211,6 +214,8 @@ class Trainer:
                 # each rank's share of the global batch, so DDP's mean gradient is the batch's
                 (loss * (len(chunk) * self.world_size / len(idx))).backward()
                 self.optimizer.step()
+                if self.after_step is not None:
+                    self.after_step()
                 loss = loss.detach()
                 metrics = {"loss": loss, **metrics}
                 for k, v in metrics.items():

@@ -15,6 +15,9 @@ Choices (notes 2.6, 5.3-5.5), each an option:
 - the error is e = target - score with one-hot targets times ``target`` (squared error,
   ``error="mse"``); ``error="softmax"`` injects target (onehot - softmax(score / temperature)),
   the gradient of a cross-entropy, beyond the paper;
+- ``score_penalty`` lambda adds lambda/2 |score|^2 to either loss (beyond the paper): the
+  cross-entropy ignores a common shift of the scores, which in the nonlinear regime can grow
+  until the output neurons blow up;
 - method 1's sign: exp(-G2) descends the loss (the paper prints exp(G2); its sign was lost).
   With the fixed-point coupling gain, cos(-G1, dL/dlogK3) is ~1 (tests check it by finite
   differences); method 1 updates the hidden layers only by default (``layers``);
@@ -56,6 +59,7 @@ class BSPRule:
     layers: tuple[int, ...] | None = None  # None: every layer (connections), hidden layers (fixed-points)
     pid: tuple[float, float, float] = (1.0, 0.0, 0.0)
     k3_range: float = 3.0  # |log K3 - log K3_initial| is kept below this
+    score_penalty: float = 0.0  # lambda: adds lambda/2 |score|^2 to the loss, so -lambda score to the injected error
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -70,6 +74,8 @@ class BSPRule:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise InvalidInputError(f"{name} must be a positive number, got {v!r}")
+        if not (isinstance(self.score_penalty, (int, float)) and math.isfinite(self.score_penalty) and self.score_penalty >= 0):
+            raise InvalidInputError(f"score_penalty must be a number >= 0, got {self.score_penalty!r}")
 
     def layers_of(self, net: BSPNetwork) -> tuple[int, ...]:
         layers = self.layers
@@ -90,10 +96,15 @@ def output_error(scores: torch.Tensor, labels: torch.Tensor, rule: BSPRule, targ
     onehot = F.one_hot(labels, scores.shape[1]).to(scores.dtype)
     if rule.error == "mse":
         e = target * onehot - scores
-        return e, 0.5 * e.pow(2).sum(1)
-    logits = scores / rule.temperature
-    e = target * (onehot - logits.softmax(1))
-    return e, target * rule.temperature * F.cross_entropy(logits, labels, reduction="none")
+        loss = 0.5 * e.pow(2).sum(1)
+    else:
+        logits = scores / rule.temperature
+        e = target * (onehot - logits.softmax(1))
+        loss = target * rule.temperature * F.cross_entropy(logits, labels, reduction="none")
+    if rule.score_penalty:  # the softmax ignores a common shift of the scores; this pins them
+        e = e - rule.score_penalty * scores
+        loss = loss + 0.5 * rule.score_penalty * scores.pow(2).sum(1)
+    return e, loss
 
 
 def backprop_loss(net: BSPNetwork, x, labels, rule: BSPRule) -> torch.Tensor:

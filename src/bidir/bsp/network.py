@@ -30,6 +30,13 @@ Choices documented in the notes and made options here: IN = J, OUT = S (``in_ele
 ``out_element``; OUT = H gives a wrong-sign gradient at K2/K1 = 0.5, notes 5.1); the pulse
 has amplitude 0.1 B0 and length 1; ``coupling_gain="fixed-point"`` multiplies each neuron's
 input current by B0_y / B0_y(initial), the B0-dependent gain method 1 needs (notes 4, note 3).
+
+Beyond the paper, ``input_mode="shunting"`` lets a negative input current act in proportion to
+the element's own level, u E_IN / B0 (an inhibitory conductance, not a current): it drains the
+element but cannot drive it below zero, where the inhibition terms turn into excitation and the
+neuron blows up. Linearised at the fixed point it is the additive input, so the small-signal
+adjoint, and the reverse pass, are unchanged; at large signals it turns the neuron's response
+into an ELU-like activation (``bsp-neuron`` plots it; bsp-mnist's nonlinear setting uses it).
 """
 from __future__ import annotations
 
@@ -44,10 +51,11 @@ from torchdiffeq import odeint
 from ..errors import InvalidInputError, check_finite_tensor, check_positive_int
 from .neuron import DivergenceError, check_stable, field, fixed_point, pulse, uniform_rates
 
-__all__ = ["BSPNetwork", "Signals", "CONNECTIONS", "COUPLING_GAINS", "SOLVERS"]
+__all__ = ["BSPNetwork", "Signals", "CONNECTIONS", "COUPLING_GAINS", "INPUT_MODES", "SOLVERS"]
 
 CONNECTIONS = ("dense", "one-to-one")
 COUPLING_GAINS = ("none", "fixed-point")
+INPUT_MODES = ("additive", "shunting")
 SOLVERS = ("heun2", "euler", "midpoint", "rk4")
 
 
@@ -73,7 +81,7 @@ class BSPNetwork(nn.Module):
         connection: str = "dense",
         input_connection: str | None = None,
         elements: int = 5,
-        rates: tuple[float, float, float] = (1.0, 0.5, 0.25),
+        rates=(1.0, 0.5, 0.25),
         jitter: float = 0.0,
         in_element: int = 0,
         out_element: int = 1,
@@ -83,6 +91,7 @@ class BSPNetwork(nn.Module):
         dt: float = 0.2,
         solver: str = "heun2",
         coupling_gain: str = "none",
+        input_mode: str = "additive",
         init_scale: float = 1.0,
         seed: int = 0,
         dtype: torch.dtype = torch.float32,
@@ -91,7 +100,7 @@ class BSPNetwork(nn.Module):
         sizes = [check_positive_int(s, "layer size") for s in sizes]
         if len(sizes) < 2:
             raise InvalidInputError(f"sizes needs an input size and at least one layer of neurons, got {sizes}")
-        for name, value, options in (("connection", connection, CONNECTIONS), ("coupling_gain", coupling_gain, COUPLING_GAINS),
+        for name, value, options in (("connection", connection, CONNECTIONS), ("coupling_gain", coupling_gain, COUPLING_GAINS), ("input_mode", input_mode, INPUT_MODES),
                                      ("solver", solver, SOLVERS), ("input_connection", input_connection or connection, CONNECTIONS)):
             if value not in options:
                 raise InvalidInputError(f"{name} must be one of {options}, got {value!r}")
@@ -107,10 +116,14 @@ class BSPNetwork(nn.Module):
         self.input_connection = input_connection or connection
         self.N, self.IN, self.OUT = elements, in_element, out_element
         self.pulse, self.horizon, self.dt, self.steps, self.solver = float(pulse), float(horizon), float(dt), int(round(steps)), solver
-        self.coupling_gain = coupling_gain
+        self.coupling_gain, self.input_mode = coupling_gain, input_mode
         gen = torch.Generator().manual_seed(seed)
         n = sum(sizes[1:])
-        k1, k2, k3 = uniform_rates(n, elements, *rates, jitter=jitter, generator=gen, dtype=torch.float64)
+        per_layer = [tuple(rates)] * (len(sizes) - 1) if not isinstance(rates[0], (tuple, list)) else [tuple(r) for r in rates]
+        if len(per_layer) != len(sizes) - 1 or any(len(r) != 3 for r in per_layer):
+            raise InvalidInputError(f"rates must be (K1, K2, K3) or one such triple per layer of neurons ({len(sizes) - 1}), got {rates!r}")
+        k1, k2, k3 = (torch.cat(k) for k in zip(*(uniform_rates(m, elements, *r, jitter=jitter, generator=gen, dtype=torch.float64)
+                                                  for m, r in zip(sizes[1:], per_layer))))
         check_stable(k1, k2, k3)
         xs, ys = fixed_point(k1, k2, k3), fixed_point(k1, k2, k3, reverse=True)
         self.b0_mean = float(xs.mean())
@@ -172,6 +185,24 @@ class BSPNetwork(nn.Module):
         src, dst = getattr(self, f"src{layer}"), getattr(self, f"dst{layer}")
         return signal.new_zeros(signal.shape[0], self.sizes[layer]).index_add(1, src, signal[:, dst] * w)
 
+    @torch.no_grad()
+    def limit_norms_(self, max_norm: float, layers=None) -> None:
+        """Max-norm constraint: rescale every neuron's incoming coefficient vector C_{:,y} whose norm
+        exceeds ``max_norm`` onto that norm (Srebro et al. 2005). It bounds each neuron's input
+        by amplitude * |pixels| * max_norm in the first layer; see bsp-mnist's nonlinear setting.
+        ``layers``: the layers to constrain (default: all)."""
+        if not (isinstance(max_norm, (int, float)) and math.isfinite(max_norm) and max_norm > 0):
+            raise InvalidInputError(f"max_norm must be a positive number, got {max_norm!r}")
+        for layer, w in enumerate(self.weights):
+            if layers is not None and layer not in layers:
+                continue
+            if w.dim() == 2:
+                w.mul_((max_norm / w.norm(dim=0).clamp_min(1e-30)).clamp(max=1.0))
+            else:
+                dst = getattr(self, f"dst{layer}")
+                norms = w.new_zeros(self.sizes[layer + 1]).index_add(0, dst, w * w).sqrt()
+                w.mul_((max_norm / norms.clamp_min(1e-30)).clamp(max=1.0)[dst])
+
     def pulse_at(self, t) -> float:
         """The input pulse on [0, pulse) (:func:`bidir.bsp.neuron.pulse`: integrates to exactly ``pulse``)."""
         return pulse(t, self.pulse, self.dt)
@@ -205,6 +236,8 @@ class BSPNetwork(nn.Module):
             out = D[OUT]
             current = [drive * self.pulse_at(t)] + [self.couple(l, out[:, self.layer_slice(l - 1)]) for l in range(1, self.layers)]
             current = torch.cat(current, 1) * gain
+            if self.input_mode == "shunting":  # the negative part scales with the element's level
+                current = current.clamp(min=0) + current.clamp(max=0) * E[IN] / rest[IN]
             dE = field(E, k1, k2, k3, dim=0)
             dE = torch.cat([dE[:IN], (dE[IN] + current).unsqueeze(0), dE[IN + 1:]])
             return torch.cat([dE, D[IN].unsqueeze(0), out.unsqueeze(0)])

@@ -141,8 +141,11 @@ def check_stable(k1, k2, k3, margin: float = 1e-6) -> None:
 
 
 def simulate(k1, k2, k3, inputs, horizon: float = 20.0, dt: float = 0.05, reverse: bool = False,
-             method: str = "heun2", input_element: int = 0, start=None, jumps=()):
+             method: str = "heun2", input_element: int = 0, start=None, jumps=(), input_mode: str = "additive"):
     """Trajectories of independent neurons (rates (n, N)) driven by ``inputs(t) -> (n,)`` on one element.
+
+    ``input_mode="shunting"``: a negative input u acts as u E / E_rest on its element (see
+    :class:`bidir.bsp.network.BSPNetwork`), so it cannot push the element below zero.
 
     Returns (times (S,), states (S, n, N)) from torchdiffeq (``jumps``: input discontinuities, for
     the adaptive solvers); for plots and tests, where the
@@ -154,9 +157,16 @@ def simulate(k1, k2, k3, inputs, horizon: float = 20.0, dt: float = 0.05, revers
     steps = int(round(horizon / dt))
     t = torch.linspace(0, steps * dt, steps + 1, dtype=x0.dtype)
 
+    if input_mode not in ("additive", "shunting"):
+        raise InvalidInputError(f"input_mode must be 'additive' or 'shunting', got {input_mode!r}")
+
     def rhs(time, x):
         dx = field(x, k1, k2, k3, reverse)
-        return dx.index_add(-1, torch.tensor([input_element]), inputs(time).reshape(-1, 1).to(x.dtype))
+        u = inputs(time).reshape(-1, 1).to(x.dtype)
+        if input_mode == "shunting":
+            level = x[..., input_element:input_element + 1] / x0[..., input_element:input_element + 1]
+            u = u.clamp(min=0) + u.clamp(max=0) * level
+        return dx.index_add(-1, torch.tensor([input_element]), u)
 
     fixed = method in ("euler", "midpoint", "heun2", "heun3", "rk4")
     kwargs = {"options": {"step_size": dt}} if fixed else {"options": {"jump_t": torch.tensor(list(jumps), dtype=x0.dtype)}} if jumps else {}

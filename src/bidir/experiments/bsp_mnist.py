@@ -7,6 +7,32 @@ The paper's three settings, a backprop baseline on the same topology, and beyond
     method2-multi       method 2, multi-connection {784,300,300,10}                         paper 82%
     bp                  backprop through the solver (autograd), 784-300-300-10, same loss and lr
     softmax             method 2 on 784-300-300-10 with a cross-entropy error injection (ours)
+    nonlinear           method 2 on 784-300-10 in the neurons' nonlinear range (ours, below)
+    nonlinear-bp        backprop through the solver, same network, loss and optimiser
+
+The nonlinear regime (beyond the paper). With small signals every neuron's integrated response
+is almost linear, so the paper's settings act as linear classifiers of the pixels. Nearer the
+Hopf point, at K2/K1 = 0.3 (B0 = 2.8), a pulse of a few B0 gets a clearly nonlinear response
+(``bsp-neuron`` plots it): superlinear for positive areas, a dip to about -B0 for negative ones,
+and below about -4 B0 the input element J goes negative, inhibition turns into excitation and
+the response turns back up (further down the neuron blows up). The hidden layer here takes
+its input as a shunting input (``input_mode="shunting"``): a negative current drains J in
+proportion to its level, so J stays positive and the response becomes ELU-like, a floor near
+-B0. Linearised at the fixed point that input is the additive one, so the reverse pass and G1
+are unchanged. Pulses of 4 B0 put the hidden inputs in that range. The output neurons stay at
+K2/K1 = 0.5, which is closer to linear.
+
+G1 comes from reverse neurons linearised at the fixed point, not along the forward trajectory,
+so in this regime it is no longer the exact gradient; the cosine per layer is recorded. The
+error injection is the cross-entropy one. These two settings step with AdamW (weight decay 0
+by default): the direction is still BSP's G2, rescaled per coefficient. They also bound each
+neuron's incoming coefficient norm after every step (``max_norm``). In the first layer that
+caps a neuron's input at amplitude * |pixels| * max_norm, about 9 B0 for MNIST, where the
+explicit solver still copes with the shunting input's fast decay; a looser bound on the output
+layer guards against runaway scores. The cross-entropy ignores a common shift of the scores,
+and with hidden outputs floored at -B0 but unbounded above, all scores drifted up together
+until the output neurons blew up; a small penalty lambda/2 |score|^2 (``score_penalty``) pins
+their common level.
 
 Each setting trains with the shared trainer (run folder per setting: metrics.csv, checkpoint,
 resume) and records test accuracy and the cosine between BSP's G1 and the true gradient per
@@ -28,12 +54,16 @@ from ..plotting import figure
 from ..runner import experiment
 from ..train import Trainer
 
+# the nonlinear regime: neuron rates, pulse amplitude in units of B0, cross-entropy injection, AdamW
+NONLINEAR = dict(rates=((1.0, 0.3, 0.25), (1.0, 0.5, 0.25)), input_mode="shunting", amplitude_b0=4.0, error="softmax", target=1.0, temperature=0.5, optimizer="adamw")
 SETTINGS = {
     "method1": dict(sizes=(784, 839, 283, 96, 32, 10), connection="one-to-one", method="fixed-points", coupling_gain="fixed-point", paper=0.50),
     "method2-one-to-one": dict(sizes=(784, 1048, 353, 119, 40, 10), connection="one-to-one", method="connections", paper=0.70),
     "method2-multi": dict(sizes=(784, 300, 300, 10), connection="dense", method="connections", paper=0.82),
     "bp": dict(sizes=(784, 300, 300, 10), connection="dense", method="backprop", paper=None),
     "softmax": dict(sizes=(784, 300, 300, 10), connection="dense", method="connections", error="softmax", paper=None),
+    "nonlinear": dict(sizes=(784, 300, 10), connection="dense", method="connections", paper=None, **NONLINEAR),
+    "nonlinear-bp": dict(sizes=(784, 300, 10), connection="dense", method="backprop", paper=None, **NONLINEAR),
 }
 PAPER = {"method1": "~50% MNIST, ~50% Fashion-MNIST (Fig 6)", "method2-one-to-one": "~70% MNIST (Fig 7, red)",
          "method2-multi": "82% MNIST (Fig 7, yellow)", "method2 on the method-1 network": "~50% (Fig 7, blue)"}
@@ -42,7 +72,7 @@ PAPER = {"method1": "~50% MNIST, ~50% Fashion-MNIST (Fig 6)", "method2-one-to-on
 @dataclass
 class Config:
     dataset: str = "mnist"
-    settings: str = "method1,method2-one-to-one,method2-multi,bp,softmax"
+    settings: str = "method1,method2-one-to-one,method2-multi,bp,softmax,nonlinear,nonlinear-bp"
     train_size: int = 60000
     test_size: int = 10000
     epochs: int = 3
@@ -53,6 +83,11 @@ class Config:
     lr_connections: float = 3.0
     lr_fixed_points: float = 1000.0
     lr_softmax: float = 3.0
+    lr_adamw: float = 2e-4  # the nonlinear settings' AdamW step
+    weight_decay: float = 0.0  # ... its decoupled weight decay
+    max_norm: float = 0.14  # ... the bound on each first-layer neuron's incoming coefficient norm (inputs >= -9 B0)
+    max_norm_later: float = 1.0  # ... and on the later layers' (rarely active; a guard against runaway scores)
+    score_penalty: float = 0.02  # ... and lambda/2 |score|^2 added to their loss (pins the scores' common level)
     kt: float = 1.0
     input_connection: str = "dense"  # pixels -> first layer in the one-to-one settings too
     cosine_batch: int = 20
@@ -61,6 +96,34 @@ class Config:
 
 def _sizes(sizes, width):
     return (sizes[0],) + tuple(max(2, round(s * width)) for s in sizes[1:-1]) + (sizes[-1],)
+
+
+def _setting(s: dict, cfg: Config, seed: int):
+    """(network, rule, model, loss function, optimizer, after each step) of one setting."""
+    rates = s.get("rates", (1.0, 0.5, 0.25))
+    first = rates[0] if isinstance(rates[0], tuple) else rates  # the first layer's neurons set the pulse's scale
+    amplitude = s["amplitude_b0"] * (first[0] - first[1]) / first[2] if "amplitude_b0" in s else None
+    net = BSPNetwork(_sizes(s["sizes"], cfg.width), connection=s["connection"], input_connection=cfg.input_connection, rates=rates,
+                     amplitude=amplitude, coupling_gain=s.get("coupling_gain", "none"), input_mode=s.get("input_mode", "additive"), horizon=cfg.horizon, dt=cfg.dt,
+                     init_scale=cfg.init_scale, seed=seed)
+    adamw = s.get("optimizer") == "adamw"
+    method = "connections" if s["method"] == "backprop" else s["method"]
+    error = s.get("error", "mse")
+    # with AdamW the rule's own step is 1 (the update is -G2 as a gradient; AdamW scales it)
+    lr = 1.0 if adamw else {"fixed-points": cfg.lr_fixed_points, "connections": cfg.lr_softmax if error == "softmax" else cfg.lr_connections}[method]
+    rule = BSPRule(method=method, lr=lr, kt=cfg.kt, error=error, target=s.get("target"), temperature=s.get("temperature", 0.05),
+                   score_penalty=cfg.score_penalty if adamw else 0.0)
+    if s["method"] == "backprop":  # SGD steps lr x the true gradient
+        model, params, sgd_lr = net, list(net.weights.parameters()), rule.lr
+        loss_fn = lambda m, a, b: (backprop_loss(m, a, b, rule), {})  # noqa: E731
+    else:  # the learner's gradient is already -lr G2 (eq 19 / 23), so SGD steps it once
+        model, sgd_lr = BSPLearner(net, rule), 1.0
+        params = model.trainable()
+        loss_fn = lambda m, a, b: m.loss(a, b)  # noqa: E731
+    if adamw:
+        optimizer = torch.optim.AdamW(params, lr=cfg.lr_adamw, weight_decay=cfg.weight_decay)
+        return net, rule, model, loss_fn, optimizer, lambda: (net.limit_norms_(cfg.max_norm, (0,)), net.limit_norms_(cfg.max_norm_later, range(1, net.layers)))
+    return net, rule, model, loss_fn, torch.optim.SGD(params, lr=sgd_lr), None
 
 
 def _linear_baselines(x, y, xt, yt, ctx) -> dict:
@@ -97,19 +160,7 @@ def run(cfg: Config, ctx) -> dict:
     results, curves = {}, {}
     for name in names:
         s = SETTINGS[name]
-        net = BSPNetwork(_sizes(s["sizes"], cfg.width), connection=s["connection"], input_connection=cfg.input_connection,
-                         coupling_gain=s.get("coupling_gain", "none"), horizon=cfg.horizon, dt=cfg.dt, init_scale=cfg.init_scale, seed=ctx.seed)
-        if s["method"] == "backprop":
-            rule = BSPRule(method="connections", lr=cfg.lr_connections, kt=cfg.kt)
-            model = net
-            loss_fn = lambda m, a, b, rule=rule: (backprop_loss(m, a, b, rule), {})  # noqa: E731
-            optimizer = torch.optim.SGD(net.weights.parameters(), lr=rule.lr)
-        else:
-            lr = {"fixed-points": cfg.lr_fixed_points, "connections": cfg.lr_softmax if s.get("error") == "softmax" else cfg.lr_connections}[s["method"]]
-            rule = BSPRule(method=s["method"], lr=lr, kt=cfg.kt, error=s.get("error", "mse"))
-            model = BSPLearner(net, rule)
-            loss_fn = lambda m, a, b: m.loss(a, b)  # noqa: E731
-            optimizer = torch.optim.SGD(model.trainable(), lr=1.0)
+        net, rule, model, loss_fn, optimizer, after_step = _setting(s, cfg, ctx.seed)
 
         def evaluate(m, epoch, net=net, rule=rule):
             row = {"test_accuracy": float((net.predict(xt) == yt).float().mean())}
@@ -118,14 +169,15 @@ def run(cfg: Config, ctx) -> dict:
             return row
 
         trainer = Trainer(model, loss_fn, optimizer, out=ctx.out / name if ctx.main else None, seed=ctx.seed,
-                          batch_size=cfg.batch_size, progress=ctx.show_progress, log=ctx.log, name=name)
+                          batch_size=cfg.batch_size, progress=ctx.show_progress, log=ctx.log, name=name, after_step=after_step)
         start = evaluate(model, 0)
         history = trainer.fit((x, y), cfg.epochs, evaluate=evaluate)
         acc = [start["test_accuracy"]] + [h["test_accuracy"] for h in history]
         cos = {k: [h[k] for h in history] for k in history[-1] if k.startswith("cos_")}
         curves[name] = acc
         results[name] = {"sizes": list(net.sizes), "connection": s["connection"], "rule": "backprop (autograd)" if s["method"] == "backprop" else s["method"],
-                         "error": rule.error, "lr": rule.lr, "test_accuracy": acc[-1], "best_test_accuracy": max(acc),
+                         "error": rule.error, "lr": rule.lr, "rates": list(s.get("rates", (1.0, 0.5, 0.25))), "amplitude": net.amplitude,
+                         "optimizer": type(optimizer).__name__, "optimizer_lr": optimizer.defaults["lr"], "max_norm": [cfg.max_norm, cfg.max_norm_later] if after_step else None, "input_mode": net.input_mode, "test_accuracy": acc[-1], "best_test_accuracy": max(acc),
                          "test_accuracy_by_epoch": acc, "gradient_cosine_by_epoch": cos,
                          "train_accuracy_last_epoch": history[-1].get("accuracy"), "paper_accuracy": s["paper"]}
         paper = "" if s["paper"] is None else f"; paper {s['paper']:.0%}"

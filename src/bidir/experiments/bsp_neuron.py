@@ -48,6 +48,16 @@ def _rates(cfg, k2=None, jitter=0.0, n=1, seed=0):
                          generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
 
 
+def _transfer(cfg, k2, areas, horizon=20.0, input_mode="additive"):
+    """Integrated S output over [0, horizon] (the networks' T) against the J pulse's area, both in units of B0:
+    the neuron's effective activation function in a network (many amplitudes at once, one neuron each)."""
+    rates = _rates(cfg, k2, n=len(areas))
+    b0 = fixed_point(*rates)[0, 0].item()
+    amps = torch.tensor(areas, dtype=torch.float64) * b0 / cfg.pulse
+    t, xs = simulate(*rates, lambda t: amps * pulse(t, cfg.pulse, cfg.dt), horizon=horizon, dt=cfg.dt, input_mode=input_mode)
+    return (torch.trapezoid(xs[:, :, 1] - b0, t, dim=0) / b0).tolist()
+
+
 def _dc_gain(cfg, k2, area):
     rates = _rates(cfg, k2)
     t, xs = simulate(*rates, _pulse(cfg, area / cfg.pulse), horizon=max(cfg.horizon, 60.0), dt=cfg.dt)
@@ -103,6 +113,12 @@ def run(cfg: Config, ctx) -> dict:
     areas = [-4.0, -1.0, -0.1, 0.1, 1.0, 4.0, 8.0]
     nonlin = {a: _dc_gain(cfg, cfg.k2, a * b0[0].item())[out] for a in areas}
     ctx.log("integrated J -> S gain per unit pulse area at areas (x B0) " + ", ".join(f"{a:+g}: {g:.3f}" for a, g in nonlin.items()))
+    grid = [round(a, 2) for a in np.linspace(-8, 8, 33)]
+    transfer = {f"K2/K1 = {q:g}, {mode}": _transfer(cfg, q * cfg.k1, grid, input_mode=mode)
+                for q in (cfg.k2 / cfg.k1, 0.3) for mode in ("additive", "shunting")}
+    for name, resp in transfer.items():
+        ctx.log(f"effective activation, {name}: output area / B0 for input areas "
+                + ", ".join(f"{a:+g}: {resp[grid.index(a)]:.2f}" for a in (-8.0, -4.0, -2.0, -1.0, 1.0, 2.0, 4.0, 8.0)))
 
     # causal distance
     system = symmetric_neuron_system(5, (cfg.k1, cfg.k2, cfg.k3))
@@ -119,7 +135,7 @@ def run(cfg: Config, ctx) -> dict:
     ctx.log(f"causal distance invariance d_rev(b,a) = d_fwd(a,b): {invariant}; influence on J: "
             + ", ".join(f"{r['source']} (d={r['distance']}, {r['strength']:.3g})" for r in ranking))
 
-    _plot(ctx, cfg, traj, regimes, ratios, lam, tables, full_f, full_r, nonlin)
+    _plot(ctx, cfg, traj, regimes, ratios, lam, tables, full_f, full_r, nonlin, grid, transfer)
     return {
         "fixed_point": {"B0": b0[0].item(), "eq15": fixed_point_approx(*rates)[0].item(),
                         "eq15_max_relative_error_with_jitter": rel_err, "jitter": cfg.jitter},
@@ -130,6 +146,7 @@ def run(cfg: Config, ctx) -> dict:
         "regimes": {k: {kk: vv for kk, vv in v.items() if kk not in ("t", "D")} for k, v in regimes.items()},
         "dc_gain_from_J_by_k2_over_k1": gains,
         "gain_J_to_S_by_pulse_area_in_B0": {str(a): g for a, g in nonlin.items()},
+        "effective_activation": {"input_area_in_B0": grid, "horizon": 20.0, "output_area_in_B0": transfer},
         "causal_distance": {k: v.tolist() for k, v in tables.items()} | {"whole_forward": full_f.tolist(), "whole_reverse": full_r.tolist(),
                                                                           "elements": list(ELEMENTS)},
         "causal_invariance": invariant,
@@ -140,8 +157,8 @@ def run(cfg: Config, ctx) -> dict:
     }
 
 
-def _plot(ctx, cfg, traj, regimes, ratios, lam, tables, full_f, full_r, nonlin) -> None:
-    fig, axes = figure(1, 3, size=(14, 3.6))
+def _plot(ctx, cfg, traj, regimes, ratios, lam, tables, full_f, full_r, nonlin, grid, transfer) -> None:
+    fig, axes = figure(1, 4, size=(18, 3.6))
     for ax, name in zip(axes[:2], ("forward", "reverse")):
         t, D, _ = traj[name]
         for i, e in enumerate(ELEMENTS):
@@ -153,6 +170,13 @@ def _plot(ctx, cfg, traj, regimes, ratios, lam, tables, full_f, full_r, nonlin) 
     axes[2].set_xlabel("pulse area / B0")
     axes[2].set_ylabel("integrated J -> S gain per unit area")
     axes[2].set_title("the response's nonlinearity", fontsize=9)
+    for i, (name, out) in enumerate(transfer.items()):
+        axes[3].plot(grid, out, "o-" if "additive" in name else "s--", ms=3, color=f"C{i // 2}", label=name)
+    axes[3].plot(grid, grid, "k:", lw=0.8, label="linear")
+    axes[3].set_xlabel("input pulse area on J / B0")
+    axes[3].set_ylabel("integral of D_S over [0, 20] / B0")
+    axes[3].set_title("effective activation function", fontsize=9)
+    axes[3].legend(fontsize=7)
     ctx.save_figure(fig, "neuron_trajectories")
 
     fig, axes = figure(1, 3, size=(14, 3.6))
