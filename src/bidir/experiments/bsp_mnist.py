@@ -120,10 +120,14 @@ def _setting(s: dict, cfg: Config, seed: int):
         model, sgd_lr = BSPLearner(net, rule), 1.0
         params = model.trainable()
         loss_fn = lambda m, a, b: m.loss(a, b)  # noqa: E731
-    if adamw:
-        optimizer = torch.optim.AdamW(params, lr=cfg.lr_adamw, weight_decay=cfg.weight_decay)
-        return net, rule, model, loss_fn, optimizer, lambda: (net.limit_norms_(cfg.max_norm, (0,)), net.limit_norms_(cfg.max_norm_later, range(1, net.layers)))
-    return net, rule, model, loss_fn, torch.optim.SGD(params, lr=sgd_lr), None
+    if not adamw:
+        return net, rule, model, loss_fn, torch.optim.SGD(params, lr=sgd_lr), None
+
+    def bound_norms():  # after every step: the first layer's bound, then the later layers' looser one
+        net.limit_norms_(cfg.max_norm, (0,))
+        net.limit_norms_(cfg.max_norm_later, range(1, net.layers))
+
+    return net, rule, model, loss_fn, torch.optim.AdamW(params, lr=cfg.lr_adamw, weight_decay=cfg.weight_decay), bound_norms
 
 
 def _linear_baselines(x, y, xt, yt, ctx) -> dict:
