@@ -49,13 +49,12 @@ from torch import nn
 from torchdiffeq import odeint
 
 from ..errors import InvalidInputError, check_finite_tensor, check_positive_int
-from .neuron import DivergenceError, check_stable, field, fixed_point, pulse, uniform_rates
+from .neuron import INPUT_MODES, DivergenceError, check_stable, field, fixed_point, pulse, shunt, uniform_rates
 
 __all__ = ["BSPNetwork", "Signals", "CONNECTIONS", "COUPLING_GAINS", "INPUT_MODES", "SOLVERS"]
 
 CONNECTIONS = ("dense", "one-to-one")
 COUPLING_GAINS = ("none", "fixed-point")
-INPUT_MODES = ("additive", "shunting")
 SOLVERS = ("heun2", "euler", "midpoint", "rk4")
 
 
@@ -237,7 +236,7 @@ class BSPNetwork(nn.Module):
             current = [drive * self.pulse_at(t)] + [self.couple(l, out[:, self.layer_slice(l - 1)]) for l in range(1, self.layers)]
             current = torch.cat(current, 1) * gain
             if self.input_mode == "shunting":  # the negative part scales with the element's level
-                current = current.clamp(min=0) + current.clamp(max=0) * E[IN] / rest[IN]
+                current = shunt(current, E[IN] / rest[IN])
             dE = field(E, k1, k2, k3, dim=0)
             dE = torch.cat([dE[:IN], (dE[IN] + current).unsqueeze(0), dE[IN + 1:]])
             return torch.cat([dE, D[IN].unsqueeze(0), out.unsqueeze(0)])

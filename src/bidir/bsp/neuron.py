@@ -30,9 +30,10 @@ from ..errors import BidirError, InvalidInputError, check_finite_tensor
 
 __all__ = ["ELEMENTS", "forward_field", "reverse_field", "field", "fixed_point_approx", "fixed_point",
            "jacobian", "max_real_eigenvalue", "check_rates", "check_stable", "OscillatingRegimeError",
-           "DivergenceError", "simulate", "pulse", "uniform_rates", "HOPF_RATIO"]
+           "DivergenceError", "simulate", "pulse", "uniform_rates", "HOPF_RATIO", "INPUT_MODES", "shunt"]
 
 ELEMENTS = ("J", "S", "M", "H", "T")  # metal, water, wood, fire, earth: the generation order
+INPUT_MODES = ("additive", "shunting")
 
 
 class OscillatingRegimeError(InvalidInputError):
@@ -55,6 +56,12 @@ def reverse_field(x, k1, k2, k3, dim: int = -1, gen: int = 1, inh: int = 2):
 
 def field(x, k1, k2, k3, reverse: bool = False, dim: int = -1, gen: int = 1, inh: int = 2):
     return (reverse_field if reverse else forward_field)(x, k1, k2, k3, dim, gen, inh)
+
+
+def shunt(u, level):
+    """A shunting input: the positive part of u as is, the negative part times the element's level
+    E / E_rest, so it drains the element but cannot push it below zero (equal to u at rest)."""
+    return u.clamp(min=0) + u.clamp(max=0) * level
 
 
 def uniform_rates(neurons: int = 1, elements: int = 5, k1: float = 1.0, k2: float = 0.5, k3: float = 0.25,
@@ -157,15 +164,14 @@ def simulate(k1, k2, k3, inputs, horizon: float = 20.0, dt: float = 0.05, revers
     steps = int(round(horizon / dt))
     t = torch.linspace(0, steps * dt, steps + 1, dtype=x0.dtype)
 
-    if input_mode not in ("additive", "shunting"):
-        raise InvalidInputError(f"input_mode must be 'additive' or 'shunting', got {input_mode!r}")
+    if input_mode not in INPUT_MODES:
+        raise InvalidInputError(f"input_mode must be one of {INPUT_MODES}, got {input_mode!r}")
 
     def rhs(time, x):
         dx = field(x, k1, k2, k3, reverse)
         u = inputs(time).reshape(-1, 1).to(x.dtype)
         if input_mode == "shunting":
-            level = x[..., input_element:input_element + 1] / x0[..., input_element:input_element + 1]
-            u = u.clamp(min=0) + u.clamp(max=0) * level
+            u = shunt(u, x[..., input_element:input_element + 1] / x0[..., input_element:input_element + 1])
         return dx.index_add(-1, torch.tensor([input_element]), u)
 
     fixed = method in ("euler", "midpoint", "heun2", "heun3", "rk4")
