@@ -7,7 +7,10 @@
    same code (a Python loop over the samples): the ratio, measured in one run.
 2. With ``--full-epoch``: one real epoch of method 2 on all 60000 MNIST training images
    (784-300-300-10, batch 100, T = 20, dt = 0.2), wall time (target <= 10 minutes on 2 cores).
-3. Peak resident memory of one training step (batch 20) in a fresh process at horizons T and 4T:
+3. The price of ``reverse_gain="trajectory"`` (bsp-mnist's nonlinear-trajectory setting): one
+   training step of 784-300-10 in the nonlinear regime, batch 100, with the reverse neurons
+   at their forward neuron's slope vs at rest, as a ratio measured in one run.
+4. Peak resident memory of one training step (batch 20) in a fresh process at horizons T and 4T:
    BSP keeps running integrals, so it should not grow; backprop through the solver (autograd)
    keeps the graph of every step and grows with T.
 """
@@ -51,6 +54,21 @@ def vectorised_vs_loop(batch: int, samples: int) -> None:
     return 60000 / vec
 
 
+def trajectory_gain_cost(batch: int) -> None:
+    from bidir.experiments.bsp_mnist import NONLINEAR
+    torch.manual_seed(0)
+    net = BSPNetwork([784, 300, 10], rates=NONLINEAR["rates"], input_mode=NONLINEAR["input_mode"], amplitude=NONLINEAR["amplitude_b0"] * 2.8)
+    net.limit_norms_(0.14, (0,))
+    x, y = torch.rand(batch, 784), torch.randint(0, 10, (batch,))
+    times = {}
+    for gain in ("rest", "trajectory"):
+        learner = BSPLearner(net, BSPRule(error="softmax", target=1.0, temperature=0.5, reverse_gain=gain))
+        learner.updates(x[:2], y[:2])  # warm-up
+        times[gain] = step_time(learner, x, y)
+    print(f"[3] 784-300-10 nonlinear step, batch {batch}: reverse gain at rest {times['rest'] * 1e3:.0f} ms, along the trajectory "
+          f"{times['trajectory'] * 1e3:.0f} ms -> {times['trajectory'] / times['rest']:.2f}x the time")
+
+
 def full_epoch(data_dir) -> None:
     from bidir.data.datasets import load_dataset
     from bidir.train import Trainer
@@ -89,7 +107,7 @@ def memory(horizon: float, batch: int = 20) -> None:
             rows[mode, h] = float(out.stdout.strip().splitlines()[-1])
     for mode in ("bsp", "autograd"):
         a, b = rows[mode, horizon], rows[mode, 4 * horizon]
-        print(f"[3] peak memory of one step, batch {batch}, {mode:>8}: T={horizon:g}: {a:7.1f} MiB, T={4 * horizon:g}: {b:7.1f} MiB "
+        print(f"[4] peak memory of one step, batch {batch}, {mode:>8}: T={horizon:g}: {a:7.1f} MiB, T={4 * horizon:g}: {b:7.1f} MiB "
               f"(growth {b - a:+.1f} MiB)")
 
 
@@ -105,6 +123,7 @@ def main() -> None:
     print(f"    (a 60000-image epoch at that rate: {estimate / 60:.1f} min)")
     if args.full_epoch:
         full_epoch(args.data_dir)
+    trajectory_gain_cost(args.batch)
     memory(args.horizon)
 
 

@@ -1,6 +1,5 @@
 import functools
 import http.server
-import os
 import random
 import threading
 from pathlib import Path

@@ -13,7 +13,7 @@ import torch
 from bidir.bsp.causal import ODESystem, Term, symmetric_neuron_system
 from bidir.bsp.learning import BSPLearner, BSPRule, backprop_loss, bsp_g1, clip, gradient_agreement, output_error
 from bidir.bsp.network import BSPNetwork, one_to_one
-from bidir.bsp.neuron import (ELEMENTS, HOPF_RATIO, OscillatingRegimeError, check_stable, field, fixed_point, fixed_point_approx,
+from bidir.bsp.neuron import (ELEMENTS, HOPF_RATIO, OscillatingRegimeError, check_stable, field, fixed_point, fixed_point_approx, forward_tangent,
                               jacobian, max_real_eigenvalue, simulate, uniform_rates)
 from bidir.data.datasets import train_test
 from bidir.errors import InvalidInputError
@@ -45,6 +45,12 @@ def test_analytic_jacobian_matches_autograd(reverse):
     x = torch.rand(4, 5) + 1
     auto = torch.func.vmap(torch.func.jacrev(lambda x, a, b, c: field(x, a, b, c, reverse)))(x, *k)
     assert torch.allclose(jacobian(x, *k, reverse=reverse), auto, atol=1e-12)
+
+
+def test_forward_tangent_is_the_jacobian_times_the_direction():
+    k = rates(4, jitter=0.2, seed=3)
+    x, dx = torch.rand(4, 5) + 1, torch.randn(4, 5)
+    assert torch.allclose(forward_tangent(x, dx, *k), (jacobian(x, *k) @ dx.unsqueeze(-1)).squeeze(-1), atol=1e-12)
 
 
 def test_reverse_jacobian_is_forward_transpose_at_the_fixed_point():
@@ -228,7 +234,8 @@ def test_bad_network_inputs_raise():
         with pytest.raises(InvalidInputError, match=match):
             BSPNetwork([6, 4, 3], **kwargs)
     for kwargs, match in [({"method": "weights"}, "method"), ({"lr": -1.0}, "positive"), ({"error": "hinge"}, "error"),
-                          ({"score_penalty": -0.1}, "score_penalty"), ({"score_penalty": float("nan")}, "score_penalty")]:
+                          ({"score_penalty": -0.1}, "score_penalty"), ({"score_penalty": float("nan")}, "score_penalty"),
+                          ({"reverse_gain": "forward"}, "reverse_gain")]:
         with pytest.raises(InvalidInputError, match=match):
             BSPRule(**kwargs)
 
@@ -293,6 +300,35 @@ def test_gradient_agreement_reports_cosines_near_one():
     net = BSPNetwork([10, 6, 3], dt=0.25, horizon=20.0, dtype=torch.float64)
     out = gradient_agreement(net, torch.rand(4, 10), torch.tensor([0, 1, 2, 0]), BSPRule())
     assert out["cos_layer0"] > 0.999 and out["cos_layer1"] > 0.999
+
+
+@pytest.mark.parametrize("input_mode", ["additive", "shunting"])
+def test_trajectory_gain_is_the_slope_of_the_neurons_response(input_mode):
+    """A first-layer neuron's output is phi(a) of its pulse area a, so its trajectory gain must be
+    phi'(a) / phi'(0): checked by central differences of the network's own integrated outputs."""
+    net = BSPNetwork([1, 4, 2], rates=[(1.0, 0.3, 0.25), (1.0, 0.5, 0.25)], amplitude=2.8, dt=0.1, dtype=torch.float64, input_mode=input_mode)
+    with torch.no_grad():
+        net.weights[0].copy_(torch.tensor([[3.0, -2.0, 1.0, -0.5]]))
+    x, h = torch.tensor([[0.0], [0.5], [1.0]]), 1e-5
+    gain = net.run(x, trajectory_gain=True).gain[:, :4]
+    slope = lambda x: (net.run(x + h).at_out - net.run(x - h).at_out)[:, :4] / (2 * h)  # noqa: E731
+    expected = slope(x) / slope(torch.zeros(1, 1))
+    assert torch.allclose(gain, expected, rtol=1e-5), (gain, expected)
+    assert torch.allclose(gain[0], torch.ones(4)) and (gain[2] - 1).abs().max() > 0.2  # 1 at rest; far from 1 at 3 B0
+
+
+def test_trajectory_gain_brings_g1_closer_to_the_true_gradient_in_the_nonlinear_range():
+    torch.manual_seed(0)
+    x, y = torch.rand(16, 12), torch.randint(0, 3, (16,))
+    cos = {}
+    for scale in (0.02, 4.0):  # pulses of 0.02 B0 (linear) and 4 B0 (nonlinear) per unit of input
+        net = BSPNetwork([12, 8, 3], rates=[(1.0, 0.3, 0.25), (1.0, 0.5, 0.25)], amplitude=scale * 2.8, dt=0.1, dtype=torch.float64,
+                         input_mode="shunting", init_scale=0.6)
+        for gain in ("rest", "trajectory"):
+            rule = BSPRule(error="softmax", target=1.0, temperature=0.5, reverse_gain=gain)
+            cos[scale, gain] = gradient_agreement(net, x, y, rule)["cos_layer0"]
+    assert abs(cos[0.02, "rest"] - cos[0.02, "trajectory"]) < 1e-3 and cos[0.02, "trajectory"] > 0.99
+    assert cos[4.0, "trajectory"] > 0.99 and cos[4.0, "trajectory"] > cos[4.0, "rest"] + 0.1, cos  # measured 0.994 vs 0.783
 
 
 @pytest.mark.parametrize("error", ["mse", "softmax"])

@@ -29,7 +29,7 @@ from torch import nn
 
 from ..backprop import Pass, Step, check_likelihood, engine, get_activation
 from ..backprop import likelihoods as lk
-from ..backprop.activations import Activation, Identity, Softmax
+from ..backprop.activations import Activation, Softmax
 from ..errors import InvalidInputError, check_finite_tensor
 
 __all__ = ["BidirectionalMLP", "MODES", "ENGINES"]

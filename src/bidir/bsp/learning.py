@@ -21,11 +21,15 @@ Choices (notes 2.6, 5.3-5.5), each an option:
 - method 1's sign: exp(-G2) descends the loss (the paper prints exp(G2); its sign was lost).
   With the fixed-point coupling gain, cos(-G1, dL/dlogK3) is ~1 (tests check it by finite
   differences); method 1 updates the hidden layers only by default (``layers``);
+- ``reverse_gain="trajectory"`` (beyond the paper): each reverse neuron's input is scaled by its
+  forward neuron's slope along the forward trajectory relative to its slope at rest
+  (:meth:`BSPNetwork.run`), the f'(a) that a reverse pass linearised at rest leaves out;
 - the distributed PID variant (the Symmetry paper, whose details are not in our text) treats
   G2 as the error of a per-neuron PID controller: dlogK3 = -(kp G2 + ki sum G2 + kd dG2).
 
 G1 equals the exact gradient of the integrated output only for small signals (the reverse
-system is linearised at the fixed point, not along the forward trajectory), so
+system is linearised at the fixed point, not along the forward trajectory; ``reverse_gain``
+corrects each neuron's slope, not the timing), so
 :func:`gradient_agreement` measures the cosine with autograd through the same solver.
 """
 from __future__ import annotations
@@ -41,10 +45,11 @@ from ..errors import InvalidInputError
 from .network import BSPNetwork
 
 __all__ = ["BSPRule", "BSPLearner", "clip", "output_error", "bsp_g1", "true_gradients", "gradient_agreement",
-           "METHODS", "ERRORS", "backprop_loss"]
+           "METHODS", "ERRORS", "REVERSE_GAINS", "backprop_loss"]
 
 METHODS = ("connections", "fixed-points")  # method 2, method 1
 ERRORS = ("mse", "softmax")
+REVERSE_GAINS = ("rest", "trajectory")
 
 
 @dataclass
@@ -60,12 +65,15 @@ class BSPRule:
     pid: tuple[float, float, float] = (1.0, 0.0, 0.0)
     k3_range: float = 3.0  # |log K3 - log K3_initial| is kept below this
     score_penalty: float = 0.0  # lambda: adds lambda/2 |score|^2 to the loss, so -lambda score to the injected error
+    reverse_gain: str = "rest"  # "trajectory": reverse neurons take their forward neuron's slope (BSPNetwork.run)
 
     def __post_init__(self):
         if self.method not in METHODS:
             raise InvalidInputError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.error not in ERRORS:
             raise InvalidInputError(f"error must be one of {ERRORS}, got {self.error!r}")
+        if self.reverse_gain not in REVERSE_GAINS:
+            raise InvalidInputError(f"reverse_gain must be one of {REVERSE_GAINS}, got {self.reverse_gain!r}")
         if self.clip not in ("batch", "none"):
             raise InvalidInputError(f"clip must be 'batch' or 'none', got {self.clip!r}")
         if self.lr is None:
@@ -116,10 +124,10 @@ def backprop_loss(net: BSPNetwork, x, labels, rule: BSPRule) -> torch.Tensor:
 def bsp_g1(net: BSPNetwork, x, labels, rule: BSPRule):
     """(loss, accuracy, G1): G1 is a list per layer (connections) or per neuron (fixed-points), batch means."""
     x = net.check_input(x)
-    fwd = net.run(x)
+    fwd = net.run(x, trajectory_gain=rule.reverse_gain == "trajectory")
     scores = fwd.at_out[:, net.layer_slice(net.layers - 1)]
     e, loss = output_error(scores, labels, rule, rule.target or net.amplitude)
-    rev = net.backward_pass(e)
+    rev = net.backward_pass(e, fwd.gain)
     gain = net.gain()
     B = x.shape[0]
     if rule.method == "fixed-points":

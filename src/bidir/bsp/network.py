@@ -37,6 +37,11 @@ element but cannot drive it below zero, where the inhibition terms turn into exc
 neuron blows up. Linearised at the fixed point it is the additive input, so the small-signal
 adjoint, and the reverse pass, are unchanged; at large signals it turns the neuron's response
 into an ELU-like activation (``bsp-neuron`` plots it; bsp-mnist's nonlinear setting uses it).
+
+Also beyond the paper, ``run(x, trajectory_gain=True)`` has every neuron measure its own slope
+along its forward trajectory relative to its slope at rest (two tangent copies of its
+elements, local to the neuron), and ``backward_pass(error, gain)`` scales each reverse
+neuron's input by it: the reverse pass then carries the f'(a) that linearising at rest drops.
 """
 from __future__ import annotations
 
@@ -49,7 +54,7 @@ from torch import nn
 from torchdiffeq import odeint
 
 from ..errors import InvalidInputError, check_finite_tensor, check_positive_int
-from .neuron import INPUT_MODES, DivergenceError, check_stable, field, fixed_point, pulse, shunt, uniform_rates
+from .neuron import INPUT_MODES, DivergenceError, check_stable, field, fixed_point, forward_tangent, pulse, shunt, uniform_rates
 
 __all__ = ["BSPNetwork", "Signals", "CONNECTIONS", "COUPLING_GAINS", "INPUT_MODES", "SOLVERS"]
 
@@ -63,6 +68,7 @@ class Signals:
     """Running integrals of the deviation, int_0^T D dt, at IN and OUT of every neuron: (batch, neurons)."""
     at_in: torch.Tensor
     at_out: torch.Tensor
+    gain: torch.Tensor | None = None  # each neuron's slope along its trajectory / at rest (run(trajectory_gain=True))
 
 
 def one_to_one(n_in: int, n_out: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -212,22 +218,42 @@ class BSPNetwork(nn.Module):
         scale = torch.exp(-self.log_k3_shift)  # rest points scale as 1/K3 (eq 15; exact for any jitter)
         return self.k1, self.k2, k3, scale
 
-    def _integrate(self, rhs, batch: int, rest: torch.Tensor) -> torch.Tensor:
-        z0 = torch.cat([rest.expand(self.N, batch, -1), rest.new_zeros(2, batch, rest.shape[-1])])
+    def _integrate(self, rhs, batch: int, rest: torch.Tensor, tangents: int = 0) -> torch.Tensor:
+        """Integrate from rest; the state is N rows of E, ``tangents`` blocks of N tangent rows (from 0), then
+        the running integrals (2 + tangents rows, from 0)."""
+        zeros = rest.new_zeros(tangents * self.N + 2 + tangents, batch, rest.shape[-1])
+        z0 = torch.cat([rest.expand(self.N, batch, -1), zeros])
         t = torch.tensor([0.0, self.steps * self.dt], dtype=rest.dtype)
         z = odeint(rhs, z0, t, method=self.solver, options={"step_size": self.dt})[-1]
         if not torch.isfinite(z).all() or z[: self.N].abs().max() > 1e3 * self.b0_mean:
             raise DivergenceError("a neuron's trajectory diverged: lower the input amplitude, the learning rate or dt")
         return z
 
-    def run(self, x: torch.Tensor) -> Signals:
-        """The forward system (eq 11 / 20) driven by pixels x (B, n_0): integrals at IN and OUT."""
+    def run(self, x: torch.Tensor, trajectory_gain: bool = False) -> Signals:
+        """The forward system (eq 11 / 20) driven by pixels x (B, n_0): integrals at IN and OUT.
+
+        ``trajectory_gain`` (beyond the paper) also measures each neuron's local gain along its own
+        trajectory, ``Signals.gain`` (B, neurons): every neuron carries two tangent copies of its
+        elements, driven on IN by |u(t)|, the size of its own input current,
+
+            d(delta)/dt  = J(E(t)) delta  + e_IN s'(u) |u|     (linearised along the trajectory)
+            d(delta0)/dt = J(B0) delta0   + e_IN |u|           (linearised at rest)
+
+        and gain = int delta_OUT / int delta0_OUT: the slope of its input-output map where it works,
+        relative to the slope at rest, which is all the reverse neurons know (1 for small signals).
+        J is the neuron's own Jacobian (eq 10, with the shunting input's dependence on E_IN); the
+        tangents are not coupled between neurons, so each gain is local to its neuron.
+        """
         x = self.check_input(x)
         k1, k2, k3, scale = self._rates()
         rest = self.rest_forward * scale
         gain = self.gain()
         drive = self.amplitude * self.couple(0, x)  # (B, n_1): constant over the pulse
         IN, OUT, N = self.IN, self.OUT, self.N
+        shunting = self.input_mode == "shunting"
+
+        def on_input(dE, u):  # add u (B, neurons) to element IN of the (N, B, neurons) rates of change
+            return torch.cat([dE[:IN], (dE[IN] + u).unsqueeze(0), dE[IN + 1:]])
 
         def rhs(t, z):
             E = z[:N]
@@ -235,18 +261,33 @@ class BSPNetwork(nn.Module):
             out = D[OUT]
             current = [drive * self.pulse_at(t)] + [self.couple(l, out[:, self.layer_slice(l - 1)]) for l in range(1, self.layers)]
             current = torch.cat(current, 1) * gain
-            if self.input_mode == "shunting":  # the negative part scales with the element's level
-                current = shunt(current, E[IN] / rest[IN])
-            dE = field(E, k1, k2, k3, dim=0)
-            dE = torch.cat([dE[:IN], (dE[IN] + current).unsqueeze(0), dE[IN + 1:]])
-            return torch.cat([dE, D[IN].unsqueeze(0), out.unsqueeze(0)])
+            level = E[IN] / rest[IN]
+            dE = on_input(field(E, k1, k2, k3, dim=0), shunt(current, level) if shunting else current)
+            if not trajectory_gain:
+                return torch.cat([dE, D[IN].unsqueeze(0), out.unsqueeze(0)])
+            delta, delta0, size = z[N:2 * N], z[2 * N:3 * N], current.abs()
+            drift = forward_tangent(E, delta, k1, k2, k3, dim=0)
+            if shunting:  # d shunt(u, E_IN / B0_IN) = s'(u) du + min(u, 0) / B0_IN dE_IN
+                drift = on_input(drift, torch.where(current > 0, size, size * level) + current.clamp(max=0) * delta[IN] / rest[IN])
+            else:
+                drift = on_input(drift, size)
+            drift0 = on_input(forward_tangent(rest, delta0, k1, k2, k3, dim=0), size)
+            return torch.cat([dE, drift, drift0, D[IN].unsqueeze(0), out.unsqueeze(0), delta[OUT].unsqueeze(0), delta0[OUT].unsqueeze(0)])
 
-        z = self._integrate(rhs, x.shape[0], rest)
-        return Signals(z[N], z[N + 1])
+        z = self._integrate(rhs, x.shape[0], rest, tangents=2 if trajectory_gain else 0)
+        if not trajectory_gain:
+            return Signals(z[N], z[N + 1])
+        at_in, at_out, slope, slope0 = z[3 * N:]
+        settled = slope0.abs() > 1e-6 * slope0.abs().amax().clamp_min(1e-30)  # a neuron with no input keeps gain 1
+        return Signals(at_in, at_out, torch.where(settled, slope / torch.where(settled, slope0, 1.0), 1.0))
 
-    def backward_pass(self, error: torch.Tensor) -> Signals:
+    def backward_pass(self, error: torch.Tensor, trajectory_gain: torch.Tensor | None = None) -> Signals:
         """The reverse system (eq 13 / 21): ``error`` (B, n_L) injected on OUT of the output neurons as a
-        pulse, carried back through C^T; integrals at IN and OUT, divided by the pulse's area."""
+        pulse, carried back through C^T; integrals at IN and OUT, divided by the pulse's area.
+
+        ``trajectory_gain`` (B, neurons), from :meth:`run`, multiplies each reverse neuron's input
+        current, so its small-signal response has the slope of its forward neuron along the forward
+        trajectory instead of at rest (the f'(a) of backprop; beyond the paper)."""
         error = check_finite_tensor(error, "error", shape=(None, self.sizes[-1]), dtype=self.k1.dtype)
         k1, k2, k3, scale = self._rates()
         rest = self.rest_reverse * scale
@@ -259,6 +300,8 @@ class BSPNetwork(nn.Module):
             back = D[IN] * gain
             current = [self.couple_back(l, back[:, self.layer_slice(l)]) for l in range(1, L)] + [error * self.pulse_at(t)]
             current = torch.cat(current, 1)
+            if trajectory_gain is not None:
+                current = current * trajectory_gain
             dE = field(E, k1, k2, k3, reverse=True, dim=0)
             dE = torch.cat([dE[:OUT], (dE[OUT] + current).unsqueeze(0), dE[OUT + 1:]])
             return torch.cat([dE, D[IN].unsqueeze(0), D[OUT].unsqueeze(0)])

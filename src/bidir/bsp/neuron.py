@@ -30,7 +30,7 @@ from ..errors import BidirError, InvalidInputError, check_finite_tensor
 
 __all__ = ["ELEMENTS", "forward_field", "reverse_field", "field", "fixed_point_approx", "fixed_point",
            "jacobian", "max_real_eigenvalue", "check_rates", "check_stable", "OscillatingRegimeError",
-           "DivergenceError", "simulate", "pulse", "uniform_rates", "HOPF_RATIO", "INPUT_MODES", "shunt"]
+           "DivergenceError", "simulate", "forward_tangent", "pulse", "uniform_rates", "HOPF_RATIO", "INPUT_MODES", "shunt"]
 
 ELEMENTS = ("J", "S", "M", "H", "T")  # metal, water, wood, fire, earth: the generation order
 INPUT_MODES = ("additive", "shunting")
@@ -56,6 +56,11 @@ def reverse_field(x, k1, k2, k3, dim: int = -1, gen: int = 1, inh: int = 2):
 
 def field(x, k1, k2, k3, reverse: bool = False, dim: int = -1, gen: int = 1, inh: int = 2):
     return (reverse_field if reverse else forward_field)(x, k1, k2, k3, dim, gen, inh)
+
+
+def forward_tangent(x, dx, k1, k2, k3, dim: int = -1, gen: int = 1, inh: int = 2):
+    """The Jacobian of eq (10) at x times dx: k1_i dx_{i-gen} - (k2_i + k3_i x_{i-inh}) dx_i - k3_i x_i dx_{i-inh}."""
+    return k1 * dx.roll(gen, dim) - dx * (k2 + k3 * x.roll(inh, dim)) - k3 * x * dx.roll(inh, dim)
 
 
 def shunt(u, level):

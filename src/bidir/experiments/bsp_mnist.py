@@ -8,6 +8,7 @@ The paper's three settings, a backprop baseline on the same topology, and beyond
     bp                  backprop through the solver (autograd), 784-300-300-10, same loss and lr
     softmax             method 2 on 784-300-300-10 with a cross-entropy error injection (ours)
     nonlinear           method 2 on 784-300-10 in the neurons' nonlinear range (ours, below)
+    nonlinear-trajectory  the same with reverse neurons at their forward neuron's slope (ours, below)
     nonlinear-bp        backprop through the solver, same network, loss and optimiser
 
 The nonlinear regime (beyond the paper). With small signals every neuron's integrated response
@@ -23,8 +24,12 @@ are unchanged. Pulses of 4 B0 put the hidden inputs in that range. The output ne
 K2/K1 = 0.5, which is closer to linear.
 
 G1 comes from reverse neurons linearised at the fixed point, not along the forward trajectory,
-so in this regime it is no longer the exact gradient; the cosine per layer is recorded. The
-error injection is the cross-entropy one. These two settings step with AdamW (weight decay 0
+so in this regime it is no longer the exact gradient; the cosine per layer is recorded. It
+leaves out each neuron's slope where it works, the f'(a) of backprop: with it missing, BSP
+stalls near 90%. ``nonlinear-trajectory`` puts it back (``BSPRule(reverse_gain="trajectory")``):
+every forward neuron also integrates two tangent copies of itself, along its trajectory and at
+rest, and its reverse neuron's input is scaled by their ratio (BSPNetwork.run), which makes
+the forward pass about twice as dear and brings BSP level with backprop. The error injection is the cross-entropy one. These two settings step with AdamW (weight decay 0
 by default): the direction is still BSP's G2, rescaled per coefficient. They also bound each
 neuron's incoming coefficient norm after every step (``max_norm``). In the first layer that
 caps a neuron's input at amplitude * |pixels| * max_norm, about 9 B0 for MNIST, where the
@@ -63,6 +68,7 @@ SETTINGS = {
     "bp": dict(sizes=(784, 300, 300, 10), connection="dense", method="backprop", paper=None),
     "softmax": dict(sizes=(784, 300, 300, 10), connection="dense", method="connections", error="softmax", paper=None),
     "nonlinear": dict(sizes=(784, 300, 10), connection="dense", method="connections", paper=None, **NONLINEAR),
+    "nonlinear-trajectory": dict(sizes=(784, 300, 10), connection="dense", method="connections", reverse_gain="trajectory", paper=None, **NONLINEAR),
     "nonlinear-bp": dict(sizes=(784, 300, 10), connection="dense", method="backprop", paper=None, **NONLINEAR),
 }
 PAPER = {"method1": "~50% MNIST, ~50% Fashion-MNIST (Fig 6)", "method2-one-to-one": "~70% MNIST (Fig 7, red)",
@@ -72,7 +78,7 @@ PAPER = {"method1": "~50% MNIST, ~50% Fashion-MNIST (Fig 6)", "method2-one-to-on
 @dataclass
 class Config:
     dataset: str = "mnist"
-    settings: str = "method1,method2-one-to-one,method2-multi,bp,softmax,nonlinear,nonlinear-bp"
+    settings: str = "method1,method2-one-to-one,method2-multi,bp,softmax,nonlinear,nonlinear-trajectory,nonlinear-bp"
     train_size: int = 60000
     test_size: int = 10000
     epochs: int = 3
@@ -112,7 +118,7 @@ def _setting(s: dict, cfg: Config, seed: int):
     # with AdamW the rule's own step is 1 (the update is -G2 as a gradient; AdamW scales it)
     lr = 1.0 if adamw else {"fixed-points": cfg.lr_fixed_points, "connections": cfg.lr_softmax if error == "softmax" else cfg.lr_connections}[method]
     rule = BSPRule(method=method, lr=lr, kt=cfg.kt, error=error, target=s.get("target"), temperature=s.get("temperature", 0.05),
-                   score_penalty=cfg.score_penalty if adamw else 0.0)
+                   score_penalty=cfg.score_penalty if adamw else 0.0, reverse_gain=s.get("reverse_gain", "rest"))
     if s["method"] == "backprop":  # SGD steps lr x the true gradient
         model, params, sgd_lr = net, list(net.weights.parameters()), rule.lr
         loss_fn = lambda m, a, b: (backprop_loss(m, a, b, rule), {})  # noqa: E731
