@@ -95,7 +95,7 @@ def backward(params, path: Sequence[Step], layers: list[Layer], grad_z_out: torc
 
     Returns dJ/dx at the path's input if ``input_grad``, else None (saves one product).
     """
-    dz, dy = grad_z_out, None  # dy: dJ/dy of the layer below the current one, set at the end of each step
+    dz, dy = grad_z_out, None  # dy: dJ/dy of the current layer, carried down from the step above
     for i in range(len(path) - 1, -1, -1):
         step, layer = path[i], layers[i]
         if i < len(path) - 1:
