@@ -186,7 +186,7 @@ def run(cfg: Config, ctx) -> dict:
         cos = {k: [h[k] for h in history] for k in history[-1] if k.startswith("cos_")}
         curves[name] = acc
         results[name] = {"sizes": list(net.sizes), "connection": s["connection"], "rule": "backprop (autograd)" if s["method"] == "backprop" else s["method"],
-                         "error": rule.error, "lr": rule.lr, "rates": list(s.get("rates", (1.0, 0.5, 0.25))), "amplitude": net.amplitude,
+                         "error": rule.error, "reverse_gain": rule.reverse_gain, "lr": rule.lr, "rates": list(s.get("rates", (1.0, 0.5, 0.25))), "amplitude": net.amplitude,
                          "optimizer": type(optimizer).__name__, "optimizer_lr": optimizer.defaults["lr"], "max_norm": [cfg.max_norm, cfg.max_norm_later] if after_step else None, "input_mode": net.input_mode, "test_accuracy": acc[-1], "best_test_accuracy": max(acc),
                          "test_accuracy_by_epoch": acc, "gradient_cosine_by_epoch": cos,
                          "train_accuracy_last_epoch": history[-1].get("accuracy"), "paper_accuracy": s["paper"]}
