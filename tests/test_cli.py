@@ -104,6 +104,7 @@ def test_fetch_reads_the_shared_data(shared_data):
     assert out.exit_code == 0 and "mnist train: 60000 images" in out.output
 
 
+@pytest.mark.timeout(1200)  # the one long test: every experiment, quick; 4-8 min on a 2-core machine, more when it is shared
 def test_demo_runs_every_experiment(tmp_path):
     out = invoke("demo", "--out", str(tmp_path), "--no-progress")
     assert out.exit_code == 0, out.output
