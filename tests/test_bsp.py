@@ -315,6 +315,8 @@ def test_trajectory_gain_is_the_slope_of_the_neurons_response(input_mode):
     expected = slope(x) / slope(torch.zeros(1, 1))
     assert torch.allclose(gain, expected, rtol=1e-5), (gain, expected)
     assert torch.allclose(gain[0], torch.ones(4)) and (gain[2] - 1).abs().max() > 0.2  # 1 at rest; far from 1 at 3 B0
+    with pytest.raises(InvalidInputError, match="trajectory_gain"):
+        net.backward_pass(torch.zeros(3, 2), torch.ones(3, 5))  # one gain per neuron (6), not 5
 
 
 def test_trajectory_gain_brings_g1_closer_to_the_true_gradient_in_the_nonlinear_range():

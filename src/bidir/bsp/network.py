@@ -261,7 +261,7 @@ class BSPNetwork(nn.Module):
             out = D[OUT]
             current = [drive * self.pulse_at(t)] + [self.couple(l, out[:, self.layer_slice(l - 1)]) for l in range(1, self.layers)]
             current = torch.cat(current, 1) * gain
-            level = E[IN] / rest[IN]
+            level = E[IN] / rest[IN] if shunting else None
             dE = on_input(field(E, k1, k2, k3, dim=0), shunt(current, level) if shunting else current)
             if not trajectory_gain:
                 return torch.cat([dE, D[IN].unsqueeze(0), out.unsqueeze(0)])
@@ -289,6 +289,8 @@ class BSPNetwork(nn.Module):
         current, so its small-signal response has the slope of its forward neuron along the forward
         trajectory instead of at rest (the f'(a) of backprop; beyond the paper)."""
         error = check_finite_tensor(error, "error", shape=(None, self.sizes[-1]), dtype=self.k1.dtype)
+        if trajectory_gain is not None:
+            trajectory_gain = check_finite_tensor(trajectory_gain, "trajectory_gain", shape=(error.shape[0], sum(self.sizes[1:])), dtype=self.k1.dtype)
         k1, k2, k3, scale = self._rates()
         rest = self.rest_reverse * scale
         gain = self.gain()
