@@ -71,6 +71,11 @@ class Signals:
     gain: torch.Tensor | None = None  # each neuron's slope along its trajectory / at rest (run(trajectory_gain=True))
 
 
+def add_on(dE: torch.Tensor, element: int, u: torch.Tensor) -> torch.Tensor:
+    """Rates of change (N, B, neurons) with the current u (B, neurons) added on one element (out of place)."""
+    return torch.cat([dE[:element], (dE[element] + u).unsqueeze(0), dE[element + 1:]])
+
+
 def one_to_one(n_in: int, n_out: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """(src, dst) of the sparse scheme: every upstream neuron feeds one downstream neuron, loads even."""
     perm = torch.randperm(max(n_in, n_out), generator=generator)
@@ -252,9 +257,6 @@ class BSPNetwork(nn.Module):
         IN, OUT, N = self.IN, self.OUT, self.N
         shunting = self.input_mode == "shunting"
 
-        def on_input(dE, u):  # add u (B, neurons) to element IN of the (N, B, neurons) rates of change
-            return torch.cat([dE[:IN], (dE[IN] + u).unsqueeze(0), dE[IN + 1:]])
-
         def rhs(t, z):
             E = z[:N]
             D = E - rest
@@ -262,16 +264,16 @@ class BSPNetwork(nn.Module):
             current = [drive * self.pulse_at(t)] + [self.couple(l, out[:, self.layer_slice(l - 1)]) for l in range(1, self.layers)]
             current = torch.cat(current, 1) * gain
             level = E[IN] / rest[IN] if shunting else None
-            dE = on_input(field(E, k1, k2, k3, dim=0), shunt(current, level) if shunting else current)
+            dE = add_on(field(E, k1, k2, k3, dim=0), IN, shunt(current, level) if shunting else current)
             if not trajectory_gain:
                 return torch.cat([dE, D[IN].unsqueeze(0), out.unsqueeze(0)])
             delta, delta0, size = z[N:2 * N], z[2 * N:3 * N], current.abs()
             drift = forward_tangent(E, delta, k1, k2, k3, dim=0)
             if shunting:  # d shunt(u, E_IN / B0_IN) = s'(u) du + min(u, 0) / B0_IN dE_IN
-                drift = on_input(drift, torch.where(current > 0, size, size * level) + current.clamp(max=0) * delta[IN] / rest[IN])
+                drift = add_on(drift, IN, torch.where(current > 0, size, size * level) + current.clamp(max=0) * delta[IN] / rest[IN])
             else:
-                drift = on_input(drift, size)
-            drift0 = on_input(forward_tangent(rest, delta0, k1, k2, k3, dim=0), size)
+                drift = add_on(drift, IN, size)
+            drift0 = add_on(forward_tangent(rest, delta0, k1, k2, k3, dim=0), IN, size)
             return torch.cat([dE, drift, drift0, D[IN].unsqueeze(0), out.unsqueeze(0), delta[OUT].unsqueeze(0), delta0[OUT].unsqueeze(0)])
 
         z = self._integrate(rhs, x.shape[0], rest, tangents=2 if trajectory_gain else 0)
@@ -305,7 +307,7 @@ class BSPNetwork(nn.Module):
             if trajectory_gain is not None:
                 current = current * trajectory_gain
             dE = field(E, k1, k2, k3, reverse=True, dim=0)
-            dE = torch.cat([dE[:OUT], (dE[OUT] + current).unsqueeze(0), dE[OUT + 1:]])
+            dE = add_on(dE, OUT, current)
             return torch.cat([dE, D[IN].unsqueeze(0), D[OUT].unsqueeze(0)])
 
         z = self._integrate(rhs, error.shape[0], rest)
