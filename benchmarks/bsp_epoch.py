@@ -13,6 +13,9 @@
 4. Peak resident memory of one training step (batch 20) in a fresh process at horizons T and 4T:
    BSP keeps running integrals, so it should not grow; backprop through the solver (autograd)
    keeps the graph of every step and grows with T.
+5. The network's own fixed-step loop (``bidir.bsp.network.runge_kutta``) against torchdiffeq's
+   ``odeint`` with the same Heun rule on the same tuple state: one method-2 step of 784-300-300-10,
+   batch 100 and batch 1, as ratios in one run.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import time
 
 import torch
 
+from bidir.bsp import network
 from bidir.bsp.learning import BSPLearner, BSPRule
 from bidir.bsp.network import BSPNetwork
 
@@ -111,6 +115,31 @@ def memory(horizon: float, batch: int = 20) -> None:
               f"(growth {b - a:+.1f} MiB)")
 
 
+def torchdiffeq_steps(rhs, state, steps, dt, solver):
+    """runge_kutta's contract through torchdiffeq's fixed-grid solver (tuple states are its own feature)."""
+    from torchdiffeq import odeint
+    t = torch.tensor([0.0, steps * dt], dtype=state[0].dtype)
+    return tuple(s[-1] for s in odeint(rhs, state, t, method=solver, options={"step_size": dt}))
+
+
+def own_loop_vs_torchdiffeq(batch: int) -> None:
+    torch.manual_seed(0)
+    learner = BSPLearner(BSPNetwork(SIZES), BSPRule())
+    x, y = torch.rand(batch, 784), torch.randint(0, 10, (batch,))
+    ours = network.runge_kutta
+    times = {}
+    for name, integrator in (("own loop", ours), ("torchdiffeq", torchdiffeq_steps)):
+        network.runge_kutta = integrator
+        try:
+            learner.updates(x[:2], y[:2])  # warm-up
+            times[name] = (step_time(learner, x, y), step_time(learner, x[:1], y[:1]))
+        finally:
+            network.runge_kutta = ours
+    (a, a1), (b, b1) = times["own loop"], times["torchdiffeq"]
+    print(f"[5] 784-300-300-10 method-2 step, own Heun loop vs torchdiffeq: batch {batch} {a * 1e3:.0f} vs {b * 1e3:.0f} ms ({b / a:.2f}x faster), "
+          f"batch 1 {a1 * 1e3:.1f} vs {b1 * 1e3:.1f} ms ({b1 / a1:.2f}x faster)")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default=None)
@@ -125,6 +154,7 @@ def main() -> None:
         full_epoch(args.data_dir)
     trajectory_gain_cost(args.batch)
     memory(args.horizon)
+    own_loop_vs_torchdiffeq(args.batch)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import torch
 
 from bidir.bsp.causal import ODESystem, Term, symmetric_neuron_system
 from bidir.bsp.learning import BSPLearner, BSPRule, backprop_loss, bsp_g1, clip, gradient_agreement, output_error
-from bidir.bsp.network import BSPNetwork, one_to_one
+from bidir.bsp.network import SOLVERS, BSPNetwork, one_to_one, runge_kutta
 from bidir.bsp.neuron import (ELEMENTS, HOPF_RATIO, OscillatingRegimeError, check_stable, field, fixed_point, fixed_point_approx, forward_tangent,
                               jacobian, max_real_eigenvalue, simulate, uniform_rates)
 from bidir.data.datasets import train_test
@@ -184,6 +184,29 @@ def test_one_to_one_assignment():
     assert torch.bincount(src, minlength=3).min() >= 2
 
 
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_runge_kutta_steps_equal_torchdiffeq_odeint(solver):
+    """The network's step loop on a tuple state against torchdiffeq's fixed-grid solver of the same name,
+    on the neuron field with a time-dependent input and a running integral."""
+    from torchdiffeq import odeint
+    k1, k2, k3 = uniform_rates(3, jitter=0.1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    x0 = fixed_point(k1, k2, k3) * torch.tensor([1.2, 0.9, 1.0]).unsqueeze(1).double()
+
+    def rhs(t, z):
+        dx = field(z[0], k1, k2, k3) + math.sin(t) * z[0].roll(1, -1)
+        return dx, z[0].sum(-1)
+
+    ours = runge_kutta(rhs, (x0, torch.zeros(3, dtype=torch.float64)), steps=40, dt=0.1, solver=solver)
+
+    def stacked(t, z):  # the same system as one tensor, the integral in the last column
+        dx, dsum = rhs(float(t), (z[:, :5],))
+        return torch.cat([dx, dsum.unsqueeze(1)], 1)
+
+    ref = odeint(stacked, torch.cat([x0, torch.zeros(3, 1, dtype=torch.float64)], 1), torch.tensor([0.0, 4.0], dtype=torch.float64),
+                 method=solver, options={"step_size": 0.1})[-1]
+    assert torch.allclose(ours[0], ref[:, :5], rtol=0, atol=1e-12) and torch.allclose(ours[1], ref[:, 5], rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("connection", ["dense", "one-to-one"])
 def test_batch_equals_one_sample_at_a_time(connection):
     net = BSPNetwork([12, 7, 5, 3], connection=connection, dt=0.5, horizon=10.0, dtype=torch.float64)
@@ -274,6 +297,22 @@ def test_method2_g1_is_the_descent_direction_by_finite_differences(connection, i
         cos = torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), dim=0)
         assert cos > 0.999, cos
         assert 0.9 < a.norm() / b.norm() < 1.1
+
+
+@pytest.mark.parametrize("connection", ["dense", "one-to-one"])
+@torch.no_grad()
+def test_path_sum_times_one_constant_is_the_small_signal_network(connection):
+    """Identical neurons in a layer: every coupling path has the same time course, so at small signals the
+    class scores are one constant times the path sum, for any K3 shifts (method 1's gains-only model)."""
+    torch.manual_seed(0)
+    net = BSPNetwork([12, 8, 5, 3], connection=connection, coupling_gain="fixed-point", amplitude=1e-3, dtype=torch.float64)
+    x = torch.rand(6, 12)
+    net.log_k3_shift.uniform_(-0.5, 0.5)
+    scores, paths = net(x), net.path_sum(x)
+    c = (scores * paths).sum() / (paths * paths).sum()
+    assert 0 < c and torch.allclose(scores, c * paths, rtol=1e-3, atol=1e-3 * float(scores.abs().max()))
+    net.log_k3_shift.uniform_(-0.5, 0.5)  # the constant belongs to the neurons and the horizon, not to the gains
+    assert torch.allclose(net(x), c * net.path_sum(x), rtol=1e-3, atol=1e-3 * float(scores.abs().max()))
 
 
 def test_method1_sign_descends_by_finite_differences():

@@ -46,12 +46,12 @@ class DivergenceError(BidirError):
 
 def forward_field(x, k1, k2, k3, dim: int = -1, gen: int = 1, inh: int = 2):
     """Eq (10): dE_i/dt = k1_i E_{i-gen} - k2_i E_i - k3_i E_i E_{i-inh}."""
-    return k1 * x.roll(gen, dim) - x * (k2 + k3 * x.roll(inh, dim))
+    return torch.addcmul(k1 * x.roll(gen, dim), x, torch.addcmul(k2, k3, x.roll(inh, dim)), value=-1)
 
 
 def reverse_field(x, k1, k2, k3, dim: int = -1, gen: int = 1, inh: int = 2):
     """Eq (13): dE_i/dt = k1_{i+gen} E_{i+gen} - k2_i E_i - k3_{i+inh} E_i E_{i+inh}."""
-    return (k1 * x).roll(-gen, dim) - x * (k2 + (k3 * x).roll(-inh, dim))
+    return torch.addcmul((k1 * x).roll(-gen, dim), x, (k3 * x).roll(-inh, dim) + k2, value=-1)
 
 
 def field(x, k1, k2, k3, reverse: bool = False, dim: int = -1, gen: int = 1, inh: int = 2):
