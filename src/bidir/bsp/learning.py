@@ -93,6 +93,13 @@ class BSPRule:
             raise InvalidInputError(f"layers must be in 0..{net.layers - 1}, got {layers}")
         return tuple(layers)
 
+    def neuron_mask(self, net: BSPNetwork) -> torch.Tensor:
+        """1 on the neurons of the layers this rule trains, 0 elsewhere (method 1's per-neuron parameters)."""
+        mask = torch.zeros_like(net.log_k3_shift.detach())
+        for layer in self.layers_of(net):
+            mask[net.layer_slice(layer)] = 1
+        return mask
+
 
 def clip(g1: torch.Tensor, kt: float) -> torch.Tensor:
     """Eq (18): G2 = atan(kt G1) / kt."""
@@ -170,10 +177,7 @@ class BSPLearner(nn.Module):
         g2 = (lambda g: clip(g, rule.kt)) if rule.clip == "batch" else (lambda g: g)
         if rule.method == "connections":
             return loss, acc, {net.weights[l]: rule.lr * g2(g1[l]) for l in rule.layers_of(net)}
-        mask = torch.zeros_like(g1)
-        for l in rule.layers_of(net):
-            mask[net.layer_slice(l)] = 1
-        e = g2(g1) * mask
+        e = g2(g1) * rule.neuron_mask(net)
         kp, ki, kd = rule.pid
         with torch.no_grad():
             self.pid_sum += e

@@ -170,19 +170,16 @@ def _linear_baselines(x, y, xt, yt, ctx) -> dict:
     return {"least_squares": lsq, "softmax_regression": soft}
 
 
-def _gains_only_ceiling(net: BSPNetwork, rule: BSPRule, x, y, xt, yt, epochs: int, ctx) -> dict:
+def _gains_only_ceiling(net: BSPNetwork, rule: BSPRule, x, y, xt, yt, epochs: int, lr: float, ctx) -> dict:
     """What method 1 could reach with a perfect step: its model at small signals, scores = c * path_sum(x; log K3)
     (c fitted on 100 images of the untrained network, where the model's relative error is recorded), with
-    log K3 fitted by Adam (lr 0.01) through autograd under the rule's loss, layers and K3 range."""
+    log K3 fitted by Adam (method1-adam's lr) through autograd under the rule's loss, layers and K3 range."""
     with torch.no_grad():
         real, paths = net(x[:100]), net.path_sum(x[:100])
         c = float((real * paths).sum() / (paths * paths).sum())
         error = float((real - c * paths).norm() / real.norm())
-    shift = torch.zeros_like(net.log_k3_shift, requires_grad=True)
-    mask = torch.zeros_like(shift)
-    for layer in rule.layers_of(net):
-        mask[net.layer_slice(layer)] = 1
-    optimizer, gen, acc = torch.optim.Adam([shift], lr=0.01), ctx.generator(11), []
+    shift, mask = torch.zeros_like(net.log_k3_shift, requires_grad=True), rule.neuron_mask(net)
+    optimizer, gen, acc = torch.optim.Adam([shift], lr=lr), ctx.generator(11), []
     for _ in range(epochs):
         for idx in torch.randperm(len(x), generator=gen).split(100):
             loss = output_error(c * net.path_sum(x[idx], shift * mask), y[idx], rule, rule.target or net.amplitude)[1].mean()
@@ -214,7 +211,7 @@ def run(cfg: Config, ctx) -> dict:
         s = SETTINGS[name]
         net, rule, model, loss_fn, optimizer, after_step = _setting(s, cfg, ctx.seed)
         if rule.method == "fixed-points" and ceiling is None:
-            ceiling = _gains_only_ceiling(net, rule, x, y, xt, yt, cfg.epochs, ctx)
+            ceiling = _gains_only_ceiling(net, rule, x, y, xt, yt, cfg.epochs, cfg.lr_adam, ctx)
             ctx.log(f"method 1's gains-only model at small signals (model error {ceiling['relative_error_at_init']:.2%}), log K3 fitted by Adam "
                     "through autograd: test accuracy by epoch " + ", ".join(f"{a:.2%}" for a in ceiling["test_accuracy_by_epoch"]))
 
