@@ -101,6 +101,8 @@ def runge_kutta(rhs, state: tuple, steps: int, dt: float, solver: str = "heun2")
     """Integrate d(state)/dt = rhs(t, state) over [0, steps dt] by a fixed-step explicit Runge-Kutta rule
     (:data:`TABLEAUS`: heun2 = improved Euler, the default); ``state`` and ``rhs``'s result are tuples of
     tensors. Functional, so autograd can run through it (the backprop baseline)."""
+    if solver not in TABLEAUS:
+        raise InvalidInputError(f"solver must be one of {SOLVERS}, got {solver!r}")
     a, b, c = TABLEAUS[solver]
     for i in range(steps):
         t = i * dt
