@@ -1,10 +1,11 @@
 """BSP throughput: vectorised vs per-sample, a full MNIST epoch, memory vs time steps.
 
-    python benchmarks/bsp_epoch.py [--data-dir ../shared/data] [--full-epoch] [--samples 20]
+    python benchmarks/bsp_epoch.py [--data-dir ../shared/data] [--full-epoch [--compiled]] [--samples 20]
 
 1. Training samples per second of one method-2 step on 784-300-300-10 (forward system,
    reverse system, G1, update), the whole batch at once vs one sample at a time through the
-   same code (a Python loop over the samples): the ratio, measured in one run.
+   same code (a Python loop over the samples): the ratio, measured in one run, eager and with
+   ``compiled=True``; beside them the ceiling that the step's matrix products alone put on it.
 2. With ``--full-epoch``: one real epoch of method 2 on all 60000 MNIST training images
    (784-300-300-10, batch 100, T = 20, dt = 0.2), wall time (target <= 10 minutes on 2 cores).
 3. The price of ``reverse_gain="trajectory"`` (bsp-mnist's nonlinear-trajectory setting): one
@@ -42,20 +43,46 @@ def step_time(learner, x, y, repeats=3):
     return best
 
 
-def vectorised_vs_loop(batch: int, samples: int) -> None:
+def throughput(batch: int, samples: int, compiled: bool) -> tuple[float, float]:
+    """(samples/s of the whole batch at once, samples/s of a Python loop over single samples), same code."""
     torch.manual_seed(0)
-    learner = BSPLearner(BSPNetwork(SIZES), BSPRule())
+    learner = BSPLearner(BSPNetwork(SIZES, compiled=compiled), BSPRule())
     x, y = torch.rand(batch, 784), torch.randint(0, 10, (batch,))
-    learner.updates(x[:2], y[:2])  # warm-up
+    learner.updates(x, y), learner.updates(x[:1], y[:1])  # warm-up (and, compiled, compiling both shapes)
     t_vec = step_time(learner, x, y)
     t0 = time.perf_counter()
     for i in range(samples):
         learner.updates(x[i:i + 1], y[i:i + 1])
-    t_loop = (time.perf_counter() - t0) / samples
-    vec, loop = batch / t_vec, 1 / t_loop
-    print(f"[1] 784-300-300-10 method-2 step: vectorised {vec:,.0f} samples/s (batch {batch}), per-sample loop {loop:,.1f} samples/s "
-          f"-> ratio {vec / loop:.0f}x (target >= 50x)")
-    return 60000 / vec
+    return batch / t_vec, samples / (time.perf_counter() - t0)
+
+
+def matmul_floor(batch: int) -> float:
+    """Samples/s if a step did nothing but its coupling matmuls (each evaluation's C and C^T products
+    at this batch size): the most any batched implementation of this math reaches on this machine."""
+    net = BSPNetwork(SIZES)
+    evals = net.steps * len(network.TABLEAUS[net.solver][1])
+    w1, w2 = net.weights[1].detach(), net.weights[2].detach()
+    a, e = torch.rand(batch, SIZES[1]), torch.rand(batch, SIZES[3])
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(evals):
+            a @ w1, a @ w2, a @ w1.T, e @ w2.T
+        best = min(best, time.perf_counter() - t0)
+    return batch / best
+
+
+def vectorised_vs_loop(batch: int, samples: int) -> float:
+    rates = {c: throughput(batch, samples, c) for c in (False, True)}
+    floor = matmul_floor(batch)
+    (vec, loop), (vec_c, loop_c) = rates[False], rates[True]
+    print(f"[1] 784-300-300-10 method-2 step, samples/s (target: vectorised >= 50x the per-sample loop)\n"
+          f"    eager:    vectorised {vec:,.0f} (batch {batch}), per-sample loop {loop:,.1f} -> ratio {vec / loop:.0f}x\n"
+          f"    compiled: vectorised {vec_c:,.0f} (batch {batch}), per-sample loop {loop_c:,.1f} -> ratio {vec_c / loop_c:.0f}x "
+          f"(compiled vectorised vs the eager loop: {vec_c / loop:.0f}x; compiled vs eager vectorised: {vec_c / vec:.2f}x faster)\n"
+          f"    ceiling: the step's matmuls alone run at {floor:,.0f} samples/s at batch {batch}, so no batched code can beat "
+          f"{floor / loop:.0f}x the eager loop or {floor / loop_c:.0f}x the compiled one on this machine")
+    return 60000 / max(vec, vec_c)
 
 
 def trajectory_gain_cost(batch: int) -> None:
@@ -73,17 +100,18 @@ def trajectory_gain_cost(batch: int) -> None:
           f"{times['trajectory'] * 1e3:.0f} ms -> {times['trajectory'] / times['rest']:.2f}x the time")
 
 
-def full_epoch(data_dir) -> None:
+def full_epoch(data_dir, compiled: bool) -> None:
     from bidir.data.datasets import load_dataset
     from bidir.train import Trainer
     train = load_dataset("mnist", "train", data_dir=data_dir, progress=False)
     x, y = train.features(), train.labels
-    learner = BSPLearner(BSPNetwork(SIZES), BSPRule())
+    learner = BSPLearner(BSPNetwork(SIZES, compiled=compiled), BSPRule())
     t0 = time.perf_counter()
     Trainer(learner, lambda m, a, b: m.loss(a, b), torch.optim.SGD(learner.trainable(), lr=1.0), batch_size=100,
             log=lambda s: print("   ", s)).fit((x, y), 1)
     minutes = (time.perf_counter() - t0) / 60
-    print(f"[2] one full MNIST epoch (60000 images) of 784-300-300-10, method 2: {minutes:.1f} min on {torch.get_num_threads()} threads (target <= 10)")
+    print(f"[2] one full MNIST epoch (60000 images) of 784-300-300-10, method 2{', compiled' if compiled else ''}: {minutes:.1f} min "
+          f"on {torch.get_num_threads()} threads (target <= 10)")
 
 
 CHILD = """
@@ -144,14 +172,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--full-epoch", action="store_true")
+    p.add_argument("--compiled", action="store_true", help="the full epoch with BSPNetwork(compiled=True)")
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--samples", type=int, default=20)
     p.add_argument("--horizon", type=float, default=20.0)
     args = p.parse_args()
     estimate = vectorised_vs_loop(args.batch, args.samples)
-    print(f"    (a 60000-image epoch at that rate: {estimate / 60:.1f} min)")
+    print(f"    (a 60000-image epoch at the faster rate: {estimate / 60:.1f} min)")
     if args.full_epoch:
-        full_epoch(args.data_dir)
+        full_epoch(args.data_dir, args.compiled)
     trajectory_gain_cost(args.batch)
     memory(args.horizon)
     own_loop_vs_torchdiffeq(args.batch)

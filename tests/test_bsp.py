@@ -13,10 +13,10 @@ import torch
 from bidir.bsp.causal import ODESystem, Term, symmetric_neuron_system
 from bidir.bsp.learning import BSPLearner, BSPRule, backprop_loss, bsp_g1, clip, gradient_agreement, output_error
 from bidir.bsp.network import SOLVERS, BSPNetwork, one_to_one, runge_kutta
-from bidir.bsp.neuron import (ELEMENTS, HOPF_RATIO, OscillatingRegimeError, check_stable, field, fixed_point, fixed_point_approx, forward_tangent,
-                              jacobian, max_real_eigenvalue, simulate, uniform_rates)
+from bidir.bsp.neuron import (ELEMENTS, HOPF_RATIO, OscillatingRegimeError, check_stable, field, field_by_element, fixed_point, fixed_point_approx,
+                              forward_tangent, jacobian, max_real_eigenvalue, pulse, simulate, uniform_rates)
 from bidir.data.datasets import train_test
-from bidir.errors import InvalidInputError
+from bidir.errors import BidirError, InvalidInputError
 from bidir.train import Trainer
 
 
@@ -205,6 +205,47 @@ def test_runge_kutta_steps_equal_torchdiffeq_odeint(solver):
     ref = odeint(stacked, torch.cat([x0, torch.zeros(3, 1, dtype=torch.float64)], 1), torch.tensor([0.0, 4.0], dtype=torch.float64),
                  method=solver, options={"step_size": 0.1})[-1]
     assert torch.allclose(ours[0], ref[:, :5], rtol=0, atol=1e-12) and torch.allclose(ours[1], ref[:, 5], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_field_by_element_is_the_rolled_field_plus_the_current(reverse):
+    k = [r.T.unsqueeze(1) for r in rates(4, jitter=0.2)]  # the network's layout: (N, 1, neurons)
+    x, u = torch.rand(5, 3, 4) + 1, torch.randn(3, 4)
+    rolled = field(x, *k, reverse=reverse, dim=0)
+    rolled[2] += u
+    assert torch.allclose(field_by_element(x, *k, reverse, u, 2), rolled, rtol=0, atol=1e-15)
+
+
+def test_pulse_takes_a_tensor_clock():
+    times = [0.0, 0.4, 0.8, 1.0, 1.2, 3.0]
+    assert [pulse(torch.tensor(t), 1.0, 0.2).item() for t in times] == [pulse(t, 1.0, 0.2) for t in times] == [1, 1, 1, 0.5, 0, 0]
+
+
+def test_compiled_network_gives_the_eager_numbers():
+    """compiled=True (torch.compile of each Runge-Kutta step) is a speed option: same forward and reverse
+    integrals, trajectory gains included, on a network with a dense and a one-to-one layer."""
+    nets = [BSPNetwork([12, 7, 5], input_connection="dense", connection="one-to-one", dt=0.5, horizon=10.0, dtype=torch.float64,
+                       coupling_gain="fixed-point", compiled=c) for c in (False, True)]
+    with torch.no_grad():
+        nets[0].log_k3_shift.normal_(0, 0.1)
+        nets[1].load_state_dict(nets[0].state_dict())
+    x, e = torch.rand(4, 12), torch.randn(4, 5) * 0.1
+    with torch.no_grad():  # BSP's passes; under autograd (the backprop baseline) the network stays eager
+        (fwd, gain), (fwd_c, gain_c) = ((net.run(x), net.run(x, trajectory_gain=True)) for net in nets)
+        for a, b in ((fwd.at_in, fwd_c.at_in), (fwd.at_out, fwd_c.at_out), (gain.gain, gain_c.gain),
+                     (nets[0].backward_pass(e, gain.gain).at_in, nets[1].backward_pass(e, gain_c.gain).at_in)):
+            assert torch.allclose(a, b, rtol=0, atol=1e-12 * a.abs().max().item())
+    assert nets[1].fused is False  # autograd on
+
+
+def test_compiled_network_without_a_compiler_says_so():
+    import torch._inductor.config as inductor
+    net = BSPNetwork([6, 4, 3], compiled=True, dt=0.5, horizon=5.0)
+    with inductor.patch({"cpp.cxx": ("/nonexistent/g++",), "fx_graph_cache": False}), torch.no_grad(), \
+            pytest.raises(BidirError, match="needs a working C\\+\\+ compiler"):
+        net.run(torch.rand(3, 6))
+    with pytest.raises(InvalidInputError, match="compiled must be True or False"):
+        BSPNetwork([6, 4, 3], compiled="yes")
 
 
 @pytest.mark.parametrize("connection", ["dense", "one-to-one"])

@@ -29,7 +29,7 @@ from torchdiffeq import odeint
 from ..errors import BidirError, InvalidInputError, check_finite_tensor
 
 __all__ = ["ELEMENTS", "forward_field", "reverse_field", "field", "fixed_point_approx", "fixed_point",
-           "jacobian", "max_real_eigenvalue", "check_rates", "check_stable", "OscillatingRegimeError",
+           "field_by_element", "jacobian", "max_real_eigenvalue", "check_rates", "check_stable", "OscillatingRegimeError",
            "DivergenceError", "simulate", "forward_tangent", "pulse", "uniform_rates", "HOPF_RATIO", "INPUT_MODES", "shunt"]
 
 ELEMENTS = ("J", "S", "M", "H", "T")  # metal, water, wood, fire, earth: the generation order
@@ -56,6 +56,21 @@ def reverse_field(x, k1, k2, k3, dim: int = -1, gen: int = 1, inh: int = 2):
 
 def field(x, k1, k2, k3, reverse: bool = False, dim: int = -1, gen: int = 1, inh: int = 2):
     return (reverse_field if reverse else forward_field)(x, k1, k2, k3, dim, gen, inh)
+
+
+def field_by_element(x, k1, k2, k3, reverse: bool = False, current=None, element: int = 0, gen: int = 1, inh: int = 2):
+    """:func:`field` on states whose element axis is the first, written out element by element and
+    stacked, with ``current`` added on ``element``. The same numbers; the form torch.compile fuses
+    into one loop per element (the rolled form defeats its loop tiling), slower without it."""
+    E, K1, K2, K3 = (t.unbind(0) for t in (x, k1, k2, k3))
+    N = len(E)
+    if reverse:  # eq (13): dE_i = k1_{i+g} E_{i+g} - k2_i E_i - k3_{i+h} E_i E_{i+h}
+        rows = [K1[(i + gen) % N] * E[(i + gen) % N] - E[i] * (K2[i] + K3[(i + inh) % N] * E[(i + inh) % N]) for i in range(N)]
+    else:  # eq (10): dE_i = k1_i E_{i-g} - k2_i E_i - k3_i E_i E_{i-h}
+        rows = [K1[i] * E[i - gen] - E[i] * (K2[i] + K3[i] * E[i - inh]) for i in range(N)]
+    if current is not None:
+        rows[element] = rows[element] + current
+    return torch.stack(rows)
 
 
 def forward_tangent(x, dx, k1, k2, k3, dim: int = -1, gen: int = 1, inh: int = 2):
@@ -187,10 +202,14 @@ def simulate(k1, k2, k3, inputs, horizon: float = 20.0, dt: float = 0.05, revers
     return t, xs
 
 
-def pulse(t, length: float, dt: float) -> float:
+def pulse(t, length: float, dt: float):
     """A rectangular pulse on [0, length): 1 before the edge, 1/2 at it, 0 after. The edge value
-    makes the fixed-step trapezoid-like rules (heun2) integrate it to exactly ``length``."""
-    t, tol = float(t), 1e-6 * dt
+    makes the fixed-step trapezoid-like rules (heun2) integrate it to exactly ``length``.
+    A float for a float t; for a tensor t (a compiled step's clock), a tensor of the same value."""
+    tol = 1e-6 * dt
+    if isinstance(t, torch.Tensor):
+        return torch.where(t < length - tol, 1.0, torch.where(t < length + tol, 0.5, 0.0)).to(t.dtype)
+    t = float(t)
     return 1.0 if t < length - tol else (0.5 if t < length + tol else 0.0)
 
 

@@ -111,6 +111,7 @@ class Config:
     input_connection: str = "dense"  # pixels -> first layer in the one-to-one settings too
     cosine_batch: int = 20
     init_scale: float = 1.0  # C ~ U(-s, s) / sqrt(fan_in)
+    compiled: bool = False  # integrate through torch.compile: the same numbers, about 2x faster after compiling
 
 
 def _sizes(sizes, width):
@@ -124,7 +125,7 @@ def _setting(s: dict, cfg: Config, seed: int):
     amplitude = s["amplitude_b0"] * (first[0] - first[1]) / first[2] if "amplitude_b0" in s else None
     net = BSPNetwork(_sizes(s["sizes"], cfg.width), connection=s["connection"], input_connection=cfg.input_connection, rates=rates,
                      amplitude=amplitude, coupling_gain=s.get("coupling_gain", "none"), input_mode=s.get("input_mode", "additive"), horizon=cfg.horizon, dt=cfg.dt,
-                     init_scale=cfg.init_scale, seed=seed)
+                     init_scale=cfg.init_scale, seed=seed, compiled=cfg.compiled)
     optimizer = s.get("optimizer", "sgd")
     adamw = optimizer == "adamw"
     method = "connections" if s["method"] == "backprop" else s["method"]
