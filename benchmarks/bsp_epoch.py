@@ -17,6 +17,8 @@
 5. The network's own fixed-step loop (``bidir.bsp.network.runge_kutta``) against torchdiffeq's
    ``odeint`` with the same Heun rule on the same tuple state: one method-2 step of 784-300-300-10,
    batch 100 and batch 1, as ratios in one run.
+6. ``compiled=True`` vs eager on method 1's network ({784,839,283,96,32,10}, one-to-one, the
+   fixed-point coupling gain): one training step at batch 100, as a ratio in one run.
 """
 from __future__ import annotations
 
@@ -143,7 +145,7 @@ def memory(horizon: float, batch: int = 20) -> None:
               f"(growth {b - a:+.1f} MiB)")
 
 
-def torchdiffeq_steps(rhs, state, steps, dt, solver):
+def torchdiffeq_steps(rhs, state, steps, dt, solver, compiled=False):
     """runge_kutta's contract through torchdiffeq's fixed-grid solver (tuple states are its own feature)."""
     from torchdiffeq import odeint
     t = torch.tensor([0.0, steps * dt], dtype=state[0].dtype)
@@ -168,6 +170,20 @@ def own_loop_vs_torchdiffeq(batch: int) -> None:
           f"batch 1 {a1 * 1e3:.1f} vs {b1 * 1e3:.1f} ms ({b1 / a1:.2f}x faster)")
 
 
+def compiled_method1(batch: int) -> None:
+    torch.manual_seed(0)
+    x, y = torch.rand(batch, 784), torch.randint(0, 10, (batch,))
+    times = {}
+    for compiled in (False, True):
+        net = BSPNetwork([784, 839, 283, 96, 32, 10], connection="one-to-one", input_connection="dense", coupling_gain="fixed-point",
+                         compiled=compiled)
+        learner = BSPLearner(net, BSPRule(method="fixed-points", lr=300.0))
+        learner.updates(x, y)  # warm-up (compiled: compiling)
+        times[compiled] = step_time(learner, x, y)
+    print(f"[6] method 1's network, one step at batch {batch}: eager {batch / times[False]:.0f} samples/s, compiled "
+          f"{batch / times[True]:.0f} samples/s -> {times[False] / times[True]:.2f}x faster")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default=None)
@@ -184,6 +200,7 @@ def main() -> None:
     trajectory_gain_cost(args.batch)
     memory(args.horizon)
     own_loop_vs_torchdiffeq(args.batch)
+    compiled_method1(args.batch)
 
 
 if __name__ == "__main__":

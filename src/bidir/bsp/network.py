@@ -37,7 +37,7 @@ has amplitude 0.1 B0 and length 1; ``coupling_gain="fixed-point"`` multiplies ea
 input current by B0_y / B0_y(initial), the B0-dependent gain method 1 needs (notes 4, note 3).
 
 ``compiled=True`` runs every Runge-Kutta step through ``torch.compile`` (Inductor, a C++ compiler
-at run time): each step's element-wise work becomes a few fused loops, about twice as fast on a
+at run time): each step's element-wise work becomes a few fused loops, 2-4x as fast on a
 CPU after some seconds of compiling per network and batch size; the same numbers (tests check it).
 Only the no-grad passes BSP uses are compiled; backprop through the solver stays eager.
 
