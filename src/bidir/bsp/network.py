@@ -55,6 +55,7 @@ neuron's input by it: the reverse pass then carries the f'(a) that linearising a
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -111,16 +112,12 @@ def _rk_step(rhs, state: tuple, t, dt: float, tableau) -> tuple:
     return _combine(state, ks, b, dt)
 
 
-_compiled_steps = {}
-
-
+@functools.cache
 def _compiled_rk_step():
     """``_rk_step`` through torch.compile (Inductor): each step's element-wise work becomes a few fused loops."""
-    if "step" not in _compiled_steps:
-        import torch._dynamo
-        torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)  # one entry per network and batch size
-        _compiled_steps["step"] = torch.compile(_rk_step, dynamic=False, fullgraph=True)
-    return _compiled_steps["step"]
+    import torch._dynamo
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)  # one entry per network, pass and batch size
+    return torch.compile(_rk_step, dynamic=False, fullgraph=True)
 
 
 def runge_kutta(rhs, state: tuple, steps: int, dt: float, solver: str = "heun2", compiled: bool = False) -> tuple:
