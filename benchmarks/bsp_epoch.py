@@ -171,13 +171,14 @@ def own_loop_vs_torchdiffeq(batch: int) -> None:
 
 
 def compiled_method1(batch: int) -> None:
+    from bidir.experiments.bsp_mnist import SETTINGS, Config
+    s, lr = SETTINGS["method1"], Config().lr_fixed_points
     torch.manual_seed(0)
     x, y = torch.rand(batch, 784), torch.randint(0, 10, (batch,))
     times = {}
     for compiled in (False, True):
-        net = BSPNetwork([784, 839, 283, 96, 32, 10], connection="one-to-one", input_connection="dense", coupling_gain="fixed-point",
-                         compiled=compiled)
-        learner = BSPLearner(net, BSPRule(method="fixed-points", lr=300.0))
+        net = BSPNetwork(s["sizes"], connection=s["connection"], input_connection="dense", coupling_gain=s["coupling_gain"], compiled=compiled)
+        learner = BSPLearner(net, BSPRule(method=s["method"], lr=lr))
         learner.updates(x, y)  # warm-up (compiled: compiling)
         times[compiled] = step_time(learner, x, y)
     print(f"[6] method 1's network, one step at batch {batch}: eager {batch / times[False]:.0f} samples/s, compiled "

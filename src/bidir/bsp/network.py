@@ -308,10 +308,11 @@ class BSPNetwork(nn.Module):
         (BSP's passes; backprop through the solver stays eager)."""
         return self.compiled and not torch.is_grad_enabled()
 
-    def _field(self, E, k1, k2, k3, reverse: bool, element: int, current):
+    @staticmethod
+    def _field(E, k1, k2, k3, reverse: bool, element: int, current, fused: bool):
         """The neurons' field (eq 10 / 13) plus an input current on one element: rolled and added in
-        place (fastest eager), or element by element (what torch.compile fuses) when :attr:`fused`."""
-        if self.fused:
+        place (fastest eager), or element by element (what torch.compile fuses) when ``fused``."""
+        if fused:
             return field_by_element(E, k1, k2, k3, reverse, current, element)
         return add_on(field(E, k1, k2, k3, reverse=reverse, dim=0), element, current)
 
@@ -350,7 +351,7 @@ class BSPNetwork(nn.Module):
         rest = self.rest_forward * scale
         gain = self.gain()
         drive = self.amplitude * self.couple(0, x)  # (B, n_1): constant over the pulse
-        IN, OUT = self.IN, self.OUT
+        IN, OUT, fused = self.IN, self.OUT, self.fused
         shunting = self.input_mode == "shunting"
 
         def rhs(t, z):
@@ -359,7 +360,7 @@ class BSPNetwork(nn.Module):
             current = [drive * self.pulse_at(t)] + [self.couple(l, out[:, self.layer_slice(l - 1)]) for l in range(1, self.layers)]
             current = torch.cat(current, 1) * gain
             level = E[IN] / rest[IN] if shunting else None
-            dE = self._field(E, k1, k2, k3, False, IN, shunt(current, level) if shunting else current)
+            dE = self._field(E, k1, k2, k3, False, IN, shunt(current, level) if shunting else current, fused)
             if not trajectory_gain:
                 return dE, at_in, out
             delta, delta0, size = z[1], z[2], current.abs()
@@ -391,7 +392,7 @@ class BSPNetwork(nn.Module):
         k1, k2, k3, scale = self._rates()
         rest = self.rest_reverse * scale
         gain = self.gain()
-        IN, OUT, L = self.IN, self.OUT, self.layers
+        IN, OUT, L, fused = self.IN, self.OUT, self.layers, self.fused
 
         def rhs(t, z):
             E = z[0]
@@ -401,7 +402,7 @@ class BSPNetwork(nn.Module):
             current = torch.cat(current, 1)
             if trajectory_gain is not None:
                 current = current * trajectory_gain
-            dE = self._field(E, k1, k2, k3, True, OUT, current)
+            dE = self._field(E, k1, k2, k3, True, OUT, current, fused)
             return dE, at_in, E[OUT] - rest[OUT]
 
         z = self._integrate(rhs, error.shape[0], rest)
