@@ -6,6 +6,7 @@
 Both sides run the same synchronous recall (eq 5, ties keep state) to a bidirectional
 fixed point; the results are checked equal. Ratios are measured in this one run.
 """
+
 import argparse
 import json
 import time
@@ -80,19 +81,43 @@ def main():
     recall_rate, mm_rate, mv_rate = macs / t_batch, args.keys * n * p / t_mm, 200 * n * p / t_mv
 
     numbers = {
-        "keys": args.keys, "n": n, "p": p, "pairs": args.pairs, "noise": args.noise, "threads": torch.get_num_threads(),
-        "exact_recall": exact, "iterations": iterations,
-        "batched_s": t_batch, "loop_s": t_loop, "speedup": t_loop / t_batch, "api_loop_s": t_api, "speedup_vs_api_loop": t_api / t_batch,
+        "keys": args.keys,
+        "n": n,
+        "p": p,
+        "pairs": args.pairs,
+        "noise": args.noise,
+        "threads": torch.get_num_threads(),
+        "exact_recall": exact,
+        "iterations": iterations,
+        "batched_s": t_batch,
+        "loop_s": t_loop,
+        "speedup": t_loop / t_batch,
+        "api_loop_s": t_api,
+        "speedup_vs_api_loop": t_api / t_batch,
         "matvec_gmac_per_s": mv_rate / 1e9,
-        "recall_gmac_per_s": recall_rate / 1e9, "matmul_gmac_per_s": mm_rate / 1e9, "fraction_of_matmul": recall_rate / mm_rate,
+        "recall_gmac_per_s": recall_rate / 1e9,
+        "matmul_gmac_per_s": mm_rate / 1e9,
+        "fraction_of_matmul": recall_rate / mm_rate,
     }
-    print(f"BAM recall, n = p = {n}, {args.pairs} stored pairs, {args.keys} keys with {args.noise:.0%} noise, {torch.get_num_threads()} threads")
+    print(
+        f"BAM recall, n = p = {n}, {args.pairs} stored pairs, {args.keys} keys with {args.noise:.0%} noise, "
+        f"{torch.get_num_threads()} threads"
+    )
     print(f"  exact recall {exact:.4f}; {iterations} X->Y->X iterations to converge")
     print(f"  batched  {t_batch:8.3f} s")
-    print(f"  per-key loop, plain torch vector ops   {t_loop:8.3f} s  -> batched is {t_loop / t_batch:6.1f} x faster (target >= 100x)")
+    print(
+        f"  per-key loop, plain torch vector ops   {t_loop:8.3f} s  -> batched is {t_loop / t_batch:6.1f} x "
+        "faster (target >= 100x)"
+    )
     print(f"  per-key loop, one bam.recall per key   {t_api:8.3f} s  -> batched is {t_api / t_batch:6.1f} x faster")
-    print(f"  ceiling for any per-key loop: matmul / matrix-vector rate = {mm_rate / mv_rate:.1f} x ({mv_rate / 1e9:.1f} GMAC/s per key)")
-    print(f"  batched recall {recall_rate / 1e9:7.1f} GMAC/s vs plain matmul {mm_rate / 1e9:7.1f} GMAC/s: {recall_rate / mm_rate:.0%} (target >= 50%)")
+    print(
+        f"  ceiling for any per-key loop: matmul / matrix-vector rate = {mm_rate / mv_rate:.1f} x "
+        f"({mv_rate / 1e9:.1f} GMAC/s per key)"
+    )
+    print(
+        f"  batched recall {recall_rate / 1e9:7.1f} GMAC/s vs plain matmul {mm_rate / 1e9:7.1f} GMAC/s: "
+        f"{recall_rate / mm_rate:.0%} (target >= 50%)"
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(numbers, f, indent=2)

@@ -10,6 +10,7 @@ rounds and each one's median epoch time is used, so the ratios come from one run
 Targets (issue 3): bidirectional / forward-only <= 2.0 (theory 2: a second sweep of the
 same size); explicit / autograd <= 1.5.
 """
+
 import argparse
 import json
 import statistics
@@ -24,8 +25,17 @@ from bidir.train import Trainer, make_optimizer
 
 def epoch_time(x, t, mode, engine, batch_size, device) -> float:
     torch.manual_seed(0)
-    net = BidirectionalMLP((x.shape[1], *[512] * 7, t.shape[1]), hidden="relu", output="softmax", input="identity").to(device)
-    trainer = Trainer(net, lambda m, a, b: m.loss(a, b, mode, engine), make_optimizer("adam", net.parameters(), 1e-4), batch_size=batch_size, progress=False, log=lambda s: None)
+    net = BidirectionalMLP((x.shape[1], *[512] * 7, t.shape[1]), hidden="relu", output="softmax", input="identity").to(
+        device
+    )
+    trainer = Trainer(
+        net,
+        lambda m, a, b: m.loss(a, b, mode, engine),
+        make_optimizer("adam", net.parameters(), 1e-4),
+        batch_size=batch_size,
+        progress=False,
+        log=lambda s: None,
+    )
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
@@ -61,7 +71,10 @@ def main():
         "explicit/autograd (forward)": med[("forward", "explicit")] / med[("forward", "autograd")],
         "explicit/autograd (bidirectional)": med[("bidirectional", "explicit")] / med[("bidirectional", "autograd")],
     }
-    print(f"\n{args.samples} samples, batch {args.batch_size}, {torch.get_num_threads()} threads, {device}; median epoch seconds:")
+    print(
+        f"\n{args.samples} samples, batch {args.batch_size}, {torch.get_num_threads()} threads, {device}; "
+        "median epoch seconds:"
+    )
     for c, v in med.items():
         print(f"  {c[0]:>13} {c[1]:>8}: {v:.2f} s ({args.samples / v:,.0f} samples/s)")
     for k, v in ratios.items():
@@ -69,8 +82,18 @@ def main():
         print(f"  {k:<36} {v:.2f}x  (target <= {target}x: {'met' if v <= target else 'NOT met'})")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"samples": args.samples, "batch_size": args.batch_size, "device": str(device), "threads": torch.get_num_threads(),
-                       "median_epoch_seconds": {f"{m}/{e}": v for (m, e), v in med.items()}, "ratios": ratios}, f, indent=2)
+            json.dump(
+                {
+                    "samples": args.samples,
+                    "batch_size": args.batch_size,
+                    "device": str(device),
+                    "threads": torch.get_num_threads(),
+                    "median_epoch_seconds": {f"{m}/{e}": v for (m, e), v in med.items()},
+                    "ratios": ratios,
+                },
+                f,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":

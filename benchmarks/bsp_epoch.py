@@ -20,6 +20,7 @@
 6. ``compiled=True`` vs eager on method 1's network ({784,839,283,96,32,10}, one-to-one, the
    fixed-point coupling gain): one training step at batch 100, as a ratio in one run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,7 +55,7 @@ def throughput(batch: int, samples: int, compiled: bool) -> tuple[float, float]:
     t_vec = step_time(learner, x, y)
     t0 = time.perf_counter()
     for i in range(samples):
-        learner.updates(x[i:i + 1], y[i:i + 1])
+        learner.updates(x[i : i + 1], y[i : i + 1])
     return batch / t_vec, samples / (time.perf_counter() - t0)
 
 
@@ -78,19 +79,30 @@ def vectorised_vs_loop(batch: int, samples: int) -> float:
     rates = {c: throughput(batch, samples, c) for c in (False, True)}
     floor = matmul_floor(batch)
     (vec, loop), (vec_c, loop_c) = rates[False], rates[True]
-    print(f"[1] 784-300-300-10 method-2 step, samples/s (target: vectorised >= 50x the per-sample loop)\n"
-          f"    eager:    vectorised {vec:,.0f} (batch {batch}), per-sample loop {loop:,.1f} -> ratio {vec / loop:.0f}x\n"
-          f"    compiled: vectorised {vec_c:,.0f} (batch {batch}), per-sample loop {loop_c:,.1f} -> ratio {vec_c / loop_c:.0f}x "
-          f"(compiled vectorised vs the eager loop: {vec_c / loop:.0f}x; compiled vs eager vectorised: {vec_c / vec:.2f}x faster)\n"
-          f"    ceiling: the step's matmuls alone run at {floor:,.0f} samples/s at batch {batch}, so no batched code can beat "
-          f"{floor / loop:.0f}x the eager loop or {floor / loop_c:.0f}x the compiled one on this machine")
+    print(
+        f"[1] 784-300-300-10 method-2 step, samples/s (target: vectorised >= 50x the per-sample loop)\n"
+        f"    eager:    vectorised {vec:,.0f} (batch {batch}), per-sample loop {loop:,.1f} -> ratio {vec / loop:.0f}x\n"
+        f"    compiled: vectorised {vec_c:,.0f} (batch {batch}), per-sample loop {loop_c:,.1f} -> ratio "
+        f"{vec_c / loop_c:.0f}x "
+        f"(compiled vectorised vs the eager loop: {vec_c / loop:.0f}x; compiled vs eager vectorised: "
+        f"{vec_c / vec:.2f}x faster)\n"
+        f"    ceiling: the step's matmuls alone run at {floor:,.0f} samples/s at batch {batch}, so no batched "
+        "code can beat "
+        f"{floor / loop:.0f}x the eager loop or {floor / loop_c:.0f}x the compiled one on this machine"
+    )
     return 60000 / max(vec, vec_c)
 
 
 def trajectory_gain_cost(batch: int) -> None:
     from bidir.experiments.bsp_mnist import NONLINEAR
+
     torch.manual_seed(0)
-    net = BSPNetwork([784, 300, 10], rates=NONLINEAR["rates"], input_mode=NONLINEAR["input_mode"], amplitude=NONLINEAR["amplitude_b0"] * 2.8)
+    net = BSPNetwork(
+        [784, 300, 10],
+        rates=NONLINEAR["rates"],
+        input_mode=NONLINEAR["input_mode"],
+        amplitude=NONLINEAR["amplitude_b0"] * 2.8,
+    )
     net.limit_norms_(0.14, (0,))
     x, y = torch.rand(batch, 784), torch.randint(0, 10, (batch,))
     times = {}
@@ -98,22 +110,34 @@ def trajectory_gain_cost(batch: int) -> None:
         learner = BSPLearner(net, BSPRule(error="softmax", target=1.0, temperature=0.5, reverse_gain=gain))
         learner.updates(x[:2], y[:2])  # warm-up
         times[gain] = step_time(learner, x, y)
-    print(f"[3] 784-300-10 nonlinear step, batch {batch}: reverse gain at rest {times['rest'] * 1e3:.0f} ms, along the trajectory "
-          f"{times['trajectory'] * 1e3:.0f} ms -> {times['trajectory'] / times['rest']:.2f}x the time")
+    print(
+        f"[3] 784-300-10 nonlinear step, batch {batch}: reverse gain at rest {times['rest'] * 1e3:.0f} ms, "
+        "along the trajectory "
+        f"{times['trajectory'] * 1e3:.0f} ms -> {times['trajectory'] / times['rest']:.2f}x the time"
+    )
 
 
 def full_epoch(data_dir, compiled: bool) -> None:
     from bidir.data.datasets import load_dataset
     from bidir.train import Trainer
+
     train = load_dataset("mnist", "train", data_dir=data_dir, progress=False)
     x, y = train.features(), train.labels
     learner = BSPLearner(BSPNetwork(SIZES, compiled=compiled), BSPRule())
     t0 = time.perf_counter()
-    Trainer(learner, lambda m, a, b: m.loss(a, b), torch.optim.SGD(learner.trainable(), lr=1.0), batch_size=100,
-            log=lambda s: print("   ", s)).fit((x, y), 1)
+    Trainer(
+        learner,
+        lambda m, a, b: m.loss(a, b),
+        torch.optim.SGD(learner.trainable(), lr=1.0),
+        batch_size=100,
+        log=lambda s: print("   ", s),
+    ).fit((x, y), 1)
     minutes = (time.perf_counter() - t0) / 60
-    print(f"[2] one full MNIST epoch (60000 images) of 784-300-300-10, method 2{', compiled' if compiled else ''}: {minutes:.1f} min "
-          f"on {torch.get_num_threads()} threads (target <= 10)")
+    print(
+        "[2] one full MNIST epoch (60000 images) of 784-300-300-10, method "
+        f"2{', compiled' if compiled else ''}: {minutes:.1f} min "
+        f"on {torch.get_num_threads()} threads (target <= 10)"
+    )
 
 
 CHILD = """
@@ -137,17 +161,23 @@ def memory(horizon: float, batch: int = 20) -> None:
     rows = {}
     for mode in ("bsp", "autograd"):
         for h in (horizon, 4 * horizon):
-            out = subprocess.run([sys.executable, "-c", CHILD, str(h), mode, str(batch)], capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD, str(h), mode, str(batch)], capture_output=True, text=True, check=True
+            )
             rows[mode, h] = float(out.stdout.strip().splitlines()[-1])
     for mode in ("bsp", "autograd"):
         a, b = rows[mode, horizon], rows[mode, 4 * horizon]
-        print(f"[4] peak memory of one step, batch {batch}, {mode:>8}: T={horizon:g}: {a:7.1f} MiB, T={4 * horizon:g}: {b:7.1f} MiB "
-              f"(growth {b - a:+.1f} MiB)")
+        print(
+            f"[4] peak memory of one step, batch {batch}, {mode:>8}: T={horizon:g}: {a:7.1f} MiB, "
+            f"T={4 * horizon:g}: {b:7.1f} MiB "
+            f"(growth {b - a:+.1f} MiB)"
+        )
 
 
 def torchdiffeq_steps(rhs, state, steps, dt, solver, compiled=False):
     """runge_kutta's contract through torchdiffeq's fixed-grid solver (tuple states are its own feature)."""
     from torchdiffeq import odeint
+
     t = torch.tensor([0.0, steps * dt], dtype=state[0].dtype)
     return tuple(s[-1] for s in odeint(rhs, state, t, method=solver, options={"step_size": dt}))
 
@@ -166,23 +196,35 @@ def own_loop_vs_torchdiffeq(batch: int) -> None:
         finally:
             network.runge_kutta = ours
     (a, a1), (b, b1) = times["own loop"], times["torchdiffeq"]
-    print(f"[5] 784-300-300-10 method-2 step, own Heun loop vs torchdiffeq: batch {batch} {a * 1e3:.0f} vs {b * 1e3:.0f} ms ({b / a:.2f}x faster), "
-          f"batch 1 {a1 * 1e3:.1f} vs {b1 * 1e3:.1f} ms ({b1 / a1:.2f}x faster)")
+    print(
+        f"[5] 784-300-300-10 method-2 step, own Heun loop vs torchdiffeq: batch {batch} {a * 1e3:.0f} vs "
+        f"{b * 1e3:.0f} ms ({b / a:.2f}x faster), "
+        f"batch 1 {a1 * 1e3:.1f} vs {b1 * 1e3:.1f} ms ({b1 / a1:.2f}x faster)"
+    )
 
 
 def compiled_method1(batch: int) -> None:
     from bidir.experiments.bsp_mnist import SETTINGS, Config
+
     s, lr = SETTINGS["method1"], Config().lr_fixed_points
     torch.manual_seed(0)
     x, y = torch.rand(batch, 784), torch.randint(0, 10, (batch,))
     times = {}
     for compiled in (False, True):
-        net = BSPNetwork(s["sizes"], connection=s["connection"], input_connection="dense", coupling_gain=s["coupling_gain"], compiled=compiled)
+        net = BSPNetwork(
+            s["sizes"],
+            connection=s["connection"],
+            input_connection="dense",
+            coupling_gain=s["coupling_gain"],
+            compiled=compiled,
+        )
         learner = BSPLearner(net, BSPRule(method=s["method"], lr=lr))
         learner.updates(x, y)  # warm-up (compiled: compiling)
         times[compiled] = step_time(learner, x, y)
-    print(f"[6] method 1's network, one step at batch {batch}: eager {batch / times[False]:.0f} samples/s, compiled "
-          f"{batch / times[True]:.0f} samples/s -> {times[False] / times[True]:.2f}x faster")
+    print(
+        f"[6] method 1's network, one step at batch {batch}: eager {batch / times[False]:.0f} samples/s, compiled "
+        f"{batch / times[True]:.0f} samples/s -> {times[False] / times[True]:.2f}x faster"
+    )
 
 
 def main() -> None:

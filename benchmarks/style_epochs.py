@@ -11,6 +11,7 @@ it. The paper's preset (Adam 1e-5, batch 32, 250 epochs) is trained in the same 
 the ratio printed is paper-preset accuracy vs fast-schedule accuracy at equal epochs.
 Target (issue 5): <= 15 epochs, vs the paper's 250.
 """
+
 import argparse
 import json
 import time
@@ -26,8 +27,16 @@ def curve(schedule, epochs, train, test, seed):
     torch.manual_seed(seed)
     net = StyleMemoryNet(int(train[1].max()) + 1)
     start = time.perf_counter()
-    history = train_style_memory(net, train, test, schedule=schedule, epochs=epochs, seed=seed, progress=False,
-                                 log=lambda s: print(f"  [{schedule}] {s}", flush=True))
+    history = train_style_memory(
+        net,
+        train,
+        test,
+        schedule=schedule,
+        epochs=epochs,
+        seed=seed,
+        progress=False,
+        log=lambda s: print(f"  [{schedule}] {s}", flush=True),
+    )
     return history, time.perf_counter() - start
 
 
@@ -51,22 +60,34 @@ def main():
         history, seconds = curve(schedule, epochs, train, test, args.seed)
         reached = next((row for row in history if row["test_accuracy"] >= args.target), None)
         report[schedule] = {
-            "epochs": epochs, "seconds": seconds,
-            "accuracy": [row["test_accuracy"] for row in history], "recon": [row["test_recon"] for row in history],
+            "epochs": epochs,
+            "seconds": seconds,
+            "accuracy": [row["test_accuracy"] for row in history],
+            "recon": [row["test_recon"] for row in history],
             "epochs_to_target": reached["epoch"] if reached else None,
             "seconds_to_target": sum(r["seconds"] for r in history[: reached["epoch"]]) if reached else None,
         }
     fast, paper = report.get("fast"), report.get("paper")
-    print(f"\n{'schedule':<8} {'epochs':>6} {'epochs to ' + format(args.target, '.2%'):>18} {'time to target':>15} {'final acc':>9} {'s/epoch':>8}")
+    print(
+        f"\n{'schedule':<8} {'epochs':>6} {'epochs to ' + format(args.target, '.2%'):>18} "
+        f"{'time to target':>15} {'final acc':>9} {'s/epoch':>8}"
+    )
     for name, r in (("fast", fast), ("paper", paper)):
         if r:
             to = f"{r['epochs_to_target']}" if r["epochs_to_target"] else f"> {r['epochs']}"
             tt = f"{r['seconds_to_target']:.0f} s" if r["seconds_to_target"] else "-"
-            print(f"{name:<8} {r['epochs']:>6} {to:>18} {tt:>15} {r['accuracy'][-1]:>9.2%} {r['seconds'] / r['epochs']:>8.1f}")
+            print(
+                f"{name:<8} {r['epochs']:>6} {to:>18} {tt:>15} {r['accuracy'][-1]:>9.2%} "
+                f"{r['seconds'] / r['epochs']:>8.1f}"
+            )
     if fast and paper:
         k = min(fast["epochs"], paper["epochs"])
-        print(f"accuracy after {k} epoch(s): paper preset {paper['accuracy'][k - 1]:.2%} vs fast {fast['accuracy'][k - 1]:.2%}; "
-              f"paper preset / fast epoch time {paper['seconds'] / paper['epochs'] / (fast['seconds'] / fast['epochs']):.2f}")
+        print(
+            f"accuracy after {k} epoch(s): paper preset {paper['accuracy'][k - 1]:.2%} vs fast "
+            f"{fast['accuracy'][k - 1]:.2%}; "
+            "paper preset / fast epoch time "
+            f"{paper['seconds'] / paper['epochs'] / (fast['seconds'] / fast['epochs']):.2f}"
+        )
     if fast:
         ok = fast["epochs_to_target"] is not None and fast["epochs_to_target"] <= 15
         print(f"target <= 15 epochs to {args.target:.2%}: {'met' if ok else 'NOT met'}")

@@ -5,6 +5,7 @@
 The subset is the first 5000 training and first 1000 test images of MNIST
 (Y. LeCun, C. Cortes, C. J. C. Burges; CC BY-SA 3.0), in the official IDX format.
 """
+
 import argparse
 from pathlib import Path
 
@@ -24,7 +25,10 @@ if __name__ == "__main__":
     lines = []
     for split, n in SIZES.items():
         ds = load_dataset("mnist", split, data_dir=args.data_dir, download=False).subset(n)
-        for kind, array in (("images-idx3", ds.images[:, 0].numpy()), ("labels-idx1", ds.labels.to(dtype=__import__("torch").uint8).numpy())):
+        for kind, array in (
+            ("images-idx3", ds.images[:, 0].numpy()),
+            ("labels-idx1", ds.labels.to(dtype=__import__("torch").uint8).numpy()),
+        ):
             path = write_idx(OUT / f"mnist-subset-{PREFIX[split]}-{kind}-ubyte.gz", array)
             lines.append(f"{file_digest(path)}  {path.name}")
     (OUT / "SHA256SUMS.txt").write_text("\n".join(lines) + "\n")

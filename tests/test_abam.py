@@ -1,4 +1,5 @@
 """Adaptive BAMs: energy (39)-(42) and the learning laws (34), (43), (32)."""
+
 import pytest
 import torch
 
@@ -8,8 +9,14 @@ from bidir.bam import BAM, ContinuousABAM, hebbian_abam
 def system(law, c_y=1.0, seed=0, n=5, p=4, batch=3):
     g = torch.Generator().manual_seed(seed)
     d = torch.float64
-    model = ContinuousABAM(n, p, law, 1.0, c_y, 2 * torch.randn(n, generator=g, dtype=d), 2 * torch.randn(p, generator=g, dtype=d))
-    state = (torch.randn(batch, n, generator=g, dtype=d), torch.randn(batch, p, generator=g, dtype=d), 0.5 * torch.randn(batch, n, p, generator=g, dtype=d))
+    model = ContinuousABAM(
+        n, p, law, 1.0, c_y, 2 * torch.randn(n, generator=g, dtype=d), 2 * torch.randn(p, generator=g, dtype=d), dtype=d
+    )
+    state = (
+        torch.randn(batch, n, generator=g, dtype=d),
+        torch.randn(batch, p, generator=g, dtype=d),
+        0.5 * torch.randn(batch, n, p, generator=g, dtype=d),
+    )
     return model, state
 
 
@@ -22,7 +29,7 @@ def test_energy_rate_equals_the_derivative_of_energy_along_the_flow(law):
     grads = torch.autograd.grad(E, state)
     with torch.no_grad():
         flow = model(None, state)
-        expected = sum((g * f).flatten(1).sum(1) for g, f in zip(grads, flow))
+        expected = sum((g * f).flatten(1).sum(1) for g, f in zip(grads, flow, strict=True))
         assert torch.allclose(model.energy_rate(*state), expected, rtol=1e-10, atol=1e-10)
 
 
@@ -32,7 +39,9 @@ def test_hebbian_energy_rate_is_minus_a_sum_of_squares():
     o_x, o_y, M = state
     do_x, do_y, dM = model(None, state)
     a_x, a_y = model.activations(o_x, o_y)
-    expected = -(a_x * (1 - a_x) * do_x**2).sum(1) - (model.c_y * a_y * (1 - a_y) * do_y**2).sum(1) - (dM**2).sum((1, 2))
+    expected = (
+        -(a_x * (1 - a_x) * do_x**2).sum(1) - (model.c_y * a_y * (1 - a_y) * do_y**2).sum(1) - (dM**2).sum((1, 2))
+    )
     assert torch.allclose(model.energy_rate(*state), expected)
     assert (model.energy_rate(*state) < 0).all()
 
@@ -59,7 +68,7 @@ def test_competitive_abam_with_win_loss_neurons_falls_and_winners_learn_the_inpu
 
 def test_hebbian_solution_eq36():
     """With clamped activations the synapse follows m(t) = e^-t m(0) + 1 - e^-t (eq 36)."""
-    model = ContinuousABAM(1, 1, "hebbian", 1.0, 1.0, [50.0], [50.0])  # inputs saturate a to ~1
+    model = ContinuousABAM(1, 1, "hebbian", 1.0, 1.0, [50.0], [50.0], dtype=torch.float64)  # inputs saturate a to ~1
     t = torch.linspace(0, 5, 11, dtype=torch.float64)
     tr = model.integrate([[60.0]], [[60.0]], torch.tensor([[-0.7]]), t)
     expected = torch.exp(-t) * -0.7 + 1 - torch.exp(-t)
@@ -71,10 +80,11 @@ def test_discrete_hebbian_abam_energy_strictly_falls(mode):
     bam = BAM(20, 15)
     bam.M.copy_(torch.randn(20, 15))
     x = torch.randint(0, 2, (6, 20)).float() * 2 - 1
+    before = bam.M.clone()
     d = hebbian_abam(bam, x, steps=15, mode=mode, k=4)
     assert (d.energy.diff(dim=-1) < 0).all()  # eq (33): every Hebbian step lowers E
     assert d.M.shape == (6, 20, 15)
-    assert torch.equal(bam.M, bam.M)  # the BAM's own matrix is untouched
+    assert torch.equal(bam.M, before)  # the BAM's own matrix is untouched
 
 
 def test_competitive_abam_with_shallow_neurons_can_raise_energy():
@@ -82,5 +92,7 @@ def test_competitive_abam_with_shallow_neurons_can_raise_energy():
     rises = []
     for seed in range(3):
         model, state = system("competitive", c_y=1.0, seed=seed)
-        rises.append(model.integrate(*state, torch.linspace(0, 40, 201, dtype=torch.float64)).energy.diff(dim=0).max().item())
+        rises.append(
+            model.integrate(*state, torch.linspace(0, 40, 201, dtype=torch.float64)).energy.diff(dim=0).max().item()
+        )
     assert max(rises) > 1e-4

@@ -1,4 +1,5 @@
 """The explicit engine against autograd (float64, 1e-10) and finite differences."""
+
 import pytest
 import torch
 
@@ -6,12 +7,18 @@ from bidir.backprop import ACTIVATIONS, Pass, Step, explicit_loss, forward, get_
 from bidir.backprop import likelihoods as lk
 from bidir.errors import InvalidInputError
 
-
-
 pytestmark = pytest.mark.usefixtures("float64")
 
-TERMINALS = [("softmax", "categorical"), ("identity", "gaussian"), ("logistic", "bernoulli"), ("bipolar-logistic", "bernoulli"),
-             ("relu", "gaussian"), ("tanh", "gaussian"), ("logistic", "gaussian"), ("softmax", "gaussian")]
+TERMINALS = [
+    ("softmax", "categorical"),
+    ("identity", "gaussian"),
+    ("logistic", "bernoulli"),
+    ("bipolar-logistic", "bernoulli"),
+    ("relu", "gaussian"),
+    ("tanh", "gaussian"),
+    ("logistic", "gaussian"),
+    ("softmax", "gaussian"),
+]
 HIDDEN = ["identity", "logistic", "bipolar-logistic", "tanh", "relu", "softmax"]
 
 
@@ -33,7 +40,7 @@ def _autograd(params, passes):
         J = J + ps.weight * lk.error(ps.likelihood, ps.path[-1].activation, out.z, out.y, ps.target).mean()
     used = [k for k in p if any(k in (s.weight, s.bias) for ps in passes for s in ps.path)]
     grads = torch.autograd.grad(J, [p[k] for k in used])
-    return J, dict(zip(used, grads))
+    return J, dict(zip(used, grads, strict=True))
 
 
 @pytest.mark.parametrize("terminal", TERMINALS)
@@ -44,10 +51,10 @@ def test_engine_equals_autograd_on_random_networks(hidden, terminal):
     c = float(torch.rand(1, generator=g)) * 3 + 0.3
     act_h, act_o = get_activation(hidden, c), get_activation(terminal[0], c)
     params = {}
-    for l in range(3):
-        params[f"W{l}"] = torch.randn(sizes[l + 1], sizes[l], generator=g)
-        params[f"b{l}"] = torch.randn(sizes[l + 1], generator=g) * 0.3
-    path = [Step(f"W{l}", f"b{l}", act_o if l == 2 else act_h) for l in range(3)]
+    for i in range(3):
+        params[f"W{i}"] = torch.randn(sizes[i + 1], sizes[i], generator=g)
+        params[f"b{i}"] = torch.randn(sizes[i + 1], generator=g) * 0.3
+    path = [Step(f"W{i}", f"b{i}", act_o if i == 2 else act_h) for i in range(3)]
     x = torch.randn(5, sizes[0], generator=g)
     passes = [Pass(path, x, _target(*terminal, (5, sizes[-1]), g), terminal[1])]
     J_ref, ref = _autograd(params, passes)
@@ -61,7 +68,12 @@ def test_engine_equals_autograd_on_random_networks(hidden, terminal):
 def test_tied_weights_sum_the_gradient_of_every_use():
     """An autoencoder x -> W -> h -> W^T -> x_hat plus a second pass through W: dJ/dW adds up."""
     g = torch.Generator().manual_seed(1)
-    params = {"W": torch.randn(3, 6, generator=g), "b": torch.randn(3, generator=g), "c": torch.randn(6, generator=g), "V": torch.randn(2, 3, generator=g)}
+    params = {
+        "W": torch.randn(3, 6, generator=g),
+        "b": torch.randn(3, generator=g),
+        "c": torch.randn(6, generator=g),
+        "V": torch.randn(2, 3, generator=g),
+    }
     sig = get_activation("logistic", 2.0)
     auto = [Step("W", "b", sig), Step("W", "c", get_activation("identity"), transpose=True)]
     clf = [Step("W", "b", get_activation("tanh")), Step("V", None, get_activation("softmax"))]
@@ -86,10 +98,15 @@ def test_explicit_gradients_pass_finite_difference_checks(terminal):
     x = torch.randn(4, 3, generator=g)
     t = _target(*terminal, (4, 2), g)
     names = ["W0", "b0", "W1", "b1"]
-    init = [torch.randn(5, 3, generator=g), torch.randn(5, generator=g), torch.randn(2, 5, generator=g), torch.randn(2, generator=g)]
+    init = [
+        torch.randn(5, 3, generator=g),
+        torch.randn(5, generator=g),
+        torch.randn(2, 5, generator=g),
+        torch.randn(2, generator=g),
+    ]
 
     def f(*tensors):
-        return explicit_loss(dict(zip(names, tensors)), [Pass(path, x, t, terminal[1])])[0]
+        return explicit_loss(dict(zip(names, tensors, strict=True)), [Pass(path, x, t, terminal[1])])[0]
 
     assert torch.autograd.gradcheck(f, [v.requires_grad_() for v in init], eps=1e-6, atol=1e-7)
 
@@ -152,7 +169,11 @@ def test_stacked_parameters_train_independent_copies():
     assert errors[0].shape == (3,)
     for s in range(3):
         Js, gs, _ = loss_and_gradients({"W": W[s], "b": b[s]}, [Pass(path, x, t, "gaussian")])
-        assert torch.allclose(errors[0][s], Js) and torch.allclose(grads["W"][s], gs["W"]) and torch.allclose(grads["b"][s], gs["b"])
+        assert (
+            torch.allclose(errors[0][s], Js)
+            and torch.allclose(grads["W"][s], gs["W"])
+            and torch.allclose(grads["b"][s], gs["b"])
+        )
     assert torch.allclose(J, errors[0].sum())
 
 

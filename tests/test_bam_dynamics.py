@@ -1,4 +1,5 @@
 """Dynamics: energy never rises (the discrete BAM theorem), fixed points, ties, batching."""
+
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -1,4 +1,5 @@
 """Closed-form oracles from Kosko (2021): eqs (16)-(18) and the recall sums in the text."""
+
 import torch
 
 from bidir.bam import BAM, hebbian_matrix, to_bipolar

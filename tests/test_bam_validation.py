@@ -1,4 +1,5 @@
 """Bad input raises a clear error that names the problem."""
+
 import math
 
 import pytest
@@ -53,9 +54,15 @@ def test_bad_probe_raises_clear_error(bam, call, message):
         (lambda: BAM(2, 3, threshold_y=[0.0, math.nan, 1.0]), "NaN"),
         (lambda: ContinuousABAM(2, 2, law="oja"), "law"),
         (lambda: ContinuousABAM(2, 2, steepness_y=-1.0), "steepness_y"),
-        (lambda: ContinuousABAM(2, 2).integrate([[0.0, 0.0]], [[0.0, 0.0]], torch.zeros(2, 2), [0.0, 0.0]), "increasing"),
+        (
+            lambda: ContinuousABAM(2, 2).integrate([[0.0, 0.0]], [[0.0, 0.0]], torch.zeros(2, 2), [0.0, 0.0]),
+            "increasing",
+        ),
         (lambda: ContinuousABAM(2, 2).integrate([[0.0, math.nan]], [[0.0, 0.0]], torch.zeros(2, 2), [0.0, 1.0]), "NaN"),
-        (lambda: ContinuousABAM(2, 2).integrate([[0.0, 0.0]], [[0.0, 0.0]], torch.zeros(3, 2), [0.0, 1.0]), "M must have shape"),
+        (
+            lambda: ContinuousABAM(2, 2).integrate([[0.0, 0.0]], [[0.0, 0.0]], torch.zeros(3, 2), [0.0, 1.0]),
+            "M must have shape",
+        ),
         (lambda: hebbian_abam(BAM(2, 2), [[1, -1]], rate=-1.0), "rate"),
         (lambda: flip_noise(torch.ones(3), 1.5), "fraction"),
         (lambda: recall_rate(8, 8, 0), "m must be a positive integer"),

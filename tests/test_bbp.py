@@ -1,4 +1,5 @@
 """B-BP: both sweeps use the same synapses, the modes' errors, and the papers' outcomes."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -67,7 +68,7 @@ def test_threshold_swap_gives_threshold_neurons():
 def test_table_i_permutation_is_recalled_exactly_both_ways_after_training():
     """Fig 1b: 4-5-4, annealed hidden steepness; most single seeds and the best of 4 succeed."""
     X, Y = (v.float() for v in permutation_pairs(TABLE_I_PERMUTATION))
-    ens = Ensemble(_perm_net, range(16))
+    ens = Ensemble.bipolar(range(16), (4, 5, 4))
     ens.fit(X, Y, 1000, 0.1, hidden_steepness=lambda e: 8 ** (e / 999), engine_name="explicit")
     exact = ens.exact_recall(X, Y)
     exact = exact["forward"] & exact["backward"]
@@ -82,19 +83,21 @@ def test_one_direction_overwrites_the_other_and_bidirectional_keeps_both():
     X, Y = (v.float() for v in permutation_pairs(TABLE_I_PERMUTATION))
     final = {}
     for mode in ("forward", "backward", "bidirectional"):
-        ens = Ensemble(_perm_net, range(6))
+        ens = Ensemble.bipolar(range(6), (4, 5, 4))
         ens.fit(X, Y, 400, 0.05, mode=mode)
         with torch.no_grad():
             final[mode] = ens.objective(X, Y, mode="bidirectional")[1]
     assert final["forward"]["forward_error"].mean() < 0.2 < 1.0 < final["forward"]["backward_error"].mean()
     assert final["backward"]["backward_error"].mean() < 0.2 < 1.0 < final["backward"]["forward_error"].mean()
-    assert final["bidirectional"]["forward_error"].mean() < 0.2 and final["bidirectional"]["backward_error"].mean() < 0.2
+    assert (
+        final["bidirectional"]["forward_error"].mean() < 0.2 and final["bidirectional"]["backward_error"].mean() < 0.2
+    )
 
 
 def test_ensemble_copy_trains_like_one_network_for_sgd():
     """With plain SGD (no Adam sign amplification of rounding), copy s equals seed s alone."""
     X, Y = (v.float() for v in permutation_pairs(TABLE_I_PERMUTATION))
-    ens = Ensemble(_perm_net, [3, 4])
+    ens = Ensemble.bipolar([3, 4], (4, 5, 4))
     ens.fit(X, Y, 50, 0.5, optimizer="sgd")
     net = _perm_net(4)
     opt = torch.optim.SGD(net.parameters(), lr=0.5)
@@ -121,7 +124,9 @@ def test_bidirectional_training_makes_the_backward_recall_a_class_centroid():
         torch.manual_seed(0)
         net = BidirectionalMLP((784, 128, 128, 10), hidden="relu", output="softmax", input="identity")
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-        Trainer(net, lambda m, a, b, mode=mode: m.loss(a, b, mode), opt, batch_size=64, progress=False, log=lambda s: None).fit((x, t), 3)
+        Trainer(
+            net, lambda m, a, b, mode=mode: m.loss(a, b, mode), opt, batch_size=64, progress=False, log=lambda s: None
+        ).fit((x, t), 3)
         with torch.no_grad():
             acc = float((net(test.features()).argmax(1) == test.labels).float().mean())
             nearest = torch.cdist(net.backward_pass(torch.eye(10)), centroids).argmin(1)

@@ -4,6 +4,7 @@ Oracles come from the math: the analytic Jacobians against autograd, the reverse
 Jacobian against the forward one's transpose, the fast fields against the term-by-term
 system of eq (8)/(12), G1 against finite differences of the loss.
 """
+
 import math
 
 import numpy as np
@@ -13,12 +14,25 @@ import torch
 from bidir.bsp.causal import ODESystem, Term, symmetric_neuron_system
 from bidir.bsp.learning import BSPLearner, BSPRule, backprop_loss, bsp_g1, clip, gradient_agreement, output_error
 from bidir.bsp.network import SOLVERS, BSPNetwork, one_to_one, runge_kutta
-from bidir.bsp.neuron import (ELEMENTS, HOPF_RATIO, OscillatingRegimeError, check_stable, field, field_by_element, fixed_point, fixed_point_approx,
-                              forward_tangent, jacobian, max_real_eigenvalue, pulse, simulate, uniform_rates)
+from bidir.bsp.neuron import (
+    ELEMENTS,
+    HOPF_RATIO,
+    OscillatingRegimeError,
+    check_stable,
+    field,
+    field_by_element,
+    fixed_point,
+    fixed_point_approx,
+    forward_tangent,
+    jacobian,
+    max_real_eigenvalue,
+    pulse,
+    simulate,
+    uniform_rates,
+)
 from bidir.data.datasets import train_test
 from bidir.errors import BidirError, InvalidInputError
 from bidir.train import Trainer
-
 
 pytestmark = pytest.mark.usefixtures("float64")
 
@@ -66,7 +80,7 @@ def test_fields_equal_the_term_by_term_system_of_eqs_8_and_12():
     system = symmetric_neuron_system()
     system.parameters = {f"k{g + 1}{i + 1}": float(k[g][0, i]) for g in range(3) for i in range(5)}
     x = torch.rand(1, 5) * 3
-    state = dict(zip(ELEMENTS, x[0].tolist()))
+    state = dict(zip(ELEMENTS, x[0].tolist(), strict=True))
     for sys, reverse in ((system, False), (system.reversed(), True)):
         rate = sys.rate(state)
         assert torch.allclose(field(x, *k, reverse=reverse)[0], torch.tensor([rate[e] for e in ELEMENTS]), atol=1e-12)
@@ -112,8 +126,10 @@ def test_near_the_hopf_point_the_integrated_response_is_nonlinear_and_shunting_m
     def response(k2, mode="additive"):
         k = uniform_rates(len(areas), 5, 1.0, k2, 0.25, dtype=torch.float64)
         b0 = (1.0 - k2) / 0.25
-        t, xs = simulate(*k, lambda t: areas * b0 * (1.0 if float(t) < 1 else 0.0), horizon=20, dt=0.05, input_mode=mode)
-        return dict(zip(areas.tolist(), (torch.trapezoid(xs[:, :, 1] - b0, t, dim=0) / b0).tolist()))
+        t, xs = simulate(
+            *k, lambda t: areas * b0 * (1.0 if float(t) < 1 else 0.0), horizon=20, dt=0.05, input_mode=mode
+        )
+        return dict(zip(areas.tolist(), (torch.trapezoid(xs[:, :, 1] - b0, t, dim=0) / b0).tolist(), strict=True))
 
     lin, r, shunt = response(0.5), response(0.3), response(0.3, "shunting")
     assert lin[0.05] / 0.05 == pytest.approx(-lin[-0.05] / 0.05, rel=0.05)  # small signals: linear
@@ -127,8 +143,16 @@ def test_near_the_hopf_point_the_integrated_response_is_nonlinear_and_shunting_m
         simulate(*uniform_rates(1, 5), lambda t: torch.zeros(1), horizon=1, dt=0.5, input_mode="divisive")
 
 
-@pytest.mark.parametrize("bad, match", [((1.0, 1.0, 0.25), "K2 must be smaller"), ((1.0, 1.5, 0.25), "K2 must be smaller"),
-                                        ((1.0, 0.5, -0.25), "positive"), ((-1.0, 0.5, 0.25), "positive"), ((1.0, float("nan"), 0.25), "NaN")])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ((1.0, 1.0, 0.25), "K2 must be smaller"),
+        ((1.0, 1.5, 0.25), "K2 must be smaller"),
+        ((1.0, 0.5, -0.25), "positive"),
+        ((-1.0, 0.5, 0.25), "positive"),
+        ((1.0, float("nan"), 0.25), "NaN"),
+    ],
+)
 def test_bad_rates_raise(bad, match):
     with pytest.raises(InvalidInputError, match=match):
         BSPNetwork([4, 3, 2], rates=bad)
@@ -189,6 +213,7 @@ def test_runge_kutta_steps_equal_torchdiffeq_odeint(solver):
     """The network's step loop on a tuple state against torchdiffeq's fixed-grid solver of the same name,
     on the neuron field with a time-dependent input and a running integral."""
     from torchdiffeq import odeint
+
     k1, k2, k3 = uniform_rates(3, jitter=0.1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     x0 = fixed_point(k1, k2, k3) * torch.tensor([1.2, 0.9, 1.0]).unsqueeze(1).double()
 
@@ -202,9 +227,16 @@ def test_runge_kutta_steps_equal_torchdiffeq_odeint(solver):
         dx, dsum = rhs(float(t), (z[:, :5],))
         return torch.cat([dx, dsum.unsqueeze(1)], 1)
 
-    ref = odeint(stacked, torch.cat([x0, torch.zeros(3, 1, dtype=torch.float64)], 1), torch.tensor([0.0, 4.0], dtype=torch.float64),
-                 method=solver, options={"step_size": 0.1})[-1]
-    assert torch.allclose(ours[0], ref[:, :5], rtol=0, atol=1e-12) and torch.allclose(ours[1], ref[:, 5], rtol=0, atol=1e-12)
+    ref = odeint(
+        stacked,
+        torch.cat([x0, torch.zeros(3, 1, dtype=torch.float64)], 1),
+        torch.tensor([0.0, 4.0], dtype=torch.float64),
+        method=solver,
+        options={"step_size": 0.1},
+    )[-1]
+    assert torch.allclose(ours[0], ref[:, :5], rtol=0, atol=1e-12) and torch.allclose(
+        ours[1], ref[:, 5], rtol=0, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("reverse", [False, True])
@@ -218,31 +250,54 @@ def test_field_by_element_is_the_rolled_field_plus_the_current(reverse):
 
 def test_pulse_takes_a_tensor_clock():
     times = [0.0, 0.4, 0.8, 1.0, 1.2, 3.0]
-    assert [pulse(torch.tensor(t), 1.0, 0.2).item() for t in times] == [pulse(t, 1.0, 0.2) for t in times] == [1, 1, 1, 0.5, 0, 0]
+    assert (
+        [pulse(torch.tensor(t), 1.0, 0.2).item() for t in times]
+        == [pulse(t, 1.0, 0.2) for t in times]
+        == [1, 1, 1, 0.5, 0, 0]
+    )
 
 
 def test_compiled_network_gives_the_eager_numbers():
     """compiled=True (torch.compile of each Runge-Kutta step) is a speed option: same forward and reverse
     integrals, trajectory gains included, on a network with a dense and a one-to-one layer."""
-    nets = [BSPNetwork([12, 7, 5], input_connection="dense", connection="one-to-one", dt=0.5, horizon=10.0, dtype=torch.float64,
-                       coupling_gain="fixed-point", compiled=c) for c in (False, True)]
+    nets = [
+        BSPNetwork(
+            [12, 7, 5],
+            input_connection="dense",
+            connection="one-to-one",
+            dt=0.5,
+            horizon=10.0,
+            dtype=torch.float64,
+            coupling_gain="fixed-point",
+            compiled=c,
+        )
+        for c in (False, True)
+    ]
     with torch.no_grad():
         nets[0].log_k3_shift.normal_(0, 0.1)
         nets[1].load_state_dict(nets[0].state_dict())
     x, e = torch.rand(4, 12), torch.randn(4, 5) * 0.1
     with torch.no_grad():  # BSP's passes; under autograd (the backprop baseline) the network stays eager
         (fwd, gain), (fwd_c, gain_c) = ((net.run(x), net.run(x, trajectory_gain=True)) for net in nets)
-        for a, b in ((fwd.at_in, fwd_c.at_in), (fwd.at_out, fwd_c.at_out), (gain.gain, gain_c.gain),
-                     (nets[0].backward_pass(e, gain.gain).at_in, nets[1].backward_pass(e, gain_c.gain).at_in)):
+        for a, b in (
+            (fwd.at_in, fwd_c.at_in),
+            (fwd.at_out, fwd_c.at_out),
+            (gain.gain, gain_c.gain),
+            (nets[0].backward_pass(e, gain.gain).at_in, nets[1].backward_pass(e, gain_c.gain).at_in),
+        ):
             assert torch.allclose(a, b, rtol=0, atol=1e-12 * a.abs().max().item())
     assert nets[1].fused is False  # autograd on
 
 
 def test_compiled_network_without_a_compiler_says_so():
     import torch._inductor.config as inductor
+
     net = BSPNetwork([6, 4, 3], compiled=True, dt=0.5, horizon=5.0)
-    with inductor.patch({"cpp.cxx": ("/nonexistent/g++",), "fx_graph_cache": False}), torch.no_grad(), \
-            pytest.raises(BidirError, match="needs a working C\\+\\+ compiler"):
+    with (
+        inductor.patch({"cpp.cxx": ("/nonexistent/g++",), "fx_graph_cache": False}),
+        torch.no_grad(),
+        pytest.raises(BidirError, match="needs a working C\\+\\+ compiler"),
+    ):
         net.run(torch.rand(3, 6))
     with pytest.raises(InvalidInputError, match="compiled must be True or False"):
         BSPNetwork([6, 4, 3], compiled="yes")
@@ -256,9 +311,9 @@ def test_batch_equals_one_sample_at_a_time(connection):
     e = torch.randn(5, 3) * 0.1
     rev = net.backward_pass(e)
     for i in range(5):
-        one = net.run(x[i:i + 1])
-        assert torch.allclose(one.at_out, fwd.at_out[i:i + 1], atol=1e-13)
-        assert torch.allclose(net.backward_pass(e[i:i + 1]).at_in, rev.at_in[i:i + 1], atol=1e-13)
+        one = net.run(x[i : i + 1])
+        assert torch.allclose(one.at_out, fwd.at_out[i : i + 1], atol=1e-13)
+        assert torch.allclose(net.backward_pass(e[i : i + 1]).at_in, rev.at_in[i : i + 1], atol=1e-13)
 
 
 @pytest.mark.parametrize("connection", ["dense", "one-to-one"])
@@ -274,7 +329,7 @@ def test_limit_norms_projects_each_incoming_vector_onto_the_ball(connection):
 
     limit = incoming_norms(1, before[1]).median().item()
     net.limit_norms_(limit)
-    for layer, (w0, w) in enumerate(zip(before, net.weights)):
+    for layer, (w0, w) in enumerate(zip(before, net.weights, strict=True)):
         n0, n = incoming_norms(layer, w0), incoming_norms(layer, w.detach())
         assert torch.allclose(n, n0.clamp(max=limit), rtol=1e-5)  # only the long ones shrink, onto the bound
         kept = n0 <= limit
@@ -292,14 +347,25 @@ def test_bad_network_inputs_raise():
         net.run(torch.rand(2, 5))
     with pytest.raises(InvalidInputError, match="shape"):
         net.backward_pass(torch.rand(2, 4))
-    for kwargs, match in [({"connection": "sparse"}, "connection"), ({"dt": 0.3}, "multiples"), ({"in_element": 1, "out_element": 1}, "different"),
-                          ({"horizon": -1.0}, "positive"), ({"solver": "dopri5"}, "solver"), ({"input_mode": "divisive"}, "input_mode"),
-                          ({"rates": [(1.0, 0.5, 0.25)] * 3}, "one such triple per layer")]:
+    for kwargs, match in [
+        ({"connection": "sparse"}, "connection"),
+        ({"dt": 0.3}, "multiples"),
+        ({"in_element": 1, "out_element": 1}, "different"),
+        ({"horizon": -1.0}, "positive"),
+        ({"solver": "dopri5"}, "solver"),
+        ({"input_mode": "divisive"}, "input_mode"),
+        ({"rates": [(1.0, 0.5, 0.25)] * 3}, "one such triple per layer"),
+    ]:
         with pytest.raises(InvalidInputError, match=match):
             BSPNetwork([6, 4, 3], **kwargs)
-    for kwargs, match in [({"method": "weights"}, "method"), ({"lr": -1.0}, "positive"), ({"error": "hinge"}, "error"),
-                          ({"score_penalty": -0.1}, "score_penalty"), ({"score_penalty": float("nan")}, "score_penalty"),
-                          ({"reverse_gain": "forward"}, "reverse_gain")]:
+    for kwargs, match in [
+        ({"method": "weights"}, "method"),
+        ({"lr": -1.0}, "positive"),
+        ({"error": "hinge"}, "error"),
+        ({"score_penalty": -0.1}, "score_penalty"),
+        ({"score_penalty": float("nan")}, "score_penalty"),
+        ({"reverse_gain": "forward"}, "reverse_gain"),
+    ]:
         with pytest.raises(InvalidInputError, match=match):
             BSPRule(**kwargs)
 
@@ -322,19 +388,33 @@ def _finite_difference(net, params, x, y, rule, eps=1e-6):
     return grads
 
 
-@pytest.mark.parametrize("connection, input_mode, rule", [("dense", "additive", BSPRule()), ("one-to-one", "additive", BSPRule()),
-                                                         ("dense", "shunting", BSPRule()),
-                                                         ("dense", "additive", BSPRule(error="softmax", score_penalty=3.0))])
+@pytest.mark.parametrize(
+    "connection, input_mode, rule",
+    [
+        ("dense", "additive", BSPRule()),
+        ("one-to-one", "additive", BSPRule()),
+        ("dense", "shunting", BSPRule()),
+        ("dense", "additive", BSPRule(error="softmax", score_penalty=3.0)),
+    ],
+)
 def test_method2_g1_is_the_descent_direction_by_finite_differences(connection, input_mode, rule):
     """Small signals: G1 is the gradient, also with shunting inputs (additive when linearised) and
     with the score penalty in the injected error."""
     torch.manual_seed(0)
-    net = BSPNetwork([6, 5, 4, 3], connection=connection, dt=0.1, horizon=25.0, dtype=torch.float64, init_scale=1.5, input_mode=input_mode)
+    net = BSPNetwork(
+        [6, 5, 4, 3],
+        connection=connection,
+        dt=0.1,
+        horizon=25.0,
+        dtype=torch.float64,
+        init_scale=1.5,
+        input_mode=input_mode,
+    )
     x, y = torch.rand(8, 6), torch.randint(0, 3, (8,))
     _, _, g1 = bsp_g1(net, x, y, rule)
     with torch.no_grad():
         fd = _finite_difference(net, list(net.weights), x, y, rule)
-    for a, b in zip(g1, fd):
+    for a, b in zip(g1, fd, strict=True):
         cos = torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), dim=0)
         assert cos > 0.999, cos
         assert 0.9 < a.norm() / b.norm() < 1.1
@@ -346,7 +426,9 @@ def test_path_sum_times_one_constant_is_the_small_signal_network(connection):
     """Identical neurons in a layer: every coupling path has the same time course, so at small signals the
     class scores are one constant times the path sum, for any K3 shifts (method 1's gains-only model)."""
     torch.manual_seed(0)
-    net = BSPNetwork([12, 8, 5, 3], connection=connection, coupling_gain="fixed-point", amplitude=1e-3, dtype=torch.float64)
+    net = BSPNetwork(
+        [12, 8, 5, 3], connection=connection, coupling_gain="fixed-point", amplitude=1e-3, dtype=torch.float64
+    )
     x = torch.rand(6, 12)
     net.log_k3_shift.uniform_(-0.5, 0.5)
     scores, paths = net(x), net.path_sum(x)
@@ -359,7 +441,9 @@ def test_path_sum_times_one_constant_is_the_small_signal_network(connection):
 def test_method1_sign_descends_by_finite_differences():
     """K3 <- K3 exp(-G2): -G1 must point along -dL/dlogK3 (the paper's printed sign was lost)."""
     torch.manual_seed(1)
-    net = BSPNetwork([6, 5, 4, 3], coupling_gain="fixed-point", dt=0.1, horizon=25.0, dtype=torch.float64, init_scale=1.5)
+    net = BSPNetwork(
+        [6, 5, 4, 3], coupling_gain="fixed-point", dt=0.1, horizon=25.0, dtype=torch.float64, init_scale=1.5
+    )
     with torch.no_grad():
         net.log_k3_shift.uniform_(-0.3, 0.3)
     x, y = torch.rand(8, 6), torch.randint(0, 3, (8,))
@@ -386,7 +470,14 @@ def test_gradient_agreement_reports_cosines_near_one():
 def test_trajectory_gain_is_the_slope_of_the_neurons_response(input_mode):
     """A first-layer neuron's output is phi(a) of its pulse area a, so its trajectory gain must be
     phi'(a) / phi'(0): checked by central differences of the network's own integrated outputs."""
-    net = BSPNetwork([1, 4, 2], rates=[(1.0, 0.3, 0.25), (1.0, 0.5, 0.25)], amplitude=2.8, dt=0.1, dtype=torch.float64, input_mode=input_mode)
+    net = BSPNetwork(
+        [1, 4, 2],
+        rates=[(1.0, 0.3, 0.25), (1.0, 0.5, 0.25)],
+        amplitude=2.8,
+        dt=0.1,
+        dtype=torch.float64,
+        input_mode=input_mode,
+    )
     with torch.no_grad():
         net.weights[0].copy_(torch.tensor([[3.0, -2.0, 1.0, -0.5]]))
     x, h = torch.tensor([[0.0], [0.5], [1.0]]), 1e-5
@@ -404,13 +495,22 @@ def test_trajectory_gain_brings_g1_closer_to_the_true_gradient_in_the_nonlinear_
     x, y = torch.rand(16, 12), torch.randint(0, 3, (16,))
     cos = {}
     for scale in (0.02, 4.0):  # pulses of 0.02 B0 (linear) and 4 B0 (nonlinear) per unit of input
-        net = BSPNetwork([12, 8, 3], rates=[(1.0, 0.3, 0.25), (1.0, 0.5, 0.25)], amplitude=scale * 2.8, dt=0.1, dtype=torch.float64,
-                         input_mode="shunting", init_scale=0.6)
+        net = BSPNetwork(
+            [12, 8, 3],
+            rates=[(1.0, 0.3, 0.25), (1.0, 0.5, 0.25)],
+            amplitude=scale * 2.8,
+            dt=0.1,
+            dtype=torch.float64,
+            input_mode="shunting",
+            init_scale=0.6,
+        )
         for gain in ("rest", "trajectory"):
             rule = BSPRule(error="softmax", target=1.0, temperature=0.5, reverse_gain=gain)
             cos[scale, gain] = gradient_agreement(net, x, y, rule)["cos_layer0"]
     assert abs(cos[0.02, "rest"] - cos[0.02, "trajectory"]) < 1e-3 and cos[0.02, "trajectory"] > 0.99
-    assert cos[4.0, "trajectory"] > 0.99 and cos[4.0, "trajectory"] > cos[4.0, "rest"] + 0.1, cos  # measured 0.994 vs 0.783
+    assert cos[4.0, "trajectory"] > 0.99 and cos[4.0, "trajectory"] > cos[4.0, "rest"] + 0.1, (
+        cos
+    )  # measured 0.994 vs 0.783
 
 
 @pytest.mark.parametrize("error", ["mse", "softmax"])
@@ -441,12 +541,22 @@ def small_mnist():
     return train.features(), train.labels, test.features(), test.labels
 
 
-@pytest.mark.parametrize("method, sizes, kwargs, lr, classes, bar", [
-    ("connections", [784, 40, 10], {}, 3.0, 10, 0.70),
-    ("connections", [784, 60, 20, 10], {"connection": "one-to-one", "input_connection": "dense", "init_scale": 1.7}, 3.0, 10, 0.40),
-    # method 1 learns only per-neuron gains on fixed random C (notes 5.3): a two-class task, 0 vs 1
-    ("fixed-points", [784, 50, 2], {"coupling_gain": "fixed-point"}, 300.0, 2, 0.75),
-])
+@pytest.mark.parametrize(
+    "method, sizes, kwargs, lr, classes, bar",
+    [
+        ("connections", [784, 40, 10], {}, 3.0, 10, 0.70),
+        (
+            "connections",
+            [784, 60, 20, 10],
+            {"connection": "one-to-one", "input_connection": "dense", "init_scale": 1.7},
+            3.0,
+            10,
+            0.40,
+        ),
+        # method 1 learns only per-neuron gains on fixed random C (notes 5.3): a two-class task, 0 vs 1
+        ("fixed-points", [784, 50, 2], {"coupling_gain": "fixed-point"}, 300.0, 2, 0.75),
+    ],
+)
 def test_small_networks_learn_well_above_chance(small_mnist, method, sizes, kwargs, lr, classes, bar):
     torch.set_default_dtype(torch.float32)
     x, y, xt, yt = small_mnist
@@ -455,8 +565,14 @@ def test_small_networks_learn_well_above_chance(small_mnist, method, sizes, kwar
     net = BSPNetwork(sizes, dt=0.5, seed=0, **kwargs)
     before = float((net.predict(xt) == yt).float().mean())
     learner = BSPLearner(net, BSPRule(method=method, lr=lr))
-    Trainer(learner, lambda m, a, b: m.loss(a, b), torch.optim.SGD(learner.trainable(), lr=1.0), batch_size=50, progress=False,
-            log=lambda s: None).fit((x, y), 3)
+    Trainer(
+        learner,
+        lambda m, a, b: m.loss(a, b),
+        torch.optim.SGD(learner.trainable(), lr=1.0),
+        batch_size=50,
+        progress=False,
+        log=lambda s: None,
+    ).fit((x, y), 3)
     after = float((net.predict(xt) == yt).float().mean())
     assert after > bar and after > before + 0.05, (before, after)
 
@@ -474,7 +590,9 @@ def test_nonlinear_range_solves_xor_which_no_linear_classifier_can(input_mode):
     X = torch.cat([x, torch.ones(len(x), 1)], 1).double()  # least squares with a bias
     w = torch.linalg.lstsq(X, torch.nn.functional.one_hot(y, 2).double()).solution
     linear = float(((torch.cat([xt, torch.ones(len(xt), 1)], 1).double() @ w).argmax(1) == yt).float().mean())
-    net = BSPNetwork([2, 16, 2], rates=[(1.0, 0.3, 0.25), (1.0, 0.5, 0.25)], amplitude=4 * 2.8, dt=0.5, seed=0, input_mode=input_mode)
+    net = BSPNetwork(
+        [2, 16, 2], rates=[(1.0, 0.3, 0.25), (1.0, 0.5, 0.25)], amplitude=4 * 2.8, dt=0.5, seed=0, input_mode=input_mode
+    )
     assert torch.allclose(net.rest_forward[:, 0], torch.tensor([2.8] * 16 + [2.0] * 2).expand(5, -1))  # B0 per layer
     learner = BSPLearner(net, BSPRule(lr=1.0, error="softmax", target=1.0, temperature=0.5))
     opt = torch.optim.Adam(learner.trainable(), lr=0.01)
@@ -485,3 +603,21 @@ def test_nonlinear_range_solves_xor_which_no_linear_classifier_can(input_mode):
         opt.step()
     accuracy = float((net.predict(xt) == yt).float().mean())
     assert linear < 0.65 and accuracy > 0.85, (linear, accuracy)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("elements, gen, inh", [(5, 1, 2), (7, 2, 3), (6, 1, 4)])
+def test_jacobian_is_the_derivative_of_the_field_for_any_offsets(reverse, elements, gen, inh):
+    """The analytic Jacobian against autograd of the field itself, for cycles and offsets besides Wuxing's."""
+    g = torch.Generator().manual_seed(elements + gen)
+    k1, k2, k3 = (0.5 + torch.rand(3, elements, generator=g, dtype=torch.float64) for _ in range(3))
+    x = 1 + torch.rand(3, elements, generator=g, dtype=torch.float64)
+    expected = torch.stack(
+        [
+            torch.autograd.functional.jacobian(
+                lambda v, i=i: field(v, k1[i], k2[i], k3[i], reverse=reverse, gen=gen, inh=inh), x[i]
+            )
+            for i in range(3)
+        ]
+    )
+    assert torch.allclose(jacobian(x, k1, k2, k3, reverse=reverse, gen=gen, inh=inh), expected, atol=1e-12)

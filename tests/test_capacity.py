@@ -1,4 +1,5 @@
 """Capacity tooling against the section III.B analysis."""
+
 import torch
 
 from bidir.bam.capacity import capacity_sweep, flip_noise, greedy_stored_subset, recall_rate, stored_pairs

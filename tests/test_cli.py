@@ -1,13 +1,27 @@
 """The command line: list, run (run folder, determinism, clean errors), demo."""
+
 import json
 
 import pytest
 from click.testing import CliRunner
 
 from bidir.cli import main
-from bidir.runner import EXPERIMENTS
+from bidir.experiments import EXPERIMENTS
 
-NAMES = ["abam", "bam-capacity", "bam-letters", "bam-permutation", "bbp-cifar", "bbp-overwrite", "bbp-permutation", "bsp-mnist", "bsp-neuron", "style-emnist", "style-fashion", "style-mnist"]
+NAMES = [
+    "abam",
+    "bam-capacity",
+    "bam-letters",
+    "bam-permutation",
+    "bbp-cifar",
+    "bbp-overwrite",
+    "bbp-permutation",
+    "bsp-mnist",
+    "bsp-neuron",
+    "style-emnist",
+    "style-fashion",
+    "style-mnist",
+]
 
 
 def invoke(*args):
@@ -38,7 +52,9 @@ def test_run_writes_the_run_folder_and_reproduces_the_paper(tmp_path):
 @pytest.mark.parametrize("name", ["bam-letters", "abam"])
 def test_same_seed_gives_identical_results(tmp_path, name):
     for sub in ("a", "b"):
-        assert invoke("run", name, "--quick", "--seed", "3", "--out", str(tmp_path / sub), "--no-progress").exit_code == 0
+        assert (
+            invoke("run", name, "--quick", "--seed", "3", "--out", str(tmp_path / sub), "--no-progress").exit_code == 0
+        )
     a, b = ((tmp_path / s / "results.json").read_text() for s in "ab")
     assert a == b
     other = invoke("run", name, "--quick", "--seed", "4", "--out", str(tmp_path / "c"), "--no-progress")
@@ -48,18 +64,44 @@ def test_same_seed_gives_identical_results(tmp_path, name):
 
 
 def test_set_overrides_a_setting(tmp_path):
-    out = invoke("run", "bam-letters", "--quick", "--set", "noise_levels=[0.1]", "--set", "trials=7", "--out", str(tmp_path), "--no-progress")
+    out = invoke(
+        "run",
+        "bam-letters",
+        "--quick",
+        "--set",
+        "noise_levels=[0.1]",
+        "--set",
+        "trials=7",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+    )
     assert out.exit_code == 0, out.output
     cfg = json.loads((tmp_path / "results.json").read_text())["config"]
     assert cfg["trials"] == 7 and cfg["noise_levels"] == [0.1]
 
 
 def test_dataset_option_picks_the_dataset(tmp_path):
-    out = invoke("run", "bbp-cifar", "--quick", "--dataset", "mnist-subset", "--set", "epochs=1", "--set", "hidden=[32]", "--out", str(tmp_path), "--no-progress")
+    out = invoke(
+        "run",
+        "bbp-cifar",
+        "--quick",
+        "--dataset",
+        "mnist-subset",
+        "--set",
+        "epochs=1",
+        "--set",
+        "hidden=[32]",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+    )
     assert out.exit_code == 0, out.output
     res = json.loads((tmp_path / "results.json").read_text())
     assert res["config"]["dataset"] == "mnist-subset" and res["config"]["hidden"] == [32]
-    assert (tmp_path / "bidirectional" / "metrics.csv").is_file() and (tmp_path / "unidirectional" / "checkpoint.pt").is_file()
+    assert (tmp_path / "bidirectional" / "metrics.csv").is_file() and (
+        tmp_path / "unidirectional" / "checkpoint.pt"
+    ).is_file()
 
 
 @pytest.mark.parametrize(
@@ -104,7 +146,9 @@ def test_fetch_reads_the_shared_data(shared_data):
     assert out.exit_code == 0 and "mnist train: 60000 images" in out.output
 
 
-@pytest.mark.timeout(1200)  # the one long test: every experiment, quick; 4-8 min on a 2-core machine, more when it is shared
+@pytest.mark.timeout(
+    1200
+)  # the one long test: every experiment, quick; 4-8 min on a 2-core machine, more when it is shared
 def test_demo_runs_every_experiment(tmp_path):
     out = invoke("demo", "--out", str(tmp_path), "--no-progress")
     assert out.exit_code == 0, out.output

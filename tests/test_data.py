@@ -1,4 +1,5 @@
 """Datasets: official formats, checksums, downloads from a local server, clear errors."""
+
 import dataclasses
 import gzip
 import io
@@ -103,11 +104,13 @@ def _tiny_mnist_spec(url, folder):
     for split, n in (("train", 20), ("test", 8)):
         x, y = images_labels(n, seed=n)
         names = (f"{split}-images-idx3-ubyte.gz", f"{split}-labels-idx1-ubyte.gz")
-        for name, array in zip(names, (x, y)):
+        for name, array in zip(names, (x, y), strict=True):
             p = write_idx(folder / name, array)
             files[name] = RemoteFile(name, (url + name,), sha256=file_digest(p), size=p.stat().st_size)
         splits[split] = names
-    return dataclasses.replace(D.DATASETS["mnist"], name="tiny-mnist", splits=splits, files=files, folders=("tiny-mnist",))
+    return dataclasses.replace(
+        D.DATASETS["mnist"], name="tiny-mnist", splits=splits, files=files, folders=("tiny-mnist",)
+    )
 
 
 def test_load_dataset_downloads_into_the_cache_then_reuses_it(http_server, tmp_path, monkeypatch):
@@ -172,7 +175,15 @@ def test_emnist_letters_from_the_official_zip_layout(http_server, tmp_path):
                 z.write(p, f"gzip/{name}")
                 files[name] = RemoteFile(name, (), sha256=file_digest(p))
     (served / "gzip.zip").write_bytes(buf.getvalue())
-    test_spec = D.register_dataset(dataclasses.replace(spec, name="emnist-test", files=files, folders=("emnist-test",), archive=RemoteFile("gzip.zip", (url + "gzip.zip",))))
+    test_spec = D.register_dataset(
+        dataclasses.replace(
+            spec,
+            name="emnist-test",
+            files=files,
+            folders=("emnist-test",),
+            archive=RemoteFile("gzip.zip", (url + "gzip.zip",)),
+        )
+    )
     try:
         ds = D.load_dataset("emnist-test", "train", progress=False)
         x, y = truth["train"]
@@ -190,19 +201,25 @@ def test_cifar10_archive_is_checked_with_md5_and_unpacked(http_server, tmp_path)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as t:
         for member in spec.members:
-            data = write_cifar_batch(tmp_path / "b", rng.integers(0, 256, (4, 3, 32, 32)), rng.integers(0, 10, 4)).read_bytes()
+            data = write_cifar_batch(
+                tmp_path / "b", rng.integers(0, 256, (4, 3, 32, 32)), rng.integers(0, 10, 4)
+            ).read_bytes()
             info = tarfile.TarInfo(member)
             info.size = len(data)
             t.addfile(info, io.BytesIO(data))
     (served / "cifar.tar.gz").write_bytes(buf.getvalue())
     archive = RemoteFile("cifar.tar.gz", (url + "cifar.tar.gz",), md5=file_digest(served / "cifar.tar.gz", "md5"))
     small = {n: dataclasses.replace(f, size=4 * 3073) for n, f in spec.files.items()}
-    test_spec = D.register_dataset(dataclasses.replace(spec, name="cifar-test", files=small, folders=("cifar-test",), archive=archive))
+    test_spec = D.register_dataset(
+        dataclasses.replace(spec, name="cifar-test", files=small, folders=("cifar-test",), archive=archive)
+    )
     try:
         ds = D.load_dataset("cifar-test", "train", progress=False)
         assert ds.images.shape == (20, 3, 32, 32)
         assert (D.cache_dir() / "cifar-test" / D.MANIFEST).is_file()  # extracted files now have checksums
-        bad_md5 = dataclasses.replace(test_spec, name="cifar-bad", folders=("cifar-bad",), archive=dataclasses.replace(archive, md5="0" * 32))
+        bad_md5 = dataclasses.replace(
+            test_spec, name="cifar-bad", folders=("cifar-bad",), archive=dataclasses.replace(archive, md5="0" * 32)
+        )
         D.register_dataset(bad_md5)
         with pytest.raises(DatasetError, match="md5"):
             D.load_dataset("cifar-bad", "test", progress=False)

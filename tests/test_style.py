@@ -1,4 +1,5 @@
 """Style memory: the model's math, training to a bar on the MNIST subset, the analyses, EMNIST files."""
+
 import dataclasses
 import json
 import math
@@ -13,8 +14,18 @@ from bidir.data.download import RemoteFile
 from bidir.data.formats import write_idx
 from bidir.errors import InvalidInputError
 from bidir.runner import run_experiment
-from bidir.style import (LAMBDAS, StyleMemoryNet, auroc, detection_scores, encode_dataset, fgsm, interpolate, nearest_neighbours,
-                         pgd, transfer)
+from bidir.style import (
+    LAMBDAS,
+    StyleMemoryNet,
+    auroc,
+    detection_scores,
+    encode_dataset,
+    fgsm,
+    interpolate,
+    nearest_neighbours,
+    pgd,
+    transfer,
+)
 from bidir.style.training import train_style_memory
 
 
@@ -41,22 +52,36 @@ def test_tied_decoder_is_the_adjoint_of_the_encoder():
     """<conv(x) - b, z> = <x, conv^T(z)> and <W h, v> = <h, W^T v>: the decoder runs the same weights backwards."""
     torch.set_default_dtype(torch.float64)
     try:
-        net = StyleMemoryNet(tied=True)
+        net = StyleMemoryNet(tied=True, dtype=torch.float64)
         assert not any(n.startswith(("dfcs", "dconvs")) for n, _ in net.named_parameters())
         assert all(p.dim() == 1 for n, p in net.named_parameters() if "biases" in n)  # only biases of its own
         x, z = torch.randn(3, 1, 28, 28), torch.randn(3, 32, 14, 14)
         conv = net.convs[0]
         lhs = ((conv(x) - conv.bias[:, None, None]) * z).sum()
-        back = F.conv_transpose2d(z, conv.weight, None, net.stride, net.padding, output_padding=net._output_padding(z, (28, 28)))
+        back = F.conv_transpose2d(
+            z, conv.weight, None, net.stride, net.padding, output_padding=net._output_padding(z, (28, 28))
+        )
         assert torch.allclose(lhs, (x * back).sum(), rtol=1e-10)
         # and decode() runs exactly those maps: W^T for each FC layer, conv^T for each conv (zero decoder biases)
         y, m = torch.zeros(3, 10), torch.zeros(3, 16)
         top = torch.cat([y, m], 1)
         for i in reversed(range(3)):
             top = torch.relu(top @ net.fcs[i].weight)
-        assert torch.allclose(net.decode(y, m), torch.sigmoid(F.conv_transpose2d(
-            torch.relu(F.conv_transpose2d(top.reshape(-1, 64, 7, 7), net.convs[1].weight, None, 2, 2, output_padding=1)),
-            conv.weight, None, 2, 2, output_padding=1)))
+        assert torch.allclose(
+            net.decode(y, m),
+            torch.sigmoid(
+                F.conv_transpose2d(
+                    torch.relu(
+                        F.conv_transpose2d(top.reshape(-1, 64, 7, 7), net.convs[1].weight, None, 2, 2, output_padding=1)
+                    ),
+                    conv.weight,
+                    None,
+                    2,
+                    2,
+                    output_padding=1,
+                )
+            ),
+        )
         untied = StyleMemoryNet(tied=False)
         assert sum(p.numel() for p in untied.parameters()) > 1.9 * sum(p.numel() for p in net.parameters())
     finally:
@@ -84,35 +109,52 @@ def test_reconstruct_from_a_given_label_uses_its_one_hot():
     net = StyleMemoryNet()
     x = torch.rand(2, 1, 28, 28)
     _, m = net.encode(x)
-    assert torch.allclose(net.reconstruct(x, torch.tensor([4, 7])), net.decode(F.one_hot(torch.tensor([4, 7]), 10).float(), m))
+    assert torch.allclose(
+        net.reconstruct(x, torch.tensor([4, 7])), net.decode(F.one_hot(torch.tensor([4, 7]), 10).float(), m)
+    )
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda n: n.encode(torch.rand(2, 1, 28, 27)), "images must have shape"),
-    (lambda n: n.encode(torch.full((2, 784), float("nan"))), "NaN"),
-    (lambda n: n.loss(torch.rand(2, 784), torch.tensor([0, 10])), "labels must be 2 integers in 0..9"),
-    (lambda n: n.loss(torch.rand(2, 784), torch.tensor([0.0, 1.0])), "labels must be"),
-    (lambda n: n.decode(torch.rand(2, 9), torch.rand(2, 16)), "y must have shape"),
-    (lambda n: n.decode(torch.rand(2, 10), torch.rand(3, 16)), "m must have shape"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda n: n.encode(torch.rand(2, 1, 28, 27)), "images must have shape"),
+        (lambda n: n.encode(torch.full((2, 784), float("nan"))), "NaN"),
+        (lambda n: n.loss(torch.rand(2, 784), torch.tensor([0, 10])), "labels must be 2 integers in 0..9"),
+        (lambda n: n.loss(torch.rand(2, 784), torch.tensor([0.0, 1.0])), "labels must be"),
+        (lambda n: n.decode(torch.rand(2, 9), torch.rand(2, 16)), "y must have shape"),
+        (lambda n: n.decode(torch.rand(2, 10), torch.rand(3, 16)), "m must have shape"),
+    ],
+)
 def test_bad_input_gives_a_clear_error(call, message):
     with pytest.raises(InvalidInputError, match=message):
         call(StyleMemoryNet())
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"num_classes": 1}, "at least 2"), ({"style_dim": 0}, "style_dim"), ({"image_shape": (28, 28)}, "image_shape"),
-    ({"image_shape": (1, 2, 2), "kernel": 4}, "too small"), ({"channels": ()}, "channels"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_classes": 1}, "at least 2"),
+        ({"style_dim": 0}, "style_dim"),
+        ({"image_shape": (28, 28)}, "image_shape"),
+        ({"image_shape": (1, 2, 2), "kernel": 4}, "too small"),
+        ({"channels": ()}, "channels"),
+    ],
+)
 def test_bad_settings_give_a_clear_error(kwargs, message):
     with pytest.raises(InvalidInputError, match=message):
         StyleMemoryNet(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"schedule": "slow"}, "schedule must be"), ({"alpha": -1.0}, "alpha"), ({"noise_std": float("nan")}, "noise_std"),
-    ({"lr": -0.1}, "learning rate"), ({"epochs": 2.5}, "epochs"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"schedule": "slow"}, "schedule must be"),
+        ({"alpha": -1.0}, "alpha"),
+        ({"noise_std": float("nan")}, "noise_std"),
+        ({"lr": -0.1}, "learning rate"),
+        ({"epochs": 2.5}, "epochs"),
+    ],
+)
 def test_bad_training_options(kwargs, message):
     data = (torch.rand(4, 1, 28, 28), torch.tensor([0, 1, 2, 3]))
     with pytest.raises(InvalidInputError, match=message):
@@ -122,7 +164,11 @@ def test_bad_training_options(kwargs, message):
 # ------------------------------------------------------------------ analyses on oracles
 def test_nearest_neighbours_match_brute_force():
     g = torch.Generator().manual_seed(1)
-    images, style, labels = torch.rand(50, 1, 4, 4, generator=g), torch.rand(50, 3, generator=g), torch.randint(0, 3, (50,), generator=g)
+    images, style, labels = (
+        torch.rand(50, 1, 4, 4, generator=g),
+        torch.rand(50, 3, generator=g),
+        torch.randint(0, 3, (50,), generator=g),
+    )
     nb = nearest_neighbours(7, images, style, labels, k=10)
     d_img = (images.flatten(1) - images[7].flatten()).norm(dim=1)
     d_sty = (style - style[7]).norm(dim=1)
@@ -131,7 +177,9 @@ def test_nearest_neighbours_match_brute_force():
         assert nb[space]["indices"] == order
         assert math.isclose(nb[space]["mean_image_distance"], float(d_img[order].mean()), rel_tol=1e-6)
         assert math.isclose(nb[space]["mean_style_distance"], float(d_sty[order].mean()), rel_tol=1e-6)
-        assert sum(nb[space]["class_counts"]) == 10 and nb[space]["same_class"] == int((labels[order] == labels[7]).sum())
+        assert sum(nb[space]["class_counts"]) == 10 and nb[space]["same_class"] == int(
+            (labels[order] == labels[7]).sum()
+        )
     # each space's own neighbours are the closest in that space
     assert nb["image"]["mean_image_distance"] <= nb["style"]["mean_image_distance"]
     assert nb["style"]["mean_style_distance"] <= nb["image"]["mean_style_distance"]
@@ -204,7 +252,10 @@ def test_training_reaches_accuracy_and_reconstruction_bars(trained):
 def test_attacks_respect_the_budget_and_fool_the_classifier(trained):
     net, _, xt, yt, _, _ = trained
     x, y = xt[:200], yt[:200]
-    for adv in (fgsm(net, x, y, 0.1), pgd(net, x, y, 0.1, steps=10, step_size=0.02, generator=torch.Generator().manual_seed(0))):
+    for adv in (
+        fgsm(net, x, y, 0.1),
+        pgd(net, x, y, 0.1, steps=10, step_size=0.02, generator=torch.Generator().manual_seed(0)),
+    ):
         assert (adv - x).abs().max() <= 0.1 + 1e-6 and adv.min() >= 0 and adv.max() <= 1
     with torch.no_grad():
         clean = float((net(x).argmax(1) == y).float().mean())
@@ -231,12 +282,16 @@ def test_training_is_deterministic_and_resumes(tmp_path):
     for name in ("a", "b"):
         torch.manual_seed(0)
         net = StyleMemoryNet(tied=True)
-        train_style_memory(net, (x, y), (x[:64], y[:64]), epochs=2, out=tmp_path / name, progress=False, log=lambda s: None)
+        train_style_memory(
+            net, (x, y), (x[:64], y[:64]), epochs=2, out=tmp_path / name, progress=False, log=lambda s: None
+        )
         runs.append(net.state_dict())
     assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
     torch.manual_seed(0)
     resumed = StyleMemoryNet(tied=True)
-    history = train_style_memory(resumed, (x, y), (x[:64], y[:64]), epochs=2, out=tmp_path / "a", progress=False, log=lambda s: None)
+    history = train_style_memory(
+        resumed, (x, y), (x[:64], y[:64]), epochs=2, out=tmp_path / "a", progress=False, log=lambda s: None
+    )
     assert len(history) == 2 and all(torch.equal(resumed.state_dict()[k], runs[0][k]) for k in runs[0])
 
 
@@ -264,16 +319,30 @@ def test_style_emnist_runs_on_official_format_files(tmp_path, monkeypatch):
         write_idx(folder / img_name, np.ascontiguousarray(images.transpose(0, 2, 1)))  # EMNIST stores images transposed
         write_idx(folder / lab_name, labels)
     # the published checksums are those of the real files: register the same spec without them
-    monkeypatch.setitem(D.DATASETS, "emnist-letters", dataclasses.replace(spec, files={k: RemoteFile(k, ()) for k in spec.files}))
+    monkeypatch.setitem(
+        D.DATASETS, "emnist-letters", dataclasses.replace(spec, files={k: RemoteFile(k, ()) for k in spec.files})
+    )
     with pytest.warns(UserWarning, match="no published checksum"):  # user-supplied files: sizes checked, and said so
         loaded = D.load_dataset("emnist-letters", "test", data_dir=tmp_path / "data")
     assert np.array_equal(loaded.images[:, 0].numpy(), upright["test"]) and loaded.labels.max() <= 25
 
     out = tmp_path / "run"
-    run_experiment("style-emnist", out=out, data_dir=tmp_path / "data", show_progress=False,
-                   overrides={"epochs": 3, "decoders": ("untied",), "attack_size": 50, "pgd_steps": 3, "neighbours": 20})
+    run_experiment(
+        "style-emnist",
+        out=out,
+        data_dir=tmp_path / "data",
+        show_progress=False,
+        overrides={"epochs": 3, "decoders": ("untied",), "attack_size": 50, "pgd_steps": 3, "neighbours": 20},
+    )
     res = json.loads((out / "results.json").read_text())["metrics"]
     assert res["dataset"] == "emnist-letters" and len(res["classes"]) == 26
     assert res["untied"]["test_accuracy"] > 0.6  # chance is 1/26
     assert res["paper"]["test_accuracy"] == 0.9127
-    assert {"reconstructions.png", "misclassified.png", "neighbours_1.png", "interpolation.png", "transfer.png", "detection.png"} <= {p.name for p in out.glob("*.png")}
+    assert {
+        "reconstructions.png",
+        "misclassified.png",
+        "neighbours_1.png",
+        "interpolation.png",
+        "transfer.png",
+        "detection.png",
+    } <= {p.name for p in out.glob("*.png")}

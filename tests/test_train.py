@@ -1,4 +1,5 @@
 """The shared trainer: metrics files, atomic checkpoints, resume, seeds, errors, DDP."""
+
 import json
 import subprocess
 import sys
@@ -10,7 +11,8 @@ import torch.nn.functional as F
 
 from bidir.bbp import BidirectionalMLP
 from bidir.errors import BidirError, InvalidInputError
-from bidir.train import Trainer, load_checkpoint, make_optimizer, save_atomic
+from bidir.io import load_checkpoint, save_atomic
+from bidir.train import Trainer, make_optimizer
 
 
 def _data(n=96):
@@ -63,7 +65,9 @@ def test_resume_after_interruption_gives_the_same_weights(tmp_path):
     net = _net()
     opt = make_optimizer("adam", net.parameters(), 0.01)
     with pytest.raises(KeyboardInterrupt):
-        Trainer(net, crash, opt, out=tmp_path / "cut", batch_size=16, progress=False, log=lambda s: None).fit(_data(), 5)
+        Trainer(net, crash, opt, out=tmp_path / "cut", batch_size=16, progress=False, log=lambda s: None).fit(
+            _data(), 5
+        )
     assert load_checkpoint(tmp_path / "cut" / "checkpoint.pt")["epoch"] == 3
     resumed, history = _fit(tmp_path / "cut", 5)
     assert [r["epoch"] for r in history] == [1, 2, 3, 4, 5]
@@ -106,8 +110,15 @@ def test_after_step_runs_after_every_optimizer_step(tmp_path):
 
     net = _net()
     nets.append(net)
-    Trainer(net, _loss, make_optimizer("adam", net.parameters(), 0.05), batch_size=16, progress=False, log=lambda s: None,
-            after_step=project).fit(_data(), 2)
+    Trainer(
+        net,
+        _loss,
+        make_optimizer("adam", net.parameters(), 0.05),
+        batch_size=16,
+        progress=False,
+        log=lambda s: None,
+        after_step=project,
+    ).fit(_data(), 2)
     assert len(calls) == 2 * 96 // 16
     assert all(p.abs().max() <= 0.05 for p in net.parameters())
     assert any(p.abs().max() == 0.05 for p in net.parameters())  # the constraint was active
@@ -126,7 +137,9 @@ def test_diverging_loss_and_bad_options_are_refused(tmp_path):
     net = _net()
     opt = make_optimizer("sgd", net.parameters(), 0.1)
     with pytest.raises(BidirError, match="loss became nan"):
-        Trainer(net, lambda m, x, t: (torch.tensor(float("nan"), requires_grad=True), {}), opt, progress=False).fit(_data(), 1)
+        Trainer(net, lambda m, x, t: (torch.tensor(float("nan"), requires_grad=True), {}), opt, progress=False).fit(
+            _data(), 1
+        )
     with pytest.raises(InvalidInputError, match="learning rate"):
         make_optimizer("adam", net.parameters(), -1)
     with pytest.raises(InvalidInputError, match="optimizer"):
@@ -141,7 +154,8 @@ DDP_SCRIPT = textwrap.dedent(
     """
     import sys, torch, torch.nn.functional as F
     from bidir.bbp import BidirectionalMLP
-    from bidir.train import Trainer, init_distributed, make_optimizer, world
+    from bidir.distributed import init_distributed, world
+    from bidir.train import Trainer, make_optimizer
     init_distributed(torch.device("cpu"))
     rank, size = world()
     g = torch.Generator().manual_seed(0)
@@ -150,8 +164,10 @@ DDP_SCRIPT = textwrap.dedent(
     torch.manual_seed(0)
     net = BidirectionalMLP((6, 8, 2), hidden="tanh", output="softmax", input="identity", dtype=torch.float64)
     opt = make_optimizer("sgd", net.parameters(), 0.2, momentum=0.9)
-    Trainer(net, lambda m, a, b: m.loss(a, b, "bidirectional", sys.argv[2]), opt, out=sys.argv[1], batch_size=20, progress=False).fit((x.double(), t.double()), 3)
-    torch.save({"state": net.state_dict(), "world": size, "ddp": torch.distributed.is_initialized()}, f"{sys.argv[1]}/rank{rank}.pt")
+    loss = lambda m, a, b: m.loss(a, b, "bidirectional", sys.argv[2])
+    Trainer(net, loss, opt, out=sys.argv[1], batch_size=20, progress=False).fit((x.double(), t.double()), 3)
+    state = {"state": net.state_dict(), "world": size, "ddp": torch.distributed.is_initialized()}
+    torch.save(state, f"{sys.argv[1]}/rank{rank}.pt")
     """
 )
 
@@ -164,8 +180,22 @@ def test_ddp_with_two_processes_matches_one_process(tmp_path, engine):
     one.mkdir()
     two.mkdir()
     subprocess.run([sys.executable, str(script), str(one), engine], check=True, capture_output=True, timeout=120)
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script), str(two), engine],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            str(script),
+            str(two),
+            engine,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     ref = torch.load(one / "rank0.pt", weights_only=True)
     runs = [torch.load(two / f"rank{r}.pt", weights_only=True) for r in (0, 1)]

@@ -1,4 +1,5 @@
 """The ``bidir`` command line: list, run, demo, fetch."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -11,8 +12,7 @@ from .errors import BidirError
 
 
 def _experiments():
-    from . import experiments  # noqa: F401  (registers them)
-    from .runner import EXPERIMENTS
+    from .experiments import EXPERIMENTS
 
     return EXPERIMENTS
 
@@ -43,8 +43,19 @@ def list_cmd():
 
 
 _run_options = [
-    click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every random number generator."),
-    click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder with the official dataset files (default: $BIDIR_DATA_DIR, then the cache)."),
+    click.option(
+        "--seed",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="Seed of every random number generator.",
+    ),
+    click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Folder with the official dataset files (default: $BIDIR_DATA_DIR, then the cache).",
+    ),
     click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True),
     click.option("--no-progress", is_flag=True, help="Hide progress bars."),
 ]
@@ -62,7 +73,12 @@ def _with_options(options):
 @main.command()
 @click.argument("name")
 @click.option("--quick", is_flag=True, help="Small, fast settings (what `bidir demo` and the tests run).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Run folder (default: runs/NAME-TIMESTAMP).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run folder (default: runs/NAME-TIMESTAMP).",
+)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config setting; repeatable.")
 @click.option("--dataset", default=None, help="Shorthand for --set dataset=NAME (experiments with a dataset setting).")
 @_with_options(_run_options)
@@ -72,13 +88,27 @@ def run(name, quick, out, sets, dataset, seed, data_dir, device, no_progress):
 
     sets = (*sets, f"dataset={dataset}") if dataset is not None else sets
     try:
-        run_experiment(name, quick=quick, seed=seed, out=out, data_dir=data_dir, device=device, overrides=_parse_sets(sets), show_progress=not no_progress)
+        run_experiment(
+            name,
+            quick=quick,
+            seed=seed,
+            out=out,
+            data_dir=data_dir,
+            device=device,
+            overrides=_parse_sets(sets),
+            show_progress=not no_progress,
+        )
     except BidirError as exc:
         raise click.ClickException(str(exc)) from None
 
 
 @main.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder for all runs (default: runs/demo-TIMESTAMP).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for all runs (default: runs/demo-TIMESTAMP).",
+)
 @_with_options(_run_options)
 def demo(out, seed, data_dir, device, no_progress):
     """Run the quick version of every experiment on data shipped in the package."""
@@ -89,7 +119,15 @@ def demo(out, seed, data_dir, device, no_progress):
     try:
         for name in sorted(_experiments()):
             t = time.perf_counter()
-            run_experiment(name, quick=True, seed=seed, out=out / name, data_dir=data_dir, device=device, show_progress=not no_progress)
+            run_experiment(
+                name,
+                quick=True,
+                seed=seed,
+                out=out / name,
+                data_dir=data_dir,
+                device=device,
+                show_progress=not no_progress,
+            )
             rows.append(f"  {name:<20} {time.perf_counter() - t:6.1f} s  {out / name}")
     except BidirError as exc:
         raise click.ClickException(str(exc)) from None
@@ -99,7 +137,12 @@ def demo(out, seed, data_dir, device, no_progress):
 
 @main.command()
 @click.argument("names", nargs=-1, required=True)
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Where to look for / put the files (default: $BIDIR_DATA_DIR, then the cache).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to look for / put the files (default: $BIDIR_DATA_DIR, then the cache).",
+)
 @click.option("--no-verify", is_flag=True, help="Skip checksum checks.")
 def fetch(names, data_dir, no_verify):
     """Find, or download and verify, the datasets NAMES (e.g. mnist fashion-mnist cifar10)."""

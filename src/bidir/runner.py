@@ -10,55 +10,37 @@ device), and writes the run folder:
     summary.txt    the log lines, ending with the wall time
     *.png          figures
 """
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
 import json
-import math
-import os
 import platform
-import random
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from . import __version__
+from .distributed import init_distributed, world
 from .errors import InvalidInputError
+from .experiments import EXPERIMENTS, Experiment
+from .io import write_json_atomic, write_text_atomic
+from .plotting import save_figure
+from .seeds import derive_seed, generator, seed_everything
+from .validation import check_choice
 
-__all__ = ["Experiment", "RunContext", "EXPERIMENTS", "experiment", "run_experiment", "build_config", "seed_everything", "write_json_atomic"]
-
-
-@dataclass(frozen=True)
-class Experiment:
-    name: str
-    description: str
-    config: type
-    quick: dict
-    run: Callable
-
-
-EXPERIMENTS: dict[str, Experiment] = {}
-
-
-def experiment(name: str, description: str, config: type, quick: dict | None = None):
-    """Register ``run(config, ctx) -> metrics`` as experiment ``name``."""
-
-    def register(fn):
-        EXPERIMENTS[name] = Experiment(name, description, config, dict(quick or {}), fn)
-        return fn
-
-    return register
+__all__ = ["RunContext", "run_experiment", "build_config"]
 
 
 @dataclass
 class RunContext:
+    """What an experiment gets from the runner: its folder, seed, device, data folder, progress, log and figures."""
+
     out: Path
     seed: int
     device: torch.device
@@ -69,11 +51,16 @@ class RunContext:
     figures: list = field(default_factory=list)
     lines: list = field(default_factory=list)
 
-    def generator(self, offset: int = 0) -> torch.Generator:
-        """A fresh CPU generator seeded from the run seed (offset separates streams)."""
-        return torch.Generator().manual_seed(self.seed + offset)
+    def generator(self, *stream) -> torch.Generator:
+        """A fresh CPU generator for the named random ``stream`` of this run (no name: the run seed itself)."""
+        return generator(self.seed, *stream)
+
+    def stream_seed(self, *stream) -> int:
+        """An integer seed for the named ``stream`` (to seed models, say): independent of every other stream."""
+        return derive_seed(self.seed, *stream)
 
     def progress(self, iterable, **kwargs):
+        """``iterable`` with a progress bar on a terminal (none in logs, CI or other ranks)."""
         # disable=None: bars on a terminal, none in a log file or CI (the log lines still print)
         return tqdm(iterable, disable=None if (self.show_progress and self.main) else True, leave=False, **kwargs)
 
@@ -84,20 +71,12 @@ class RunContext:
         self.lines.append(message)
 
     def save_figure(self, fig, name: str) -> Path:
-        import matplotlib.pyplot as plt
-
+        """Write ``fig`` as ``out/NAME.png`` (on the main process) and list it in results.json."""
         path = self.out / f"{name}.png"
         if self.main:
-            fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
+            save_figure(fig, path)
         self.figures.append(path.name)
         return path
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def _coerce(value: str, kind, name: str):
@@ -130,53 +109,6 @@ def build_config(exp: Experiment, quick: bool = False, overrides: dict | None = 
     return exp.config(**values)
 
 
-def _jsonable(value):
-    if isinstance(value, torch.Tensor):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.ndarray | np.generic):
-        return _jsonable(value.tolist())
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def atomic_write(path, write, binary: bool = False) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, fsync, then rename it into place.
-
-    A crash leaves either the old file or the new one, never half of one.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_json_atomic(path: Path, data) -> None:
-    """Write JSON atomically (see :func:`atomic_write`)."""
-
-    def dump(f):
-        json.dump(_jsonable(data), f, indent=2, sort_keys=True, allow_nan=False)
-        f.write("\n")
-
-    atomic_write(path, dump)
-
-
 def versions() -> dict:
     import matplotlib
 
@@ -191,8 +123,8 @@ def versions() -> dict:
 
 
 def resolve_device(device: str) -> torch.device:
-    if device not in ("cpu", "cuda"):
-        raise InvalidInputError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    """'cpu' or 'cuda' as a torch device, refusing 'cuda' where no GPU is available."""
+    check_choice(device, "device", ("cpu", "cuda"))
     if device == "cuda" and not torch.cuda.is_available():
         raise InvalidInputError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
     return torch.device(device)
@@ -209,14 +141,10 @@ def run_experiment(
     show_progress: bool = True,
 ) -> dict:
     """Run a registered experiment into its run folder and return the results dict."""
-    from . import experiments  # noqa: F401  (registers the experiments)
-
     if name not in EXPERIMENTS:
         raise InvalidInputError(f"unknown experiment {name!r}; see `bidir list`: {', '.join(sorted(EXPERIMENTS))}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InvalidInputError(f"seed must be a non-negative integer, got {seed!r}")
-    from .train import init_distributed, world
-
     exp = EXPERIMENTS[name]
     config = build_config(exp, quick, overrides)
     dev = init_distributed(resolve_device(device))  # joins torchrun's process group, if any
@@ -228,7 +156,15 @@ def run_experiment(
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(seed)
-    ctx = RunContext(out=out, seed=seed, device=dev, data_dir=Path(data_dir) if data_dir else None, quick=quick, show_progress=show_progress, main=rank == 0)
+    ctx = RunContext(
+        out=out,
+        seed=seed,
+        device=dev,
+        data_dir=Path(data_dir) if data_dir else None,
+        quick=quick,
+        show_progress=show_progress,
+        main=rank == 0,
+    )
     ctx.log(f"== {name}: {exp.description}{' (quick)' if quick else ''}, seed {seed}, device {dev}")
     start = time.perf_counter()
     try:
@@ -253,6 +189,9 @@ def run_experiment(
         return results
     write_json_atomic(out / "results.json", results)
     ctx.lines.append(f"wall time: {elapsed:.1f} s")
-    (out / "summary.txt").write_text("\n".join(ctx.lines) + "\n")
-    tqdm.write(f"-> {name} finished in {elapsed:.1f} s; results in {out}/ (results.json, summary.txt, {len(ctx.figures)} figures)")
+    write_text_atomic(out / "summary.txt", "\n".join(ctx.lines) + "\n")
+    tqdm.write(
+        f"-> {name} finished in {elapsed:.1f} s; results in {out}/ (results.json, summary.txt, "
+        f"{len(ctx.figures)} figures)"
+    )
     return results

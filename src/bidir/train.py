@@ -11,85 +11,89 @@ The run folder gets, after every epoch (only rank 0 writes):
 
     metrics.json, metrics.csv   one row per epoch (train metrics averaged over samples,
                                 evaluate's metrics, the epoch's seconds)
-    checkpoint.pt               model, optimiser, scheduler, history, RNG state; written
-                                to a temporary file and renamed, so a crash never leaves
-                                half a checkpoint; loaded with weights_only=True
+    checkpoint.pt               model, its architecture (``bidir.load`` rebuilds it from
+                                this file alone), optimiser and its hyperparameters,
+                                scheduler, history, RNG state; written to a temporary file
+                                and renamed, so a crash never leaves half a checkpoint;
+                                loaded with weights_only=True
 
 ``fit`` resumes from ``checkpoint.pt`` when one is there (``resume=True``): a run cut off
 after epoch k and restarted ends with the same weights as one never cut off, because the
-batch order of epoch e depends only on (seed, e) and the RNG state is restored.
+batch order of epoch e depends only on (seed, e) and the RNG state is restored. It resumes
+only the same training: another seed, model configuration or optimizer setting is a clear
+error, never a silent continuation.
 
 Data parallel: launch with ``torchrun --nproc_per_node N`` (gloo on CPU, nccl on CUDA).
 Each global batch is split across the ranks and each rank's loss is weighted by its share,
 so DDP's gradient average is exactly the gradient of the whole batch: N processes end with
 identical weights, equal (up to float rounding) to one process with the same batch size.
 """
+
 from __future__ import annotations
 
 import csv
 import io
-import math
-import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
-from .errors import BidirError, InvalidInputError, check_positive_int
-from .runner import atomic_write, write_json_atomic
+from .distributed import world
+from .errors import BidirError, InvalidInputError
+from .io import (
+    CHECKPOINT_FILE,
+    architecture,
+    atomic_write,
+    load_checkpoint,
+    remove_stale_temporaries,
+    save_atomic,
+    write_json_atomic,
+)
+from .seeds import derive_seed
+from .validation import check_choice, check_positive, check_positive_int
 
-__all__ = ["Trainer", "make_optimizer", "world", "init_distributed", "is_main_process", "save_atomic", "load_checkpoint"]
-
-
-# -- distributed helpers ------------------------------------------------------------
-def world() -> tuple[int, int]:
-    """(rank, world size) of this process: (0, 1) unless launched by torchrun."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-
-
-def is_main_process() -> bool:
-    return world()[0] == 0
-
-
-def init_distributed(device: torch.device) -> torch.device:
-    """Join the torchrun process group if there is one; returns this rank's device."""
-    rank, size = world()
-    if size > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    if device.type == "cuda" and size > 1:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-        torch.cuda.set_device(device)
-    return device
+__all__ = ["Trainer", "make_optimizer", "OPTIMIZERS"]
 
 
-# -- checkpoint files ---------------------------------------------------------------
-def save_atomic(obj, path: Path) -> None:
-    """torch.save to a temporary file in the same folder, then rename over ``path``."""
-    atomic_write(path, lambda f: torch.save(obj, f), binary=True)
+OPTIMIZERS = ("sgd", "adam", "adamw")
 
 
-def load_checkpoint(path: Path, device="cpu") -> dict:
-    """Load a checkpoint with ``weights_only=True`` (never unpickles arbitrary objects)."""
-    try:
-        return torch.load(path, map_location=device, weights_only=True)
-    except Exception as exc:  # a truncated or foreign file: say which and why
-        raise BidirError(f"cannot read checkpoint {path}: {exc}") from None
-
-
-def make_optimizer(name: str, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """'sgd' or 'adam' with the given learning rate."""
-    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
-        raise InvalidInputError(f"learning rate must be a positive number, got {lr!r}")
+def make_optimizer(
+    name: str, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+) -> torch.optim.Optimizer:
+    """'sgd' (with ``momentum``), 'adam' or 'adamw' at learning rate ``lr`` (``weight_decay``: L2 for sgd
+    and adam, decoupled for adamw)."""
+    check_choice(name, "optimizer", OPTIMIZERS)
+    lr = check_positive(lr, "learning rate")
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    raise InvalidInputError(f"optimizer must be 'sgd' or 'adam', got {name!r}")
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+
+
+def _hyperparameters(optimizer: torch.optim.Optimizer) -> dict:
+    """The optimizer's class and constructor hyperparameters (its defaults), comparable across runs."""
+    plain = {
+        k: v for k, v in optimizer.defaults.items() if isinstance(v, int | float | str | bool | tuple) or v is None
+    }
+    return {"class": type(optimizer).__name__, **{k: list(v) if isinstance(v, tuple) else v for k, v in plain.items()}}
+
+
+def _contract_model(model: torch.nn.Module) -> tuple[str, torch.nn.Module] | None:
+    """(prefix, module) of the first model-contract module inside ``model`` (a learner may wrap the network)."""
+    for name, module in model.named_modules():
+        if hasattr(module, "config") and hasattr(type(module), "from_config"):
+            return (f"{name}." if name else ""), module
+    return None
+
+
+def _differences(saved: dict, now: dict) -> list[str]:
+    keys = sorted(set(saved) | set(now))
+    return [f"{k} {saved.get(k)!r} -> {now.get(k)!r}" for k in keys if saved.get(k) != now.get(k)]
 
 
 class _Objective(torch.nn.Module):
@@ -105,6 +109,8 @@ class _Objective(torch.nn.Module):
 
 
 class Trainer:
+    """The one training loop (see the module docstring); every model in bidir trains through it."""
+
     def __init__(
         self,
         model: torch.nn.Module,
@@ -114,19 +120,24 @@ class Trainer:
         out=None,
         seed: int = 0,
         batch_size: int = 128,
+        shuffle: bool = True,
         scheduler=None,
         progress: bool = True,
         log: Callable[[str], None] | None = None,
         name: str = "train",
         checkpoint_every: int = 1,
+        before_epoch: Callable[[int], None] | None = None,
         after_step: Callable[[], None] | None = None,
     ):
-        """``after_step`` runs after every optimizer step (a projection onto a constraint, say)."""
+        """``shuffle=False`` keeps the data's order (full-batch training, say); ``before_epoch(epoch)`` runs at
+        the start of every epoch (a schedule of the model's own, say); ``after_step()`` after every optimizer
+        step (a projection onto a constraint, say)."""
         self.model, self.loss_fn, self.optimizer, self.scheduler = model, loss_fn, optimizer, scheduler
-        self.after_step = after_step
+        self.before_epoch, self.after_step = before_epoch, after_step
         self.out = Path(out) if out is not None else None
         self.seed = seed
         self.batch_size = check_positive_int(batch_size, "batch_size")
+        self.shuffle = bool(shuffle)
         self.checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
         self.progress, self.name = progress, name
         self.log = log or tqdm.write
@@ -135,32 +146,62 @@ class Trainer:
         self.objective = _Objective(model, loss_fn)
         if self.world_size > 1:
             if not dist.is_initialized():
-                raise BidirError("WORLD_SIZE > 1 but no process group: call bidir.train.init_distributed first")
+                raise BidirError("WORLD_SIZE > 1 but no process group: call bidir.distributed.init_distributed first")
             self.objective = torch.nn.parallel.DistributedDataParallel(self.objective, find_unused_parameters=True)
 
     # -- checkpoints ----------------------------------------------------------------
     @property
     def checkpoint_path(self) -> Path | None:
-        return self.out / "checkpoint.pt" if self.out is not None else None
+        """``out/checkpoint.pt``, or None when the trainer writes no files."""
+        return self.out / CHECKPOINT_FILE if self.out is not None else None
+
+    def _architecture(self) -> dict | None:
+        found = _contract_model(self.model)
+        return None if found is None else {**architecture(found[1]), "prefix": found[0]}
 
     def state(self, epoch: int) -> dict:
+        """Everything a resume needs, and the model's architecture, so ``bidir.load`` rebuilds it from this alone."""
         return {
             "epoch": epoch,
             "model": self.model.state_dict(),
+            "architecture": self._architecture(),
             "optimizer": self.optimizer.state_dict(),
+            "optimizer_hyperparameters": _hyperparameters(self.optimizer),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "history": self.history,
             "torch_rng": torch.get_rng_state(),
             "seed": self.seed,
         }
 
+    def _check_same_run(self, path: Path, state: dict) -> None:
+        """Resume only the same training: seed, model architecture and optimizer hyperparameters as saved."""
+        if state.get("seed") != self.seed:
+            raise InvalidInputError(
+                f"{path} was written with seed {state.get('seed')}, this run has seed {self.seed}; use another folder"
+            )
+        saved, now = state.get("architecture"), self._architecture()
+        if saved is not None and now is not None and (saved["class"], saved["config"]) != (now["class"], now["config"]):
+            what = _differences(saved["config"], now["config"]) if saved["class"] == now["class"] else []
+            what = what or [f"model {saved['class']} -> {now['class']}"]
+            raise InvalidInputError(f"{path} holds another model ({'; '.join(what)}); use another folder")
+        saved = state.get("optimizer_hyperparameters")
+        now = _hyperparameters(self.optimizer)
+        if saved is not None and saved != now:
+            raise InvalidInputError(
+                f"{path} was trained with other optimizer settings ({'; '.join(_differences(saved, now))}); "
+                "use another folder"
+            )
+
     def _resume(self) -> int:
         path = self.checkpoint_path
-        if path is None or not path.exists():
+        if path is None:
+            return 0
+        if self.rank == 0 and self.out.is_dir():
+            remove_stale_temporaries(self.out)  # left by a write that was killed
+        if not path.exists():
             return 0
         state = load_checkpoint(path, device=next(self.model.parameters()).device)
-        if state.get("seed") != self.seed:
-            raise InvalidInputError(f"{path} was written with seed {state.get('seed')}, this run has seed {self.seed}; use another folder")
+        self._check_same_run(path, state)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"] is not None:
@@ -186,41 +227,54 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------
     def _batches(self, n: int, epoch: int):
-        """Global batches of epoch ``epoch``: a permutation that depends only on (seed, epoch)."""
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))
+        """Global batches of epoch ``epoch``: a permutation that depends only on (seed, epoch), or the data's order."""
+        if not self.shuffle:
+            return torch.arange(n).split(self.batch_size)
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(derive_seed(self.seed, "batches", epoch)))
         return order.split(self.batch_size)
+
+    def step(self, batch: tuple, epoch: int, share: float) -> dict:
+        """One optimizer step on ``batch``; ``share`` weights this rank's loss by its part of the global batch, so
+        DDP's gradient average is the whole batch's. Returns the batch metrics, the loss first."""
+        loss, metrics = self.objective(*batch)
+        if not torch.isfinite(loss):
+            raise BidirError(f"[{self.name}] the loss became {loss.item()} in epoch {epoch}: lower the learning rate")
+        self.optimizer.zero_grad(set_to_none=True)
+        (loss * share).backward()
+        self.optimizer.step()
+        if self.after_step is not None:
+            self.after_step()
+        return {"loss": loss.detach(), **metrics}
 
     def fit(self, data, epochs: int, evaluate: Callable | None = None, resume: bool = True) -> list[dict]:
         """Train for ``epochs`` epochs in all (counting any resumed ones); returns the history."""
         data = tuple(data)
         n = data[0].shape[0]
         if any(d.shape[0] != n for d in data):
-            raise InvalidInputError(f"all data tensors need the same first dimension, got {[tuple(d.shape) for d in data]}")
+            raise InvalidInputError(
+                f"all data tensors need the same first dimension, got {[tuple(d.shape) for d in data]}"
+            )
         check_positive_int(epochs, "epochs")
         start = self._resume() if resume else 0
         for epoch in range(start + 1, epochs + 1):
             t0 = time.perf_counter()
+            if self.before_epoch is not None:
+                self.before_epoch(epoch)
             self.model.train()
             sums: dict[str, float] = {}
-            bar = tqdm(self._batches(n, epoch), desc=f"{self.name} epoch {epoch}/{epochs}", leave=False,
-                       disable=None if (self.progress and self.rank == 0) else True)
+            bar = tqdm(
+                self._batches(n, epoch),
+                desc=f"{self.name} epoch {epoch}/{epochs}",
+                leave=False,
+                disable=None if (self.progress and self.rank == 0) else True,
+            )
             for idx in bar:
                 chunk = idx.tensor_split(self.world_size)[self.rank]
                 batch = tuple(d[chunk.to(d.device)] for d in data)
-                loss, metrics = self.objective(*batch)
-                if not torch.isfinite(loss):
-                    raise BidirError(f"[{self.name}] the loss became {loss.item()} in epoch {epoch}: lower the learning rate")
-                self.optimizer.zero_grad(set_to_none=True)
-                # each rank's share of the global batch, so DDP's mean gradient is the batch's
-                (loss * (len(chunk) * self.world_size / len(idx))).backward()
-                self.optimizer.step()
-                if self.after_step is not None:
-                    self.after_step()
-                loss = loss.detach()
-                metrics = {"loss": loss, **metrics}
+                metrics = self.step(batch, epoch, len(chunk) * self.world_size / len(idx))
                 for k, v in metrics.items():
                     sums[k] = sums.get(k, 0.0) + float(v) * len(chunk)
-                bar.set_postfix(loss=f"{float(loss):.4g}")
+                bar.set_postfix(loss=f"{float(metrics['loss']):.4g}")
             if self.scheduler is not None:
                 self.scheduler.step()
             row = {"epoch": epoch, **self._reduce(sums, n)}
@@ -232,7 +286,8 @@ class Trainer:
             self.history.append(row)
             self._write(epoch, final=epoch == epochs)
             if self.rank == 0:
-                self.log(f"[{self.name}] epoch {epoch}/{epochs} " + " ".join(f"{k} {v:.4g}" for k, v in row.items() if k not in ("epoch", "seconds")) + f" ({row['seconds']:.1f} s)")
+                shown = " ".join(f"{k} {v:.4g}" for k, v in row.items() if k not in ("epoch", "seconds") and _scalar(v))
+                self.log(f"[{self.name}] epoch {epoch}/{epochs} {shown} ({row['seconds']:.1f} s)")
         return self.history
 
     def _reduce(self, sums: dict, n: int) -> dict:
@@ -241,5 +296,9 @@ class Trainer:
         if self.world_size > 1:
             t = torch.tensor([sums[k] for k in keys], dtype=torch.float64, device=next(self.model.parameters()).device)
             dist.all_reduce(t)
-            sums = dict(zip(keys, t.tolist()))
+            sums = dict(zip(keys, t.tolist(), strict=True))
         return {k: sums[k] / n for k in keys}
+
+
+def _scalar(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

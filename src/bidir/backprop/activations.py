@@ -5,6 +5,7 @@ and ``act.vjp(z, y, g)`` gives dJ/dz from g = dJ/dy, the ``dJ/dy .* dy/dz`` line
 note's appendix (softmax is the one non-pointwise case: Kosko eq 47). ``act(z)`` is made
 of torch ops, so the same objects serve the autograd path.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,22 +13,37 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import InvalidInputError
+from ..validation import check_positive
 
-__all__ = ["Activation", "Identity", "Logistic", "BipolarLogistic", "Tanh", "ReLU", "Softmax", "Threshold", "get_activation", "ACTIVATIONS"]
+__all__ = [
+    "Activation",
+    "Identity",
+    "Logistic",
+    "BipolarLogistic",
+    "Tanh",
+    "ReLU",
+    "Softmax",
+    "Threshold",
+    "get_activation",
+    "ACTIVATIONS",
+]
 
 
 class Activation:
+    """A neuron activation a = f(z), its vector-Jacobian product (the note's f'(z) * grad) and threshold limit."""
+
     name = "activation"
     logistic_family = False  # Bernoulli-likelihood neurons with logits c*z
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        """a = f(z)."""
         raise NotImplementedError
 
     def vjp(self, z: torch.Tensor, y: torch.Tensor, grad_y: torch.Tensor) -> torch.Tensor:
         """dJ/dz given dJ/dy (z the net input, y = f(z))."""
         raise NotImplementedError
 
-    def hard(self) -> "Activation":
+    def hard(self) -> Activation:
         """The threshold neuron this one approximates (Fig 1b swap); itself if none."""
         return self
 
@@ -37,12 +53,16 @@ class Activation:
 
 @dataclass(frozen=True, repr=False)
 class Identity(Activation):
+    """a = z (linear neurons; with a Gaussian likelihood, squared error)."""
+
     name = "identity"
 
     def __call__(self, z):
+        """a = z."""
         return z
 
     def vjp(self, z, y, grad_y):
+        """grad_z = grad_y (f' = 1)."""
         return grad_y
 
 
@@ -55,12 +75,15 @@ class Logistic(Activation):
     logistic_family = True
 
     def __call__(self, z):
+        """a = 1 / (1 + exp(-c z)) (Kosko eq 1)."""
         return torch.sigmoid(self.c * z)
 
     def vjp(self, z, y, grad_y):
+        """grad_z = c a (1 - a) grad_y (Kosko eq 4)."""
         return grad_y * self.c * y * (1 - y)
 
     def hard(self):
+        """The c -> infinity limit: a binary threshold neuron at zero."""
         return Threshold("binary")
 
 
@@ -73,12 +96,15 @@ class BipolarLogistic(Activation):
     logistic_family = True
 
     def __call__(self, z):
+        """a = 2 / (1 + exp(-c z)) - 1 = tanh(c z / 2), bipolar."""
         return 2 * torch.sigmoid(self.c * z) - 1
 
     def vjp(self, z, y, grad_y):
+        """grad_z = c (1 - a^2) / 2 grad_y."""
         return grad_y * (0.5 * self.c) * (1 - y * y)
 
     def hard(self):
+        """The c -> infinity limit: a bipolar threshold neuron at zero."""
         return Threshold("bipolar")
 
 
@@ -90,17 +116,22 @@ class Tanh(BipolarLogistic):
     name = "tanh"
 
     def __call__(self, z):
+        """a = tanh(z)."""
         return torch.tanh(z)
 
 
 @dataclass(frozen=True, repr=False)
 class ReLU(Activation):
+    """a = max(z, 0)."""
+
     name = "relu"
 
     def __call__(self, z):
+        """a = max(z, 0)."""
         return torch.relu(z)
 
     def vjp(self, z, y, grad_y):
+        """grad_z = [z > 0] grad_y."""
         return grad_y * (z > 0).to(grad_y.dtype)
 
 
@@ -111,12 +142,15 @@ class Softmax(Activation):
     name = "softmax"
 
     def __call__(self, z):
+        """a = softmax(z) over the last axis."""
         return torch.softmax(z, dim=-1)
 
     def vjp(self, z, y, grad_y):
+        """grad_z = a * (grad_y - <a, grad_y>) (the softmax Jacobian, never built)."""
         return y * (grad_y - (grad_y * y).sum(-1, keepdim=True))
 
     def hard(self):
+        """The zero-temperature limit: one-hot at the largest input."""
         return Threshold("one-hot")
 
 
@@ -132,12 +166,14 @@ class Threshold(Activation):
     name = "threshold"
 
     def __call__(self, z):
+        """The threshold neuron's output: on above zero, off below, on at a tie."""
         if self.coding == "one-hot":
             return torch.nn.functional.one_hot(z.argmax(-1), z.shape[-1]).to(z.dtype)
         on = z >= 0
         return on.to(z.dtype) * 2 - 1 if self.coding == "bipolar" else on.to(z.dtype)
 
     def vjp(self, z, y, grad_y):
+        """Threshold neurons have no useful derivative: they are for inference only."""
         raise InvalidInputError("threshold neurons have no gradient: train with logistic neurons, then swap (hard())")
 
 
@@ -158,6 +194,5 @@ def get_activation(spec, steepness: float = 1.0) -> Activation:
         return spec
     if spec not in ACTIVATIONS:
         raise InvalidInputError(f"unknown activation {spec!r}; choose from {', '.join(ACTIVATIONS)}")
-    if not isinstance(steepness, (int, float)) or not steepness > 0:
-        raise InvalidInputError(f"steepness c must be a positive number, got {steepness!r}")
+    check_positive(steepness, "steepness c")
     return ACTIVATIONS[spec](float(steepness)) if spec in ("logistic", "bipolar-logistic") else ACTIVATIONS[spec]()

@@ -30,10 +30,11 @@ Where the note's appendix is wrong, this code follows the calculus:
 - Smaller slips in the text: eq 3 runs over "i = 1..m" (it is j), eq 8 writes
   dJ_j/dz_j (it is dJ/dz_j) and eq 9 drops a d in dz_j/dw_ji.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import torch
 
@@ -90,7 +91,9 @@ def forward(params: Mapping[str, torch.Tensor], path: Sequence[Step], x: torch.T
     return layers
 
 
-def backward(params, path: Sequence[Step], layers: list[Layer], grad_z_out: torch.Tensor, grads: dict, input_grad: bool = False):
+def backward(
+    params, path: Sequence[Step], layers: list[Layer], grad_z_out: torch.Tensor, grads: dict, input_grad: bool = False
+):
     """Propagate dJ/dz of the last layer down the path, adding dJ/dW and dJ/db into ``grads``.
 
     Returns dJ/dx at the path's input if ``input_grad``, else None (saves one product).
@@ -112,7 +115,9 @@ def backward(params, path: Sequence[Step], layers: list[Layer], grad_z_out: torc
     return dy
 
 
-def loss_and_gradients(params: Mapping[str, torch.Tensor], passes: Sequence[Pass]) -> tuple[torch.Tensor, dict, list[torch.Tensor]]:
+def loss_and_gradients(
+    params: Mapping[str, torch.Tensor], passes: Sequence[Pass]
+) -> tuple[torch.Tensor, dict, list[torch.Tensor]]:
     """The joint error J = sum_p w_p mean_batch E_p and dJ/dtheta for every parameter used.
 
     Returns (J, grads, per-pass mean errors). Parameters that no pass uses get no entry.
@@ -129,7 +134,9 @@ def loss_and_gradients(params: Mapping[str, torch.Tensor], passes: Sequence[Pass
             errors.append(e)
             total = total + p.weight * e.sum()
             scale = p.weight / p.x.shape[-2]  # J is the batch mean: 1/ndata enters once, here
-            backward(params, p.path, layers, scale * likelihoods.grad_z(p.likelihood, act, out.z, out.y, p.target), grads)
+            backward(
+                params, p.path, layers, scale * likelihoods.grad_z(p.likelihood, act, out.z, out.y, p.target), grads
+            )
     return torch.as_tensor(total), grads, errors
 
 
@@ -142,7 +149,7 @@ class _ExplicitLoss(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, passes, names, errors_out, *tensors):
-        loss, grads, errors = loss_and_gradients(dict(zip(names, tensors)), passes)
+        loss, grads, errors = loss_and_gradients(dict(zip(names, tensors, strict=True)), passes)
         errors_out.extend(errors)
         ctx.grads = [grads.get(n) for n in names]
         return loss
@@ -152,7 +159,9 @@ class _ExplicitLoss(torch.autograd.Function):
         return (None, None, None, *[None if d is None else g * d for d in ctx.grads])
 
 
-def explicit_loss(params: Mapping[str, torch.Tensor], passes: Sequence[Pass]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+def explicit_loss(
+    params: Mapping[str, torch.Tensor], passes: Sequence[Pass]
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The joint error as a tensor whose ``.backward()`` writes the engine's gradients.
 
     Returns (J, per-pass mean errors).

@@ -14,6 +14,7 @@ Three cases, each the negative log likelihood of the layer's probability structu
 matched activation it is the error-times-signal form of eqs 61-67, c (a - t) (c/2 (a - t)
 for bipolar logistics), which is exact and never divides by a saturated a (1 - a).
 """
+
 from __future__ import annotations
 
 import torch
@@ -29,6 +30,7 @@ _EPS = 1e-12
 
 
 def check_likelihood(name: str, act: Activation) -> str:
+    """``name`` if it is a likelihood that fits the terminal activation ``act`` (its output range); else an error."""
     if name not in LIKELIHOODS:
         raise InvalidInputError(f"unknown likelihood {name!r}; choose from {', '.join(LIKELIHOODS)}")
     if name == "categorical" and not isinstance(act, Softmax):

@@ -8,6 +8,7 @@
 
 Every system carries its own matrix: M has shape (batch, n, p).
 """
+
 from __future__ import annotations
 
 import math
@@ -17,9 +18,18 @@ import torch
 from torch import nn
 from torchdiffeq import odeint
 
-from ..errors import InvalidInputError, as_patterns, check_finite_tensor, check_positive_int
-from .dynamics import masked_update, threshold_update
-from .memory import BAM
+from ..errors import InvalidInputError
+from ..module import BidirModule
+from ..validation import (
+    as_patterns,
+    check_choice,
+    check_finite_tensor,
+    check_number,
+    check_positive,
+    check_positive_int,
+)
+from .dynamics import MODES, bidirectional_recall
+from .memory import BAM, hebbian_matrix
 
 __all__ = ["hebbian_abam", "DiscreteABAMResult", "ContinuousABAM", "ABAMTrajectory", "LAWS"]
 
@@ -28,6 +38,8 @@ LAWS = ("hebbian", "competitive")
 
 @dataclass
 class DiscreteABAMResult:
+    """Outcome of :func:`hebbian_abam`: final states, the learned matrices and the energy after every step."""
+
     x: torch.Tensor  # (B, n) final X states
     y: torch.Tensor  # (B, p) final Y states
     M: torch.Tensor  # (B, n, p) learned matrices
@@ -54,34 +66,44 @@ def hebbian_abam(
     -c_t |x|^2 |y|^2 (eq 33 with c_t = 1 and bipolar states). The starting matrix is the BAM's.
     """
     check_positive_int(steps, "steps")
-    if not (isinstance(rate, (int, float)) and rate > 0 and math.isfinite(rate)):
-        raise InvalidInputError(f"rate must be a positive number, got {rate!r}")
-    if mode not in ("sync", "async"):
-        raise InvalidInputError(f"mode must be 'sync' or 'async', got {mode!r}")
-    x = bam._patterns(x, "x", bam.n)
-    y = bam._start(y, "y", bam.p, x)
+    check_positive(rate, "rate")
+    check_number(rate_decay, "rate_decay", low=0)
+    check_choice(mode, "mode", MODES)
+    x = bam.states(x, "x", bam.n)
+    y = bam.start_states(y, "y", bam.p, x)
     if mode == "async":
         check_positive_int(k, "k", maximum=min(bam.n, bam.p))
-    g = torch.Generator().manual_seed(seed)
+
+    def hebbian_step(t, x, y, M):  # eqs (29), (32): dM = c_t x^T y, c_t = rate / (1 + t)^rate_decay
+        return M + learning_rate(t, rate, rate_decay) * hebbian_matrix(x, y)
+
+    # one memory per probe: states (B, 1, n) against M (B, n, p) in the one recall loop
     M = bam.M.expand(x.shape[0], bam.n, bam.p).clone()
-    tx, ty = bam.threshold_x, bam.threshold_y
+    r = bidirectional_recall(
+        M,
+        x.unsqueeze(1),
+        y.unsqueeze(1),
+        bam.threshold_x,
+        bam.threshold_y,
+        bam.coding,
+        mode=mode,
+        k=k,
+        max_steps=steps,
+        generator=torch.Generator().manual_seed(seed),
+        learn=hebbian_step,
+    )
+    return DiscreteABAMResult(r.x.squeeze(1), r.y.squeeze(1), r.M, r.energy.squeeze(1))
 
-    def E(x, y, M):
-        return -((x.unsqueeze(1) @ M).squeeze(1) * y).sum(-1) + x @ tx + y @ ty
 
-    energies = [E(x, y, M)]
-    for t in range(steps):
-        y_full = threshold_update((x.unsqueeze(1) @ M).squeeze(1), y, ty, bam.coding)
-        y = masked_update(y_full, y, mode, k, g)
-        x_full = threshold_update((y.unsqueeze(1) @ M.transpose(1, 2)).squeeze(1), x, tx, bam.coding)
-        x = masked_update(x_full, x, mode, k, g)
-        M = M + rate / (1 + t) ** rate_decay * x.unsqueeze(2) * y.unsqueeze(1)  # eqs (29), (32)
-        energies.append(E(x, y, M))
-    return DiscreteABAMResult(x, y, M, torch.stack(energies, dim=-1))
+def learning_rate(t: int, rate: float = 1.0, rate_decay: float = 1.0) -> float:
+    """The discrete ABAM's decreasing learning rate c_t = rate / (1 + t)^rate_decay at step t = 0, 1, ..."""
+    return rate / (1 + t) ** rate_decay
 
 
 @dataclass
 class ABAMTrajectory:
+    """A continuous ABAM's solution on the time grid, with the energy (39) along it."""
+
     t: torch.Tensor  # (T,)
     o_x: torch.Tensor  # (T, B, n) neuron inputs (activation arguments) of field X
     o_y: torch.Tensor  # (T, B, p)
@@ -94,7 +116,7 @@ def _logistic_integral(o: torch.Tensor, c: float) -> torch.Tensor:
     return o * torch.sigmoid(c * o) - (nn.functional.softplus(c * o) - math.log(2.0)) / c
 
 
-class ContinuousABAM(nn.Module):
+class ContinuousABAM(BidirModule):
     """Additive ABAM: eqs (37)-(38) for the neurons, (34) or (43) for the synapses.
 
         do_x/dt = -o_x + a_y(o_y) M^T + I_x            (37)
@@ -104,24 +126,36 @@ class ContinuousABAM(nn.Module):
 
     Activations are binary logistics a(o) = 1 / (1 + exp(-c o)) (eq 1), bounded in [0, 1]
     and nondecreasing as the theorem needs. The competitive law keeps Edot <= 0 exactly
-    only for a win-loss (0/1) a_y (eqs 44-45); use a steep ``steepness_y`` for it:
-    measured here, c_y = 1..30 lets E rise by up to ~1e-2 while a Y neuron switches,
-    c_y = 100 keeps every rise at round-off level.
+    only for a win-loss (0/1) a_y (eqs 44-45); use a steep ``steepness_y`` for it: with a
+    shallow logistic E can rise while a Y neuron switches (the ``abam`` experiment measures
+    how much). The ABAM experiment integrates in float64 (``dtype=torch.float64``), since its
+    tolerances are below float32's resolution.
     """
 
-    def __init__(self, n: int, p: int, law: str = "hebbian", steepness_x: float = 1.0, steepness_y: float = 1.0, input_x=None, input_y=None, dtype=torch.float64):
+    def __init__(
+        self,
+        n: int,
+        p: int,
+        law: str = "hebbian",
+        steepness_x: float = 1.0,
+        steepness_y: float = 1.0,
+        input_x=None,
+        input_y=None,
+        dtype=torch.float32,
+        device=None,
+    ):
         super().__init__()
-        if law not in LAWS:
-            raise InvalidInputError(f"law must be one of {LAWS}, got {law!r}")
+        check_choice(law, "law", LAWS)
         for name, c in (("steepness_x", steepness_x), ("steepness_y", steepness_y)):
-            if not (isinstance(c, (int, float)) and c > 0 and math.isfinite(c)):
-                raise InvalidInputError(f"{name} must be a positive number, got {c!r}")
+            check_positive(c, name)
         self.n, self.p, self.law = check_positive_int(n, "n"), check_positive_int(p, "p"), law
         self.c_x, self.c_y = float(steepness_x), float(steepness_y)
-        self.register_buffer("input_x", check_finite_tensor(torch.zeros(n) if input_x is None else input_x, "input_x", shape=(n,), dtype=dtype))
-        self.register_buffer("input_y", check_finite_tensor(torch.zeros(p) if input_y is None else input_y, "input_y", shape=(p,), dtype=dtype))
+        for name, value, size in (("input_x", input_x, n), ("input_y", input_y, p)):
+            value = torch.zeros(size) if value is None else value
+            self.register_buffer(name, check_finite_tensor(value, name, shape=(size,), dtype=dtype, device=device))
 
     def activations(self, o_x, o_y):
+        """(a_x, a_y): the logistic signals of both fields (eq 1) at activations (o_x, o_y)."""
         return torch.sigmoid(self.c_x * o_x), torch.sigmoid(self.c_y * o_y)  # eq (1)
 
     def forward(self, t, state):
@@ -163,19 +197,26 @@ class ContinuousABAM(nn.Module):
         )
 
     @torch.no_grad()
-    def integrate(self, o_x, o_y, M, t, method: str = "dopri5", rtol: float = 1e-8, atol: float = 1e-10) -> ABAMTrajectory:
-        """Integrate from (o_x, o_y, M) over the time grid t with a torchdiffeq solver."""
-        dtype = self.input_x.dtype
-        o_x = as_patterns(o_x, "o_x", dim=self.n, coding=None, dtype=dtype)
-        o_y = as_patterns(o_y, "o_y", dim=self.p, coding=None, dtype=dtype)
+    def integrate(
+        self, o_x, o_y, M, t, method: str = "dopri5", rtol: float = 1e-8, atol: float = 1e-10
+    ) -> ABAMTrajectory:
+        """Integrate from (o_x, o_y, M) over the time grid t with a torchdiffeq solver (inputs move to the
+        model's device and dtype; one state may be 1-D)."""
+        dtype, device = self.input_x.dtype, self.input_x.device
+        check_positive(rtol, "rtol")
+        check_positive(atol, "atol")
+        o_x = as_patterns(o_x, "o_x", dim=self.n, coding=None, dtype=dtype, device=device)
+        o_y = as_patterns(o_y, "o_y", dim=self.p, coding=None, dtype=dtype, device=device)
         if o_x.shape[0] != o_y.shape[0]:
             raise InvalidInputError(f"o_x and o_y must have the same batch size, got {o_x.shape[0]} and {o_y.shape[0]}")
-        M = check_finite_tensor(M, "M", dtype=dtype)
+        M = check_finite_tensor(M, "M", dtype=dtype, device=device)
         if M.shape == (self.n, self.p):
             M = M.expand(o_x.shape[0], self.n, self.p).clone()
         if M.shape != (o_x.shape[0], self.n, self.p):
-            raise InvalidInputError(f"M must have shape ({self.n}, {self.p}) or ({o_x.shape[0]}, {self.n}, {self.p}), got {tuple(M.shape)}")
-        t = check_finite_tensor(t, "t", dtype=dtype)
+            raise InvalidInputError(
+                f"M must have shape ({self.n}, {self.p}) or ({o_x.shape[0]}, {self.n}, {self.p}), got {tuple(M.shape)}"
+            )
+        t = check_finite_tensor(t, "t", dtype=dtype, device=device)
         if t.dim() != 1 or t.numel() < 2 or not (t[1:] > t[:-1]).all():
             raise InvalidInputError("t must be a strictly increasing 1-D time grid with at least two points")
         o_xs, o_ys, Ms = odeint(self, (o_x, o_y, M), t, method=method, rtol=rtol, atol=atol)

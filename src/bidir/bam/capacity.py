@@ -5,20 +5,31 @@ These helpers measure it: recall rate against the number of stored pairs and the
 in the key, for bipolar keys and for binary keys (eq 25: binary keys carry half the
 signal). Every trial draws its own random memory; trials run as one batch.
 """
+
 from __future__ import annotations
 
 import itertools
 
 import torch
 
-from ..errors import InvalidInputError, as_patterns, check_coding, check_fraction, check_positive_int
-from .dynamics import bidirectional_recall, threshold_update
+from ..errors import InvalidInputError
+from ..validation import as_patterns, check_coding, check_fraction, check_positive_int
+from .dynamics import bidirectional_recall, fixed_point_mask, off_value, threshold_update
 from .memory import hebbian_matrix, to_binary
 
-__all__ = ["flip_noise", "recall_rate", "capacity_sweep", "stored_pairs", "largest_stored_subset", "greedy_stored_subset"]
+__all__ = [
+    "flip_noise",
+    "recall_rate",
+    "capacity_sweep",
+    "stored_pairs",
+    "largest_stored_subset",
+    "greedy_stored_subset",
+]
 
 
-def flip_noise(patterns: torch.Tensor, fraction: float, generator: torch.Generator | None = None, coding: str = "bipolar") -> torch.Tensor:
+def flip_noise(
+    patterns: torch.Tensor, fraction: float, generator: torch.Generator | None = None, coding: str = "bipolar"
+) -> torch.Tensor:
     """Flip exactly round(fraction * size) randomly chosen components of every pattern."""
     check_fraction(fraction, "fraction")
     check_coding(coding)
@@ -67,10 +78,10 @@ def recall_rate(
         X, Y = to_binary(X), to_binary(Y)
     keys = flip_noise(X, noise, generator, coding)
     tx, ty = torch.zeros(n, device=device), torch.zeros(p, device=device)
-    y0 = threshold_update(keys @ M, torch.full_like(Y, -1.0 if coding == "bipolar" else 0.0), ty, coding)
+    y0 = threshold_update(keys @ M, torch.full_like(Y, off_value(coding)), ty, coding)
     r = bidirectional_recall(M, keys, y0, tx, ty, coding, mode=mode, k=k, max_steps=max_steps, generator=generator)
     exact = (r.x == X).all(-1) & (r.y == Y).all(-1)
-    fixed = ((threshold_update(X @ M, Y, ty, coding) == Y).all(-1)) & ((threshold_update(Y @ M.transpose(1, 2), X, tx, coding) == X).all(-1))
+    fixed = fixed_point_mask(X, Y, M, tx, ty, strict=False)  # eq (5) literally: a tie keeps the state
     return {
         "recall_rate": exact.float().mean().item(),
         "stored_rate": fixed.float().mean().item(),
@@ -79,13 +90,22 @@ def recall_rate(
     }
 
 
-def capacity_sweep(n, p, ms, noises, trials=100, codings=("bipolar", "binary"), mode="sync", k=1, seed=0, progress=None, device=None) -> list[dict]:
+def capacity_sweep(
+    n, p, ms, noises, trials=100, codings=("bipolar", "binary"), mode="sync", k=1, seed=0, progress=None, device=None
+) -> list[dict]:
     """Recall rate over a grid of stored-pair counts, noise levels and codings (one row each)."""
     rows = []
     g = torch.Generator().manual_seed(seed)
     grid = list(itertools.product(codings, noises, ms))
     for coding, noise, m in grid if progress is None else progress(grid, desc="capacity"):
-        rows.append({"coding": coding, "noise": noise, "m": m, **recall_rate(n, p, m, noise, trials, coding, mode, k, generator=g, device=device)})
+        rows.append(
+            {
+                "coding": coding,
+                "noise": noise,
+                "m": m,
+                **recall_rate(n, p, m, noise, trials, coding, mode, k, generator=g, device=device),
+            }
+        )
     return rows
 
 
@@ -104,10 +124,8 @@ def stored_pairs(X, Y, M=None, strict: bool = True) -> torch.Tensor:
 
 
 def _fixed(X, Y, M, strict):
-    fy, fx = (X @ M) * Y, (Y @ M.transpose(-2, -1)) * X
-    if strict:
-        return (fy > 0).all(-1) & (fx > 0).all(-1)
-    return (fy >= 0).all(-1) & (fx >= 0).all(-1)
+    """Bipolar pairs stored as fixed points of M with zero thresholds (the paper's BAMs)."""
+    return fixed_point_mask(X, Y, M, 0.0, 0.0, strict)
 
 
 @torch.no_grad()
@@ -150,7 +168,7 @@ def greedy_stored_subset(X, Y, order=None, strict: bool = True) -> list[int]:
     Y = as_patterns(Y, "Y", coding="bipolar", dtype=torch.float64)
     kept: list[int] = []
     M = torch.zeros(X.shape[1], Y.shape[1], dtype=torch.float64)
-    for i in (range(X.shape[0]) if order is None else order):
+    for i in range(X.shape[0]) if order is None else order:
         i = int(i)
         trial = M + X[i : i + 1].T @ Y[i : i + 1]
         idx = kept + [i]

@@ -1,23 +1,53 @@
-"""Discrete BAM dynamics: threshold updates, energy, and the one convergence loop.
+"""Discrete BAM dynamics: threshold updates, energy, the fixed-point test, and the one convergence loop.
 
 Kosko (2021), section II. Signals run forward X -> Y through M (eq 3) and backward
 Y -> X through M^T. Each field is updated by the threshold rule (eq 5); a neuron whose
 input equals its threshold keeps its state. Synchronous and asynchronous recall are the
 same loop with two update masks: all neurons, or a random subset of k neurons per field
-per step. The energy (eq 8, with the threshold terms of Kosko 1988) never increases.
+per step. The energy (eq 8, with the threshold terms of Kosko 1988) never increases. The
+discrete adaptive BAM (eqs 29-33) is the same loop with a learning step after each update.
 
 States are batches of row vectors, x (..., B, n) and y (..., B, p); the memory M has
-shape (n, p), shared by all B probes, or (..., n, p), one memory per leading index.
+shape (n, p), shared by all B probes, or (..., n, p), one memory per leading index (one
+per probe: states (B, 1, n) against M (B, n, p)).
+
+Conventions (each one a choice a reader meets at once):
+
+- ``steps`` counts the X -> Y -> X steps that changed a state; the sweep that confirms
+  a fixed point is not counted, so a probe that starts at a fixed point takes 0 steps.
+- The energy trace starts with the energy of the initial state (entry 0) and then has one
+  entry per counted step; it stays flat once a probe has converged.
+- A field that recall starts without (only a key on the other side is given) begins as one
+  threshold pass of the key, in which ties resolve to "off" (there is no previous state).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-from ..errors import off_value
+from ..validation import CODINGS
 
-__all__ = ["threshold_update", "masked_update", "energy", "energy_bound", "RecallResult", "bidirectional_recall"]
+__all__ = [
+    "MODES",
+    "off_value",
+    "threshold_update",
+    "masked_update",
+    "energy",
+    "energy_bound",
+    "fixed_point_mask",
+    "RecallResult",
+    "bidirectional_recall",
+]
+
+MODES = ("sync", "async")  # update all neurons of a field per step, or k random ones
+
+
+def off_value(coding: str) -> float:
+    """The 'off' state of a threshold neuron: -1 (bipolar) or 0 (binary)."""
+    return CODINGS[coding][0]
 
 
 def threshold_update(o: torch.Tensor, prev: torch.Tensor, threshold: torch.Tensor, coding: str) -> torch.Tensor:
@@ -27,14 +57,35 @@ def threshold_update(o: torch.Tensor, prev: torch.Tensor, threshold: torch.Tenso
     return torch.where(o > threshold, on, torch.where(o < threshold, off, prev))
 
 
-def energy(x, y, M, threshold_x, threshold_y) -> torch.Tensor:
-    """Eq (8): E = -x M y^T (+ x.T_x + y.T_y, zero for the paper's zero thresholds)."""
-    return -((x @ M) * y).sum(-1) + x @ threshold_x + y @ threshold_y
+def energy(x, y, M, threshold_x, threshold_y, *, x_input=None) -> torch.Tensor:
+    """Eq (8): E = -x M y^T (+ x.T_x + y.T_y, zero for the paper's zero thresholds).
+
+    ``x_input = y M^T`` may be passed when it is already at hand (recall has it), which saves a product.
+    """
+    cross = (x * x_input).sum(-1) if x_input is not None else ((x @ M) * y).sum(-1)
+    return -cross + x @ threshold_x + y @ threshold_y
 
 
 def energy_bound(M, threshold_x, threshold_y) -> torch.Tensor:
     """Eq (9): E >= -sum |m_ij| (minus the threshold magnitudes) for states in [-1, 1]."""
     return -M.abs().sum((-2, -1)) - threshold_x.abs().sum() - threshold_y.abs().sum()
+
+
+def fixed_point_mask(x, y, M, threshold_x, threshold_y, strict: bool = True) -> torch.Tensor:
+    """Whether each (x, y) is a bidirectional fixed point of eq (5): every neuron's input on its state's side.
+
+    ``strict=True`` demands every input strictly on the right side of the threshold (no ties);
+    ``strict=False`` applies eq (5) literally, where a tie keeps the state (so M = 0 makes every pair a
+    fixed point). Works for either coding ('on' is 1 in both).
+    """
+    o_y = x @ M - threshold_y
+    o_x = y @ M.transpose(-2, -1) - threshold_x
+    ok_y = torch.where(y == 1, o_y > 0, o_y < 0)
+    ok_x = torch.where(x == 1, o_x > 0, o_x < 0)
+    if not strict:
+        ok_y |= o_y == 0
+        ok_x |= o_x == 0
+    return ok_y.all(-1) & ok_x.all(-1)
 
 
 @dataclass
@@ -44,7 +95,8 @@ class RecallResult:
     x, y: final states; converged: whether (x, y) is a bidirectional fixed point;
     steps: X->Y->X steps taken until convergence (or the step limit);
     energy: (..., steps + 1) energy trace, entry 0 at the start state, flat after convergence;
-    states_x / states_y: (steps + 1, ..., n|p) snapshots when recorded.
+    states_x / states_y: (steps + 1, ..., n|p) snapshots when recorded;
+    M: the final memory (differs from the start only when the loop learned).
     """
 
     x: torch.Tensor
@@ -54,6 +106,7 @@ class RecallResult:
     energy: torch.Tensor
     states_x: torch.Tensor | None = None
     states_y: torch.Tensor | None = None
+    M: torch.Tensor | None = None
 
 
 def _random_mask(shape, k: int, generator, device) -> torch.Tensor:
@@ -62,8 +115,8 @@ def _random_mask(shape, k: int, generator, device) -> torch.Tensor:
     Drawn on the generator's device, then moved: the same seed gives the same masks on
     CPU and GPU.
     """
-    scores = torch.rand(shape, generator=generator, device=generator.device if generator is not None else device).to(device)
-    idx = scores.topk(k, dim=-1).indices
+    scores = torch.rand(shape, generator=generator, device=generator.device if generator is not None else device)
+    idx = scores.to(device).topk(k, dim=-1).indices
     return torch.zeros(shape, dtype=torch.bool, device=device).scatter_(-1, idx, True)
 
 
@@ -86,37 +139,43 @@ def bidirectional_recall(
     max_steps: int = 1000,
     generator: torch.Generator | None = None,
     record_states: bool = False,
+    learn: Callable | None = None,
 ) -> RecallResult:
     """Iterate X -> Y -> X until every probe sits at a bidirectional fixed point.
 
     One step updates Y from x M (eq 3, 5), then X from y M^T with the new y. A probe has
     converged when a full synchronous update of both fields would change nothing; its
     state then stays frozen. Inputs are trusted (validated by :class:`BAM`).
+
+    ``learn(t, x, y, M) -> M`` (the adaptive BAM, eqs 29-33) moves the synapses after every
+    step; the loop then runs all ``max_steps`` steps (learning goes on at a fixed point of
+    the neurons) and each energy is that of the new state under the new matrix.
     """
     batch = x.shape[:-1]
     converged = torch.zeros(batch, dtype=torch.bool, device=x.device)
     steps = torch.zeros(batch, dtype=torch.long, device=x.device)
-    energies, xs, ys = [], [x], [y]
-    Mt = M.transpose(-2, -1)
+    energies, xs, ys = [energy(x, y, M, threshold_x, threshold_y)], [x], [y]
     for t in range(max_steps + 1):
-        o_y = x @ M  # eq (3): forward inner products
-        if t == 0:
-            energies.append(-(y * o_y).sum(-1) + x @ threshold_x + y @ threshold_y)
-        y_full = threshold_update(o_y, y, threshold_y, coding)
+        y_full = threshold_update(x @ M, y, threshold_y, coding)  # eq (3): forward inner products
         y_new = masked_update(y_full, y, mode, k, generator)
-        o_x = y_new @ Mt  # backward pass through M^T
+        o_x = y_new @ M.transpose(-2, -1)  # backward pass through M^T
         x_full = threshold_update(o_x, x, threshold_x, coding)
         # Stable Y means y_new == y, so x_full came from y itself: (x, y) is a fixed point.
         converged |= (y_full == y).all(-1) & (x_full == x).all(-1)
-        if t == max_steps or bool(converged.all()):
+        if t == max_steps or (learn is None and bool(converged.all())):
             break
         x_new = masked_update(x_full, x, mode, k, generator)
-        keep = converged.unsqueeze(-1)
-        x, y = torch.where(keep, x, x_new), torch.where(keep, y, y_new)
-        steps += (~converged).long()
-        # E(x_new, y_new) = -x_new . (y_new M^T) + thresholds: reuses o_x, no extra product.
-        e_new = -(x_new * o_x).sum(-1) + x_new @ threshold_x + y_new @ threshold_y
-        energies.append(torch.where(converged, energies[-1], e_new))
+        if learn is None:
+            keep = converged.unsqueeze(-1)
+            x, y = torch.where(keep, x, x_new), torch.where(keep, y, y_new)
+            steps += (~converged).long()
+            e_new = energy(x_new, y_new, M, threshold_x, threshold_y, x_input=o_x)  # o_x = y_new M^T: no product
+            energies.append(torch.where(converged, energies[-1], e_new))
+        else:
+            x, y = x_new, y_new
+            steps += 1
+            M = learn(t, x, y, M)
+            energies.append(energy(x, y, M, threshold_x, threshold_y))
         if record_states:
             xs.append(x)
             ys.append(y)
@@ -128,4 +187,5 @@ def bidirectional_recall(
         energy=torch.stack(energies, dim=-1),
         states_x=torch.stack(xs) if record_states else None,
         states_y=torch.stack(ys) if record_states else None,
+        M=M,
     )

@@ -4,17 +4,26 @@
 >>> out = bam.recall(x=noisy_key, mode="async", k=6, seed=0)
 >>> out.x, out.y, out.converged, out.energy    # eq (8) trace, never increasing
 """
+
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from ..errors import InvalidInputError, as_patterns, check_coding, check_finite_tensor, check_positive_int, off_value
-from .dynamics import RecallResult, bidirectional_recall, energy, energy_bound, threshold_update
+from ..errors import InvalidInputError
+from ..module import BidirModule
+from ..validation import as_patterns, check_choice, check_coding, check_finite_tensor, check_positive_int
+from .dynamics import (
+    MODES,
+    RecallResult,
+    bidirectional_recall,
+    energy,
+    energy_bound,
+    fixed_point_mask,
+    off_value,
+    threshold_update,
+)
 
 __all__ = ["BAM", "to_bipolar", "to_binary", "hebbian_matrix"]
-
-MODES = ("sync", "async")
 
 
 def to_bipolar(a: torch.Tensor) -> torch.Tensor:
@@ -38,7 +47,7 @@ def hebbian_matrix(X: torch.Tensor, Y: torch.Tensor, coding: str = "bipolar") ->
     return X.transpose(-2, -1) @ Y
 
 
-class BAM(nn.Module):
+class BAM(BidirModule):
     """Two fields of threshold neurons, X (n) and Y (p), joined by one n-by-p matrix M.
 
     Signals run forward through M and backward through M^T. States are bipolar
@@ -63,12 +72,16 @@ class BAM(nn.Module):
         self.register_buffer("M", torch.zeros(n, p, dtype=dtype, device=device))
         tx = torch.zeros(n) if threshold_x is None else threshold_x
         ty = torch.zeros(p) if threshold_y is None else threshold_y
-        self.register_buffer("threshold_x", check_finite_tensor(tx, "threshold_x", shape=(n,), dtype=dtype, device=device))
-        self.register_buffer("threshold_y", check_finite_tensor(ty, "threshold_y", shape=(p,), dtype=dtype, device=device))
+        self.register_buffer(
+            "threshold_x", check_finite_tensor(tx, "threshold_x", shape=(n,), dtype=dtype, device=device)
+        )
+        self.register_buffer(
+            "threshold_y", check_finite_tensor(ty, "threshold_y", shape=(p,), dtype=dtype, device=device)
+        )
 
     # ----------------------------------------------------------------- encoding
     @classmethod
-    def from_pairs(cls, X, Y, coding: str = "bipolar", **kwargs) -> "BAM":
+    def from_pairs(cls, X, Y, coding: str = "bipolar", **kwargs) -> BAM:
         """Encode m pairs (rows of X and Y) by Hebbian correlation, eq (16)."""
         check_coding(coding)
         dtype = kwargs.get("dtype", torch.float32)
@@ -81,48 +94,52 @@ class BAM(nn.Module):
         return bam
 
     def _pairs(self, x, y):
-        x = self._patterns(x, "x", self.n)
-        y = self._patterns(y, "y", self.p)
+        x = self.states(x, "x", self.n)
+        y = self.states(y, "y", self.p)
         if x.shape[0] != y.shape[0]:
             raise InvalidInputError(f"x and y must hold the same number of patterns, got {x.shape[0]} and {y.shape[0]}")
         return x, y
 
     @torch.no_grad()
-    def add_pair(self, x, y) -> "BAM":
+    def add_pair(self, x, y) -> BAM:
         """M <- M + X^T Y: store one pair (or a batch of pairs)."""
         self.M += hebbian_matrix(*self._pairs(x, y), self.coding)
         return self
 
     @torch.no_grad()
-    def erase_pair(self, x, y) -> "BAM":
+    def erase_pair(self, x, y) -> BAM:
         """M <- M - X^T Y: forget a pair; -M_k stores (X_k, Y_k^c) (section III.A)."""
         self.M -= hebbian_matrix(*self._pairs(x, y), self.coding)
         return self
 
     # ----------------------------------------------------------------- one pass
-    def _patterns(self, value, name, dim):
+    def states(self, value, name: str, dim: int) -> torch.Tensor:
+        """Validated states of one field (batch, dim) in the BAM's coding, dtype and device; 1-D is one state."""
         return as_patterns(value, name, dim=dim, coding=self.coding, dtype=self.M.dtype, device=self.M.device)
 
-    def _start(self, value, name, dim, like):
+    def start_states(self, value, name: str, dim: int, like: torch.Tensor) -> torch.Tensor:
+        """Like :meth:`states`, one per row of ``like``; None gives every neuron 'off'."""
         if value is None:
             return torch.full((like.shape[0], dim), off_value(self.coding), dtype=self.M.dtype, device=self.M.device)
-        out = self._patterns(value, name, dim)
+        out = self.states(value, name, dim)
         if out.shape[0] != like.shape[0]:
-            raise InvalidInputError(f"{name} must hold {like.shape[0]} patterns to match the probes, got {out.shape[0]}")
+            raise InvalidInputError(
+                f"{name} must hold {like.shape[0]} patterns to match the probes, got {out.shape[0]}"
+            )
         return out
 
     @torch.no_grad()
     def forward(self, x, y_prev=None) -> torch.Tensor:
         """One forward pass X -> Y: threshold of x M (eqs 3, 5); ties keep y_prev (default off)."""
-        x = self._patterns(x, "x", self.n)
-        y_prev = self._start(y_prev, "y_prev", self.p, x)
+        x = self.states(x, "x", self.n)
+        y_prev = self.start_states(y_prev, "y_prev", self.p, x)
         return threshold_update(x @ self.M, y_prev, self.threshold_y, self.coding)
 
     @torch.no_grad()
     def backward_pass(self, y, x_prev=None) -> torch.Tensor:
         """One backward pass Y -> X: threshold of y M^T through the same synapses."""
-        y = self._patterns(y, "y", self.p)
-        x_prev = self._start(x_prev, "x_prev", self.n, y)
+        y = self.states(y, "y", self.p)
+        x_prev = self.start_states(x_prev, "x_prev", self.n, y)
         return threshold_update(y @ self.M.T, x_prev, self.threshold_x, self.coding)
 
     # ----------------------------------------------------------------- energy
@@ -144,14 +161,7 @@ class BAM(nn.Module):
         state, so e.g. M = 0 makes every pair a fixed point.
         """
         x, y = self._pairs(x, y)
-        o_y, o_x = x @ self.M - self.threshold_y, y @ self.M.T - self.threshold_x
-        on = 1.0
-        ok_y = torch.where(y == on, o_y > 0, o_y < 0)
-        ok_x = torch.where(x == on, o_x > 0, o_x < 0)
-        if not strict:
-            ok_y |= o_y == 0
-            ok_x |= o_x == 0
-        return ok_y.all(-1) & ok_x.all(-1)
+        return fixed_point_mask(x, y, self.M, self.threshold_x, self.threshold_y, strict)
 
     # ----------------------------------------------------------------- recall
     @torch.no_grad()
@@ -175,8 +185,7 @@ class BAM(nn.Module):
         mode="sync" updates whole fields; mode="async" updates k random neurons per field
         per step, drawn from ``generator`` (or a fresh one seeded with ``seed``).
         """
-        if mode not in MODES:
-            raise InvalidInputError(f"mode must be one of {MODES}, got {mode!r}")
+        check_choice(mode, "mode", MODES)
         check_positive_int(max_steps, "max_steps")
         if mode == "async":
             check_positive_int(k, "k", maximum=min(self.n, self.p))
@@ -184,14 +193,13 @@ class BAM(nn.Module):
             generator = torch.Generator().manual_seed(0 if seed is None else seed)
         if x is None and y is None:
             raise InvalidInputError("recall needs a probe: give x (X side), y (Y side) or both")
-        args = dict(coding=self.coding, mode=mode, k=k, max_steps=max_steps, generator=generator, record_states=record_states)
+        args = dict(
+            coding=self.coding, mode=mode, k=k, max_steps=max_steps, generator=generator, record_states=record_states
+        )
         if x is None:  # from the Y side: run the same loop on the transposed memory
-            y = self._patterns(y, "y", self.p)
+            y = self.states(y, "y", self.p)
             r = bidirectional_recall(self.M.T, y, self.backward_pass(y), self.threshold_y, self.threshold_x, **args)
             return RecallResult(r.y, r.x, r.converged, r.steps, r.energy, r.states_y, r.states_x)
-        x = self._patterns(x, "x", self.n)
-        y = self.forward(x) if y is None else self._start(y, "y", self.p, x)
+        x = self.states(x, "x", self.n)
+        y = self.forward(x) if y is None else self.start_states(y, "y", self.p, x)
         return bidirectional_recall(self.M, x, y, self.threshold_x, self.threshold_y, **args)
-
-    def extra_repr(self) -> str:
-        return f"n={self.n}, p={self.p}, coding={self.coding!r}"

@@ -7,68 +7,134 @@ update every element on its own, and the summed loss carries each copy's gradien
 its own slice, so each copy follows its own full-batch training run. (Rounding differs
 from a one-network run, and Adam turns tiny gradient differences into full-size steps,
 so copy s is not bit-identical to training seed s alone; it is seeded and deterministic.)
+
+Training goes through the one training loop, :class:`bidir.train.Trainer`, with the whole
+data set as one batch in its own order.
 """
+
 from __future__ import annotations
 
 import copy
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
+from torch import nn
 
 from ..backprop import engine
-from ..train import make_optimizer
+from ..module import BidirModule
+from ..train import Trainer, make_optimizer
+from ..validation import check_choice, check_positive_int
+from .network import BidirectionalMLP
 
 __all__ = ["Ensemble"]
 
 
-class Ensemble:
-    """S networks ``make(seed)``, one per seed, held as stacked parameters."""
+class Ensemble(BidirModule):
+    """S networks ``BidirectionalMLP(sizes, **network, seed=s)``, one per seed, held as stacked parameters.
 
-    def __init__(self, make: Callable[[int], torch.nn.Module], seeds: Sequence[int]):
-        self.seeds = list(seeds)
-        models = [make(s) for s in self.seeds]
-        self.template = copy.deepcopy(models[0])
-        self.params = {k: torch.stack([dict(m.named_parameters())[k].detach() for m in models]).requires_grad_() for k, _ in models[0].named_parameters()}
+    ``forward(x)`` and ``backward_pass(y)`` run every copy: (S, batch, n).
+    """
+
+    def __init__(
+        self, seeds: Sequence[int], sizes: Sequence[int], dtype: torch.dtype = torch.float32, device=None, **network
+    ):
+        super().__init__()
+        self.seeds = [int(s) for s in seeds]
+        check_positive_int(len(self.seeds), "number of seeds")
+        models = [BidirectionalMLP(sizes, seed=s, dtype=dtype, **network) for s in self.seeds]
+        self.template = models[0]  # structure, activations and hidden steepness; its own weights are unused
+        self.template.requires_grad_(False)
+        self.names = [name for name, _ in models[0].named_parameters()]
+        self.stacked = nn.ParameterList(
+            nn.Parameter(torch.stack([dict(m.named_parameters())[k].detach() for m in models])) for k in self.names
+        )
+        self.to(device)
+
+    @classmethod
+    def bipolar(cls, seeds: Sequence[int], sizes: Sequence[int], steepness: float = 1.0, **kwargs) -> Ensemble:
+        """Copies of :meth:`BidirectionalMLP.bipolar`: the logistic BAMs of Fig 1b."""
+        kind = "bipolar-logistic"
+        return cls(seeds, sizes, hidden=kind, output=kind, input=kind, steepness=steepness, **kwargs)
+
+    @property
+    def params(self) -> dict[str, torch.Tensor]:
+        """Every stacked parameter by the network's parameter name: (S, ...)."""
+        return dict(zip(self.names, self.stacked, strict=True))
 
     def objective(self, x, t, **loss_kwargs):
         """(sum of the copies' losses, {error name: (S,) errors})."""
         return self.template.objective(self.params, x, t, **loss_kwargs)
 
-    def fit(self, x, t, epochs: int, lr: float, optimizer: str = "adam", progress=None, hidden_steepness: Callable | None = None, callback: Callable | None = None, **loss_kwargs) -> dict:
-        """Full-batch training of every copy; returns the final errors, each of shape (S,).
+    def fit(
+        self,
+        x,
+        t,
+        epochs: int,
+        lr: float,
+        optimizer: str = "adam",
+        progress: bool = False,
+        hidden_steepness: Callable[[int], float] | None = None,
+        evaluate: Callable | None = None,
+        **loss_kwargs,
+    ) -> list[dict]:
+        """Full-batch training of every copy through the Trainer (one epoch = one step); returns its history.
 
-        ``hidden_steepness(epoch)``, if given, sets the hidden neurons' c before each epoch;
-        ``callback(epoch)`` runs after each update (to record curves, say).
+        ``hidden_steepness(epoch)`` (0-based) sets the hidden neurons' c before each epoch;
+        ``evaluate(ensemble, epoch)`` adds its metrics after each (to record curves, say).
         """
-        opt = make_optimizer(optimizer, self.params.values(), lr)
-        steps = range(epochs) if progress is None else progress(range(epochs))
-        for epoch in steps:
-            if hidden_steepness is not None:
-                self.template.set_hidden_steepness(hidden_steepness(epoch))
-            J, _ = self.objective(x, t, **loss_kwargs)
-            opt.zero_grad(set_to_none=True)
-            J.backward()
-            opt.step()
-            if callback is not None:
-                callback(epoch)
-        with torch.no_grad():
-            return self.objective(x, t, **loss_kwargs)[1]
+        x, t = self.template._pair(x, t)
+        opt = make_optimizer(optimizer, self.stacked.parameters(), lr)
+        anneal = (
+            None if hidden_steepness is None else (lambda epoch: self.set_hidden_steepness(hidden_steepness(epoch - 1)))
+        )
+        trainer = Trainer(
+            self,
+            lambda m, xb, tb: (m.objective(xb, tb, **loss_kwargs)[0], {}),
+            opt,
+            batch_size=x.shape[0],
+            shuffle=False,
+            progress=progress,
+            log=lambda line: None,
+            name="ensemble",
+            before_epoch=anneal,
+        )
+        return trainer.fit((x, t), epochs, evaluate=evaluate)
+
+    def set_hidden_steepness(self, c: float) -> None:
+        """Set every copy's hidden c (they share the template's activations)."""
+        self.template.set_hidden_steepness(c)
 
     @torch.no_grad()
     def sweep(self, path_name: str, inputs, hard: bool = False) -> torch.Tensor:
         """Every copy's forward ('forward') or backward ('backward') sweep: (S, B, n)."""
+        check_choice(path_name, "path", ("forward", "backward"))
         net = self.template.thresholded() if hard else self.template
+        inputs = net._check(
+            inputs, "x" if path_name == "forward" else "y", net.sizes[0 if path_name == "forward" else -1]
+        )
         path = net.forward_path() if path_name == "forward" else net.backward_path()
         return engine.forward(self.params, path, inputs)[-1].y
+
+    def forward(self, x) -> torch.Tensor:
+        """N_s(x) for every copy s: (S, B, n_L)."""
+        return self.sweep("forward", x)
+
+    def backward_pass(self, y) -> torch.Tensor:
+        """N_s^T(y) for every copy s: (S, B, n_0)."""
+        return self.sweep("backward", y)
 
     @torch.no_grad()
     def exact_recall(self, x, y) -> dict:
         """Per copy, after the threshold swap: does N(x) equal y and N^T(y) equal x for every pair?"""
-        return {"forward": (self.sweep("forward", x, hard=True) == y).all(-1).all(-1),
-                "backward": (self.sweep("backward", y, hard=True) == x).all(-1).all(-1)}
+        return {
+            "forward": (self.sweep("forward", x, hard=True) == y).all(-1).all(-1),
+            "backward": (self.sweep("backward", y, hard=True) == x).all(-1).all(-1),
+        }
 
-    def model(self, i: int) -> torch.nn.Module:
+    def model(self, i: int) -> BidirectionalMLP:
         """Copy i as an ordinary module with its trained weights."""
-        m = copy.deepcopy(self.template)
-        m.load_state_dict({k: v[i].detach().clone() for k, v in self.params.items()})
+        m = copy.deepcopy(self.template).requires_grad_(True)
+        with torch.no_grad():
+            for name, p in m.named_parameters():
+                p.copy_(self.params[name][i])
         return m

@@ -18,11 +18,12 @@ Training modes (the error whose gradient is followed):
 The backward sweep starts from the *target* y (the label), as in eq 69. Gradients come
 from autograd (default) or from the explicit engine of :mod:`bidir.backprop`.
 """
+
 from __future__ import annotations
 
 import copy
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -30,7 +31,9 @@ from torch import nn
 from ..backprop import Pass, Step, check_likelihood, engine, get_activation
 from ..backprop import likelihoods as lk
 from ..backprop.activations import Activation, Softmax
-from ..errors import InvalidInputError, check_finite_tensor
+from ..errors import InvalidInputError
+from ..module import BidirModule
+from ..validation import as_batch, check_choice, check_positive
 
 __all__ = ["BidirectionalMLP", "MODES", "ENGINES"]
 
@@ -46,7 +49,7 @@ def _default_likelihood(act: Activation) -> str:
     return "gaussian"
 
 
-class BidirectionalMLP(nn.Module):
+class BidirectionalMLP(BidirModule):
     """Bidirectional MLP with shared weights.
 
     Args:
@@ -58,6 +61,9 @@ class BidirectionalMLP(nn.Module):
         forward_likelihood / backward_likelihood: default from the terminal activation.
         init: 'xavier' (symmetric in fan-in and fan-out, as a matrix used both ways
             should be; gain from the hidden activation) or 'kaiming' (fan-in only).
+        seed: draws the initial weights from its own generator; None draws them from torch's
+            global one (``torch.manual_seed(s)`` then construction equals ``seed=s``).
+        dtype, device: of every parameter.
     """
 
     def __init__(
@@ -71,58 +77,95 @@ class BidirectionalMLP(nn.Module):
         forward_likelihood: str | None = None,
         backward_likelihood: str | None = None,
         init: str = "xavier",
+        seed: int | None = None,
         dtype: torch.dtype = torch.float32,
+        device=None,
     ):
         super().__init__()
         sizes = tuple(sizes)
         if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes):
             raise InvalidInputError(f"sizes must be at least two positive integers, got {sizes!r}")
-        if init not in ("xavier", "kaiming"):
-            raise InvalidInputError(f"init must be 'xavier' or 'kaiming', got {init!r}")
+        check_choice(init, "init", ("xavier", "kaiming"))
         self.sizes = sizes
-        self.steepness = steepness
-        self.hidden = get_activation(hidden, steepness)
-        self.hidden_backward = get_activation(hidden_backward, steepness) if hidden_backward is not None else self.hidden
+        self.steepness = check_positive(steepness, "steepness")
         self.output = get_activation(output, steepness)
         self.input = get_activation(input, steepness)
+        backward = hidden if hidden_backward is None else hidden_backward
+        self._hidden_names = (getattr(hidden, "name", hidden), getattr(backward, "name", backward))
+        # the hidden neurons' c is state (set_hidden_steepness anneals it), so it lives in the state_dict
+        self.register_buffer("hidden_steepness", torch.tensor(float(steepness), dtype=dtype))
+        self.register_load_state_dict_post_hook(lambda module, keys: module._build_hidden())
+        self._build_hidden()
         self.forward_likelihood = check_likelihood(forward_likelihood or _default_likelihood(self.output), self.output)
         self.backward_likelihood = check_likelihood(backward_likelihood or _default_likelihood(self.input), self.input)
-        L = len(sizes) - 1
-        self.weights = nn.ParameterList([nn.Parameter(torch.empty(sizes[l + 1], sizes[l], dtype=dtype)) for l in range(L)])
-        self.forward_bias = nn.ParameterList([nn.Parameter(torch.zeros(sizes[l + 1], dtype=dtype)) for l in range(L)])
-        self.backward_bias = nn.ParameterList([nn.Parameter(torch.zeros(sizes[l], dtype=dtype)) for l in range(L)])
+        layers = range(len(sizes) - 1)
+        self.weights = nn.ParameterList(
+            [nn.Parameter(torch.empty(sizes[i + 1], sizes[i], dtype=dtype)) for i in layers]
+        )
+        self.forward_bias = nn.ParameterList([nn.Parameter(torch.zeros(sizes[i + 1], dtype=dtype)) for i in layers])
+        self.backward_bias = nn.ParameterList([nn.Parameter(torch.zeros(sizes[i], dtype=dtype)) for i in layers])
+        generator = None if seed is None else torch.Generator().manual_seed(seed)
         gain = nn.init.calculate_gain("relu") if self.hidden.name == "relu" else 1.0
-        for W in self.weights:
+        for W in self.weights:  # drawn on the CPU, so a seed gives the same weights on every device
             if init == "xavier":
-                nn.init.xavier_uniform_(W, gain=gain)
+                nn.init.xavier_uniform_(W, gain=gain, generator=generator)
             else:
-                nn.init.kaiming_uniform_(W, a=math.sqrt(5))
+                nn.init.kaiming_uniform_(W, a=math.sqrt(5), generator=generator)
+        self.to(device)
+
+    def _build_hidden(self) -> None:
+        """The hidden activations at the current ``hidden_steepness`` (after construction and after loading)."""
+        c = float(self.hidden_steepness)
+        self.hidden = get_activation(self._hidden_names[0], c)
+        self.hidden_backward = get_activation(self._hidden_names[1], c)
 
     @classmethod
-    def bipolar(cls, sizes: Sequence[int], steepness: float = 1.0, **kwargs) -> "BidirectionalMLP":
+    def bipolar(cls, sizes: Sequence[int], steepness: float = 1.0, **kwargs) -> BidirectionalMLP:
         """Bipolar logistic neurons everywhere, Bernoulli likelihood both ways: the logistic BAM of Fig 1b."""
-        return cls(sizes, hidden="bipolar-logistic", output="bipolar-logistic", input="bipolar-logistic", steepness=steepness, **kwargs)
+        return cls(
+            sizes,
+            hidden="bipolar-logistic",
+            output="bipolar-logistic",
+            input="bipolar-logistic",
+            steepness=steepness,
+            **kwargs,
+        )
 
     # -- the two paths through the same synapses ------------------------------------
     def forward_path(self) -> list[Step]:
+        """The forward sweep N: W_1 .. W_L, each with its forward bias and activation."""
         L = len(self.weights)
-        return [Step(f"weights.{l}", f"forward_bias.{l}", self.output if l == L - 1 else self.hidden) for l in range(L)]
+        return [
+            Step(f"weights.{layer}", f"forward_bias.{layer}", self.output if layer == L - 1 else self.hidden)
+            for layer in range(L)
+        ]
 
     def backward_path(self) -> list[Step]:
+        """The backward sweep N^T: W_L^T .. W_1^T, each with its backward bias and activation."""
         L = len(self.weights)
-        return [Step(f"weights.{l}", f"backward_bias.{l}", self.input if l == 0 else self.hidden_backward, transpose=True) for l in reversed(range(L))]
+        return [
+            Step(
+                f"weights.{layer}",
+                f"backward_bias.{layer}",
+                self.input if layer == 0 else self.hidden_backward,
+                transpose=True,
+            )
+            for layer in reversed(range(L))
+        ]
 
     def _params(self) -> dict:
         return dict(self.named_parameters())
 
     def _check(self, value, name: str, dim: int) -> torch.Tensor:
         W = self.weights[0]
-        t = check_finite_tensor(value, name, dtype=W.dtype, device=W.device)
-        if t.dim() == 1:
-            t = t.unsqueeze(0)
-        if t.dim() != 2 or t.shape[1] != dim:
-            raise InvalidInputError(f"{name} must have shape (batch, {dim}), got {tuple(t.shape)}")
-        return t
+        return as_batch(value, name, dim, dtype=W.dtype, device=W.device)
+
+    def _pair(self, x, t) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inputs and targets, one row of each per sample (no broadcasting of a single target row)."""
+        x, t = self._check(x, "x", self.sizes[0]), self._check(t, "t", self.sizes[-1])
+        if x.shape[0] != t.shape[0]:
+            raise InvalidInputError(f"x and t must hold the same number of samples, got {x.shape[0]} and {t.shape[0]}")
+        return x, t
 
     def forward(self, x) -> torch.Tensor:
         """N(x): the forward sweep from F_X to F_Y."""
@@ -135,9 +178,11 @@ class BidirectionalMLP(nn.Module):
         return engine.forward(self._params(), self.backward_path(), y)[-1].y
 
     # -- errors and training objective -----------------------------------------------
-    def passes(self, x: torch.Tensor, t: torch.Tensor, mode: str = "bidirectional", backward_weight: float = 1.0) -> list[Pass]:
-        if mode not in MODES:
-            raise InvalidInputError(f"mode must be one of {MODES}, got {mode!r}")
+    def passes(
+        self, x: torch.Tensor, t: torch.Tensor, mode: str = "bidirectional", backward_weight: float = 1.0
+    ) -> list[Pass]:
+        """The directions ``mode`` trains: the forward pass x -> t and/or the backward pass t -> x (eq 69)."""
+        check_choice(mode, "mode", MODES)
         out = []
         if mode in ("forward", "bidirectional"):
             out.append(Pass(self.forward_path(), x, t, self.forward_likelihood))
@@ -152,13 +197,19 @@ class BidirectionalMLP(nn.Module):
         """
         return self.objective(self._params(), x, t, mode, engine_name, backward_weight)
 
-    def objective(self, params: dict, x, t, mode: str = "bidirectional", engine_name: str = "autograd", backward_weight: float = 1.0):
+    def objective(
+        self,
+        params: dict,
+        x,
+        t,
+        mode: str = "bidirectional",
+        engine_name: str = "autograd",
+        backward_weight: float = 1.0,
+    ):
         """:meth:`loss` with the parameters given by name, possibly stacked (S, ...) for an
         ensemble; then the errors have shape (S,) and J is their (weighted) sum."""
-        if engine_name not in ENGINES:
-            raise InvalidInputError(f"engine must be one of {ENGINES}, got {engine_name!r}")
-        x = self._check(x, "x", self.sizes[0])
-        t = self._check(t, "t", self.sizes[-1])
+        check_choice(engine_name, "engine", ENGINES)
+        x, t = self._pair(x, t)
         passes = self.passes(x, t, mode, backward_weight)
         names = [f"{p}_error" for p in ("forward", "backward") if mode in (p, "bidirectional")]
         if engine_name == "explicit":
@@ -168,8 +219,8 @@ class BidirectionalMLP(nn.Module):
             for p in passes:
                 out = engine.forward(params, p.path, p.x)[-1]
                 errors.append(lk.error(p.likelihood, p.path[-1].activation, out.z, out.y, p.target).mean(-1))
-            J = sum(p.weight * e.sum() for p, e in zip(passes, errors))
-        return J, {n: e.detach() for n, e in zip(names, errors)}
+            J = sum(p.weight * e.sum() for p, e in zip(passes, errors, strict=True))
+        return J, {n: e.detach() for n, e in zip(names, errors, strict=True)}
 
     @torch.no_grad()
     def errors(self, x, t) -> dict:
@@ -179,25 +230,18 @@ class BidirectionalMLP(nn.Module):
 
     def gradients(self, x, t, mode: str = "bidirectional", backward_weight: float = 1.0) -> dict:
         """dJ/dtheta by the explicit engine alone (no autograd), keyed by parameter name."""
-        x = self._check(x, "x", self.sizes[0])
-        t = self._check(t, "t", self.sizes[-1])
+        x, t = self._pair(x, t)
         _, grads, _ = engine.loss_and_gradients(self._params(), self.passes(x, t, mode, backward_weight))
         return grads
 
     def set_hidden_steepness(self, c: float) -> None:
-        """Change c of the hidden (logistic) neurons, e.g. to anneal them towards thresholds."""
-        if self.hidden.logistic_family:
-            self.hidden = get_activation(self.hidden.name, c)
-        if self.hidden_backward.logistic_family:
-            self.hidden_backward = get_activation(self.hidden_backward.name, c)
+        """Change c of the hidden (logistic) neurons, e.g. to anneal them towards thresholds; kept in the state_dict."""
+        self.hidden_steepness.fill_(check_positive(c, "hidden steepness"))
+        self._build_hidden()
 
-    def thresholded(self) -> "BidirectionalMLP":
+    def thresholded(self) -> BidirectionalMLP:
         """A copy whose logistic neurons are threshold neurons (Fig 1b, zero thresholds on z)."""
         net = copy.deepcopy(self)
         net.hidden, net.hidden_backward = self.hidden.hard(), self.hidden_backward.hard()
         net.output, net.input = self.output.hard(), self.input.hard()
         return net
-
-    def extra_repr(self) -> str:
-        return (f"sizes={self.sizes}, hidden={self.hidden}, output={self.output} ({self.forward_likelihood}), "
-                f"input={self.input} ({self.backward_likelihood})")

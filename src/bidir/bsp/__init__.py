@@ -5,14 +5,48 @@
     learner = BSPLearner(net, BSPRule("connections"))  # method 2: C <- C + atan(kt G1)/kt
     loss, accuracy, updates = learner.updates(x, labels)
 
-The signs of the paper's equations are the reconstruction in ../shared/notes/bsp-reconstruction.md.
+The signs of the paper's equations are the reconstruction in docs/bsp-reconstruction.md.
 """
+
 from .causal import ODESystem, Term, symmetric_neuron_system
 from .learning import BSPLearner, BSPRule, backprop_loss, bsp_g1, clip, gradient_agreement, true_gradients
 from .network import BSPNetwork, Signals
-from .neuron import (ELEMENTS, HOPF_RATIO, DivergenceError, OscillatingRegimeError, fixed_point, fixed_point_approx, forward_field,
-                     jacobian, reverse_field, simulate, uniform_rates)
+from .neuron import (
+    ELEMENTS,
+    HOPF_RATIO,
+    DivergenceError,
+    OscillatingRegimeError,
+    fixed_point,
+    fixed_point_approx,
+    forward_field,
+    jacobian,
+    reverse_field,
+    simulate,
+    uniform_rates,
+)
 
-__all__ = ["BSPNetwork", "Signals", "BSPRule", "BSPLearner", "bsp_g1", "clip", "gradient_agreement", "true_gradients", "backprop_loss",
-           "ODESystem", "Term", "symmetric_neuron_system", "ELEMENTS", "HOPF_RATIO", "DivergenceError", "OscillatingRegimeError",
-           "fixed_point", "fixed_point_approx", "forward_field", "reverse_field", "jacobian", "simulate", "uniform_rates"]
+__all__ = [
+    "BSPNetwork",
+    "Signals",
+    "BSPRule",
+    "BSPLearner",
+    "bsp_g1",
+    "clip",
+    "gradient_agreement",
+    "true_gradients",
+    "backprop_loss",
+    "ODESystem",
+    "Term",
+    "symmetric_neuron_system",
+    "ELEMENTS",
+    "HOPF_RATIO",
+    "DivergenceError",
+    "OscillatingRegimeError",
+    "fixed_point",
+    "fixed_point_approx",
+    "forward_field",
+    "reverse_field",
+    "jacobian",
+    "simulate",
+    "uniform_rates",
+]

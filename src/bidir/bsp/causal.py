@@ -15,6 +15,7 @@ The influence of a on b is ranked by distance first, then by the size of the lea
 of b's response to a step in a, |prod of Jacobian entries along the path| * t^d / d!
 (notes 2.7: the lowest Taylor order at which b moves is d).
 """
+
 from __future__ import annotations
 
 import math
@@ -34,6 +35,7 @@ LOOPS = ("generation", "decay", "inhibition")
 @dataclass(frozen=True)
 class Term:
     """``sign * coefficient * prod(variables)``; ``kind`` names the loop it belongs to."""
+
     sign: int
     coefficient: str
     variables: tuple[str, ...]
@@ -42,6 +44,8 @@ class Term:
 
 @dataclass
 class ODESystem:
+    """An ODE system given by its signed terms, dv/dt = sum of sign * rate * product of variables."""
+
     equations: dict[str, tuple[Term, ...]]
     parameters: dict[str, float] = field(default_factory=dict)
 
@@ -57,6 +61,7 @@ class ODESystem:
 
     @property
     def variables(self) -> list[str]:
+        """The system's variables, in the order of first appearance."""
         return list(self.equations)
 
     def rate(self, state: dict[str, float]) -> dict[str, float]:
@@ -72,11 +77,13 @@ class ODESystem:
             out[var] = total
         return out
 
-    def only(self, *kinds: str) -> "ODESystem":
+    def only(self, *kinds: str) -> ODESystem:
         """The subsystem with only terms of the given kinds (e.g. the generative loop)."""
-        return ODESystem({v: tuple(t for t in ts if t.kind in kinds) for v, ts in self.equations.items()}, self.parameters)
+        return ODESystem(
+            {v: tuple(t for t in ts if t.kind in kinds) for v, ts in self.equations.items()}, self.parameters
+        )
 
-    def reversed(self) -> "ODESystem":
+    def reversed(self) -> ODESystem:
         """Flip every causal edge, keeping each coefficient on its edge (eq 8 -> eq 12)."""
         eqs: dict[str, list[Term]] = {v: [] for v in self.equations}
         for b, terms in self.equations.items():
@@ -106,6 +113,7 @@ class ODESystem:
         return shortest_path(adj, method="D", unweighted=True)
 
     def distance_table(self) -> dict[str, dict[str, float]]:
+        """The causal distance table as nested dicts: distance_table()[a][b] = d(a -> b)."""
         d = self.distances()
         return {a: {b: float(d[i, j]) for j, b in enumerate(self.variables)} for i, a in enumerate(self.variables)}
 
@@ -147,8 +155,15 @@ class ODESystem:
             dist = d[idx[a], idx[target]]
             if a == target or not np.isfinite(dist):
                 continue
-            ranking.append({"source": a, "distance": int(dist),
-                            "strength": float(self._path_gain(a, target, int(dist), d, idx, state) * horizon ** dist / math.factorial(int(dist)))})
+            ranking.append(
+                {
+                    "source": a,
+                    "distance": int(dist),
+                    "strength": float(
+                        self._path_gain(a, target, int(dist), d, idx, state) * horizon**dist / math.factorial(int(dist))
+                    ),
+                }
+            )
         return sorted(ranking, key=lambda r: (r["distance"], -r["strength"]))
 
     def _path_gain(self, a, b, dist, d, idx, state) -> float:
@@ -157,12 +172,16 @@ class ODESystem:
         best = 0.0
         for cause, effect, _ in self.edges():
             if cause == a and d[idx[effect], idx[b]] == dist - 1:
-                best = max(best, abs(self.jacobian_entry(a, effect, state)) * self._path_gain(effect, b, dist - 1, d, idx, state))
+                best = max(
+                    best,
+                    abs(self.jacobian_entry(a, effect, state)) * self._path_gain(effect, b, dist - 1, d, idx, state),
+                )
         return best
 
 
-def symmetric_neuron_system(elements: int = 5, k: tuple[float, float, float] = (1.0, 0.5, 0.25),
-                            gen: int = 1, inh: int = 2) -> ODESystem:
+def symmetric_neuron_system(
+    elements: int = 5, k: tuple[float, float, float] = (1.0, 0.5, 0.25), gen: int = 1, inh: int = 2
+) -> ODESystem:
     """Eq (8) / (10) as terms: dE_i/dt = k1_i E_{i-gen} - k2_i E_i - k3_i E_i E_{i-inh}.
 
     Five elements are named J, S, M, H, T; others E0, E1, ...; coefficients k1_i, k2_i, k3_i
@@ -174,7 +193,10 @@ def symmetric_neuron_system(elements: int = 5, k: tuple[float, float, float] = (
     eqs, params = {}, {}
     for i, v in enumerate(names):
         mother, controller = names[(i - gen) % elements], names[(i - inh) % elements]
-        eqs[v] = (Term(1, f"k1{i + 1}", (mother,), "generation"), Term(-1, f"k2{i + 1}", (v,), "decay"),
-                  Term(-1, f"k3{i + 1}", (v, controller), "inhibition"))
+        eqs[v] = (
+            Term(1, f"k1{i + 1}", (mother,), "generation"),
+            Term(-1, f"k2{i + 1}", (v,), "decay"),
+            Term(-1, f"k3{i + 1}", (v, controller), "inhibition"),
+        )
         params.update({f"k1{i + 1}": k[0], f"k2{i + 1}": k[1], f"k3{i + 1}": k[2]})
     return ODESystem(eqs, params)

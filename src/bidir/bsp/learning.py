@@ -32,9 +32,9 @@ system is linearised at the fixed point, not along the forward trajectory; ``rev
 corrects each neuron's slope, not the timing), so
 :func:`gradient_agreement` measures the cosine with autograd through the same solver.
 """
+
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -42,10 +42,22 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InvalidInputError
+from ..validation import as_labels, check_choice, check_number, check_positive
 from .network import BSPNetwork
 
-__all__ = ["BSPRule", "BSPLearner", "clip", "output_error", "bsp_g1", "true_gradients", "gradient_agreement",
-           "METHODS", "ERRORS", "REVERSE_GAINS", "backprop_loss"]
+__all__ = [
+    "BSPRule",
+    "BSPLearner",
+    "clip",
+    "output_error",
+    "bsp_g1",
+    "true_gradients",
+    "gradient_agreement",
+    "METHODS",
+    "ERRORS",
+    "REVERSE_GAINS",
+    "backprop_loss",
+]
 
 METHODS = ("connections", "fixed-points")  # method 2, method 1
 ERRORS = ("mse", "softmax")
@@ -54,6 +66,8 @@ REVERSE_GAINS = ("rest", "trajectory")
 
 @dataclass
 class BSPRule:
+    """A BSP learning rule: method 1 (fixed points, eq 19) or method 2 (connections, eq 23), with its options."""
+
     method: str = "connections"
     lr: float | None = None  # None: 3 for connections, 1000 for fixed-points
     kt: float = 1.0
@@ -68,28 +82,23 @@ class BSPRule:
     reverse_gain: str = "rest"  # "trajectory": reverse neurons take their forward neuron's slope (BSPNetwork.run)
 
     def __post_init__(self):
-        if self.method not in METHODS:
-            raise InvalidInputError(f"method must be one of {METHODS}, got {self.method!r}")
-        if self.error not in ERRORS:
-            raise InvalidInputError(f"error must be one of {ERRORS}, got {self.error!r}")
-        if self.reverse_gain not in REVERSE_GAINS:
-            raise InvalidInputError(f"reverse_gain must be one of {REVERSE_GAINS}, got {self.reverse_gain!r}")
-        if self.clip not in ("batch", "none"):
-            raise InvalidInputError(f"clip must be 'batch' or 'none', got {self.clip!r}")
+        """Check every field; fill in the method's default learning rate."""
+        check_choice(self.method, "method", METHODS)
+        check_choice(self.error, "error", ERRORS)
+        check_choice(self.reverse_gain, "reverse_gain", REVERSE_GAINS)
+        check_choice(self.clip, "clip", ("batch", "none"))
         if self.lr is None:
             self.lr = 3.0 if self.method == "connections" else 1000.0
         for name in ("lr", "kt", "temperature", "k3_range"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise InvalidInputError(f"{name} must be a positive number, got {v!r}")
-        if not (isinstance(self.score_penalty, (int, float)) and math.isfinite(self.score_penalty) and self.score_penalty >= 0):
-            raise InvalidInputError(f"score_penalty must be a number >= 0, got {self.score_penalty!r}")
+            check_positive(getattr(self, name), name)
+        check_number(self.score_penalty, "score_penalty", low=0)
 
     def layers_of(self, net: BSPNetwork) -> tuple[int, ...]:
+        """The layers this rule trains on ``net``: every layer for method 2, the hidden layers for method 1."""
         layers = self.layers
         if layers is None:
             layers = tuple(range(net.layers)) if self.method == "connections" else tuple(range(net.layers - 1)) or (0,)
-        if any(not 0 <= l < net.layers for l in layers):
+        if any(not 0 <= i < net.layers for i in layers):
             raise InvalidInputError(f"layers must be in 0..{net.layers - 1}, got {layers}")
         return tuple(layers)
 
@@ -108,6 +117,7 @@ def clip(g1: torch.Tensor, kt: float) -> torch.Tensor:
 
 def output_error(scores: torch.Tensor, labels: torch.Tensor, rule: BSPRule, target: float):
     """(e = -dLoss/dscores (B, K), per-sample loss (B,)) for the rule's error."""
+    labels = as_labels(labels, "labels", scores.shape[1], scores.shape[0], device=scores.device)
     onehot = F.one_hot(labels, scores.shape[1]).to(scores.dtype)
     if rule.error == "mse":
         e = target * onehot - scores
@@ -166,9 +176,10 @@ class BSPLearner(nn.Module):
         self.register_buffer("pid_last", torch.zeros_like(net.log_k3_shift))
 
     def trainable(self) -> list[nn.Parameter]:
+        """The parameters the rule updates: the trained layers' coefficients C, or every log K3 shift."""
         if self.rule.method == "fixed-points":
             return [self.net.log_k3_shift]
-        return [self.net.weights[l] for l in self.rule.layers_of(self.net)]
+        return [self.net.weights[i] for i in self.rule.layers_of(self.net)]
 
     def updates(self, x, labels):
         """(loss, accuracy, {parameter: update}) for one batch."""
@@ -176,7 +187,7 @@ class BSPLearner(nn.Module):
         loss, acc, g1 = bsp_g1(net, x, labels, rule)
         g2 = (lambda g: clip(g, rule.kt)) if rule.clip == "batch" else (lambda g: g)
         if rule.method == "connections":
-            return loss, acc, {net.weights[l]: rule.lr * g2(g1[l]) for l in rule.layers_of(net)}
+            return loss, acc, {net.weights[i]: rule.lr * g2(g1[i]) for i in rule.layers_of(net)}
         e = g2(g1) * rule.neuron_mask(net)
         kp, ki, kd = rule.pid
         with torch.no_grad():
@@ -186,6 +197,7 @@ class BSPLearner(nn.Module):
         return loss, acc, {net.log_k3_shift: -rule.lr * step}
 
     def loss(self, x, labels):
+        """(batch loss whose gradient is minus the BSP update, {'accuracy': batch accuracy}) for the Trainer."""
         with torch.no_grad():  # keep K3 within its range (after the previous step)
             self.net.log_k3_shift.clamp_(-self.rule.k3_range, self.rule.k3_range)
         loss, acc, updates = self.updates(x, labels)
@@ -197,7 +209,7 @@ def true_gradients(net: BSPNetwork, x, labels, rule: BSPRule) -> dict[str, torch
     """-dLoss/dparameter by autograd through the solver: per layer weights, and log K3 shifts."""
     params = list(net.weights) + [net.log_k3_shift]
     grads = torch.autograd.grad(backprop_loss(net, x, labels, rule), params, allow_unused=True)
-    out = {f"layer{l}": -g for l, g in enumerate(grads[:-1])}
+    out = {f"layer{i}": -g for i, g in enumerate(grads[:-1])}
     out["log_k3_shift"] = -grads[-1]
     return out
 
@@ -208,9 +220,11 @@ def gradient_agreement(net: BSPNetwork, x, labels, rule: BSPRule) -> dict[str, f
     true = true_gradients(net, x, labels, rule)
     out = {}
     if rule.method == "connections":
-        pairs = [(f"layer{l}", g1[l], true[f"layer{l}"]) for l in range(net.layers)]
+        pairs = [(f"layer{i}", g1[i], true[f"layer{i}"]) for i in range(net.layers)]
     else:  # method 1 descends with -G1, so compare -G1 with -dL/dlogK3
-        pairs = [(f"layer{l}", -g1[net.layer_slice(l)], true["log_k3_shift"][net.layer_slice(l)]) for l in range(net.layers)]
+        pairs = [
+            (f"layer{i}", -g1[net.layer_slice(i)], true["log_k3_shift"][net.layer_slice(i)]) for i in range(net.layers)
+        ]
     for name, a, b in pairs:
         a, b = a.flatten().double(), b.flatten().double()
         out[f"cos_{name}"] = float(F.cosine_similarity(a, b, dim=0))

@@ -37,8 +37,9 @@ has amplitude 0.1 B0 and length 1; ``coupling_gain="fixed-point"`` multiplies ea
 input current by B0_y / B0_y(initial), the B0-dependent gain method 1 needs (notes 4, note 3).
 
 ``compiled=True`` runs every Runge-Kutta step through ``torch.compile`` (Inductor, a C++ compiler
-at run time): each step's element-wise work becomes a few fused loops, 2-4x as fast on a
-CPU after some seconds of compiling per network and batch size; the same numbers (tests check it).
+at run time): each step's element-wise work becomes a few fused loops, faster on a CPU after
+some seconds of compiling per network and batch size (``benchmarks/bsp_epoch.py`` measures by how
+much); the same numbers (tests check it).
 Only the no-grad passes BSP uses are compiled; backprop through the solver stays eager.
 
 Beyond the paper, ``input_mode="shunting"`` lets a negative input current act in proportion to
@@ -53,6 +54,7 @@ along its forward trajectory relative to its slope at rest (two tangent copies o
 elements, local to the neuron), and ``backward_pass(error, gain)`` scales each reverse
 neuron's input by it: the reverse pass then carries the f'(a) that linearising at rest drops.
 """
+
 from __future__ import annotations
 
 import functools
@@ -63,8 +65,21 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..errors import BidirError, InvalidInputError, check_finite_tensor, check_positive_int
-from .neuron import INPUT_MODES, DivergenceError, check_stable, field, field_by_element, fixed_point, forward_tangent, pulse, shunt, uniform_rates
+from ..errors import BidirError, InvalidInputError
+from ..module import BidirModule
+from ..validation import as_batch, check_bool, check_choice, check_finite_tensor, check_positive, check_positive_int
+from .neuron import (
+    INPUT_MODES,
+    DivergenceError,
+    check_stable,
+    field,
+    field_by_element,
+    fixed_point,
+    forward_tangent,
+    pulse,
+    shunt,
+    uniform_rates,
+)
 
 __all__ = ["BSPNetwork", "Signals", "CONNECTIONS", "COUPLING_GAINS", "INPUT_MODES", "SOLVERS", "runge_kutta"]
 
@@ -75,7 +90,11 @@ TABLEAUS = {
     "heun2": (((1.0,),), (0.5, 0.5), (0.0, 1.0)),
     "euler": ((), (1.0,), (0.0,)),
     "midpoint": (((0.5,),), (0.0, 1.0), (0.0, 0.5)),
-    "rk4": (((1 / 3,), (-1 / 3, 1.0), (1.0, -1.0, 1.0)), (1 / 8, 3 / 8, 3 / 8, 1 / 8), (0.0, 1 / 3, 2 / 3, 1.0)),  # the 3/8 rule, as torchdiffeq
+    "rk4": (
+        ((1 / 3,), (-1 / 3, 1.0), (1.0, -1.0, 1.0)),
+        (1 / 8, 3 / 8, 3 / 8, 1 / 8),
+        (0.0, 1 / 3, 2 / 3, 1.0),
+    ),  # the 3/8 rule, as torchdiffeq
 }
 SOLVERS = tuple(TABLEAUS)
 
@@ -83,6 +102,7 @@ SOLVERS = tuple(TABLEAUS)
 @dataclass
 class Signals:
     """Running integrals of the deviation, int_0^T D dt, at IN and OUT of every neuron: (batch, neurons)."""
+
     at_in: torch.Tensor
     at_out: torch.Tensor
     gain: torch.Tensor | None = None  # each neuron's slope along its trajectory / at rest (run(trajectory_gain=True))
@@ -97,9 +117,9 @@ def add_on(dE: torch.Tensor, element: int, u: torch.Tensor) -> torch.Tensor:
 def _combine(y, ks, coefficients, dt):
     """y + dt sum_j coefficients[j] ks[j], per tensor of the state tuple (zero coefficients skipped)."""
     out = list(y)
-    for a, k in zip(coefficients, ks):
+    for a, k in zip(coefficients, ks, strict=True):
         if a:
-            out = [torch.add(o, kk, alpha=dt * a) for o, kk in zip(out, k)]
+            out = [torch.add(o, kk, alpha=dt * a) for o, kk in zip(out, k, strict=True)]
     return tuple(out)
 
 
@@ -107,7 +127,7 @@ def _rk_step(rhs, state: tuple, t, dt: float, tableau) -> tuple:
     """One step of an explicit Runge-Kutta rule (a, b, c) from time t."""
     a, b, c = tableau
     ks = [rhs(t, state)]
-    for row, node in zip(a, c[1:]):
+    for row, node in zip(a, c[1:], strict=True):
         ks.append(rhs(t + node * dt, _combine(state, ks, row, dt)))
     return _combine(state, ks, b, dt)
 
@@ -116,7 +136,10 @@ def _rk_step(rhs, state: tuple, t, dt: float, tableau) -> tuple:
 def _compiled_rk_step():
     """``_rk_step`` through torch.compile (Inductor): each step's element-wise work becomes a few fused loops."""
     import torch._dynamo
-    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)  # one entry per network, pass and batch size
+
+    torch._dynamo.config.recompile_limit = max(
+        torch._dynamo.config.recompile_limit, 64
+    )  # one entry per network, pass and batch size
     return torch.compile(_rk_step, dynamic=False, fullgraph=True)
 
 
@@ -128,8 +151,7 @@ def runge_kutta(rhs, state: tuple, steps: int, dt: float, solver: str = "heun2",
     ``compiled``: run each step through ``torch.compile`` (needs a C++ compiler; the first call per
     network and batch size compiles, for some seconds). ``t`` is then a 0-d tensor, so ``rhs`` must
     treat it as one (no Python branches on it; :func:`bidir.bsp.neuron.pulse` takes either)."""
-    if solver not in TABLEAUS:
-        raise InvalidInputError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    check_choice(solver, "solver", SOLVERS)
     if not compiled:
         for i in range(steps):
             state = _rk_step(rhs, state, i * dt, dt, TABLEAUS[solver])
@@ -139,8 +161,10 @@ def runge_kutta(rhs, state: tuple, steps: int, dt: float, solver: str = "heun2",
         for i in range(steps):
             state = step(rhs, state, clock[i], dt, TABLEAUS[solver])
     except torch._dynamo.exc.BackendCompilerFailed as err:
-        raise BidirError("torch.compile could not build the integration step (compiled=True needs a working C++ compiler "
-                         f"for Inductor); use compiled=False. {str(err).strip().splitlines()[0][:300]}") from err
+        raise BidirError(
+            "torch.compile could not build the integration step (compiled=True needs a working C++ compiler "
+            f"for Inductor); use compiled=False. {str(err).strip().splitlines()[0][:300]}"
+        ) from err
     return state
 
 
@@ -152,7 +176,26 @@ def one_to_one(n_in: int, n_out: int, generator: torch.Generator) -> tuple[torch
     return torch.arange(n_out) % n_in, perm  # each downstream once; upstream i feeds one or two
 
 
-class BSPNetwork(nn.Module):
+class BSPNetwork(BidirModule):
+    """A layered network of symmetric ODE neurons (eqs 11, 20) and its reverse system (eqs 13, 21).
+
+    ``forward(x)`` gives the class scores int_0^T D_OUT dt of the output neurons for pixels x;
+    ``backward_pass(error)`` runs the reverse system with the error injected on the output
+    neurons, through the same coefficients C (the module docstring has the equations and the
+    choices). ``seed`` draws the coefficients, the rate jitter and the one-to-one wiring.
+
+    Args:
+        sizes: (pixels, neurons of layer 1, ..., classes).
+        connection / input_connection: 'dense' or 'one-to-one' (later layers / pixels to layer 1).
+        elements, rates, jitter: the neuron (N elements, (K1, K2, K3) or one triple per layer).
+        in_element, out_element: IN and OUT (default J = 0, S = 1).
+        amplitude, pulse: the input pulse (default amplitude 0.1 B0, length 1).
+        horizon, dt, solver: the integration (T = 20, dt = 0.2, improved Euler).
+        coupling_gain, input_mode: 'none' / 'fixed-point'; 'additive' / 'shunting'.
+        init_scale: C ~ U(-s, s) / sqrt(fan_in).
+        compiled: integrate through torch.compile (same numbers, faster after compiling).
+    """
+
     def __init__(
         self,
         sizes,
@@ -174,38 +217,58 @@ class BSPNetwork(nn.Module):
         seed: int = 0,
         dtype: torch.dtype = torch.float32,
         compiled: bool = False,
+        device=None,
     ):
         super().__init__()
         sizes = [check_positive_int(s, "layer size") for s in sizes]
         if len(sizes) < 2:
             raise InvalidInputError(f"sizes needs an input size and at least one layer of neurons, got {sizes}")
-        for name, value, options in (("connection", connection, CONNECTIONS), ("coupling_gain", coupling_gain, COUPLING_GAINS), ("input_mode", input_mode, INPUT_MODES),
-                                     ("solver", solver, SOLVERS), ("input_connection", input_connection or connection, CONNECTIONS)):
-            if value not in options:
-                raise InvalidInputError(f"{name} must be one of {options}, got {value!r}")
-        if not isinstance(compiled, bool):
-            raise InvalidInputError(f"compiled must be True or False, got {compiled!r}")
+        check_choice(connection, "connection", CONNECTIONS)
+        check_choice(coupling_gain, "coupling_gain", COUPLING_GAINS)
+        check_choice(input_mode, "input_mode", INPUT_MODES)
+        check_choice(solver, "solver", SOLVERS)
+        check_choice(input_connection or connection, "input_connection", CONNECTIONS)
+        check_bool(compiled, "compiled")
         if not (0 <= in_element < elements and 0 <= out_element < elements) or in_element == out_element:
             raise InvalidInputError(f"in_element and out_element must be two different elements in 0..{elements - 1}")
         for name, value in (("pulse", pulse), ("horizon", horizon), ("dt", dt), ("init_scale", init_scale)):
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise InvalidInputError(f"{name} must be a positive number, got {value!r}")
+            check_positive(value, name)
         steps = horizon / dt
         if abs(steps - round(steps)) > 1e-6 or abs(pulse / dt - round(pulse / dt)) > 1e-6 or pulse >= horizon:
-            raise InvalidInputError(f"horizon ({horizon}) and pulse ({pulse}) must be multiples of dt ({dt}), pulse < horizon")
+            raise InvalidInputError(
+                f"horizon ({horizon}) and pulse ({pulse}) must be multiples of dt ({dt}), pulse < horizon"
+            )
         self.sizes, self.connection = sizes, connection
         self.input_connection = input_connection or connection
         self.N, self.IN, self.OUT = elements, in_element, out_element
-        self.pulse, self.horizon, self.dt, self.steps, self.solver = float(pulse), float(horizon), float(dt), int(round(steps)), solver
+        self.pulse, self.horizon, self.dt, self.steps, self.solver = (
+            float(pulse),
+            float(horizon),
+            float(dt),
+            int(round(steps)),
+            solver,
+        )
         self.coupling_gain, self.input_mode = coupling_gain, input_mode
         self.compiled = bool(compiled)  # integrate through torch.compile (runge_kutta); a speed option, same numbers
         gen = torch.Generator().manual_seed(seed)
         n = sum(sizes[1:])
-        per_layer = [tuple(rates)] * (len(sizes) - 1) if not isinstance(rates[0], (tuple, list)) else [tuple(r) for r in rates]
+        per_layer = (
+            [tuple(rates)] * (len(sizes) - 1) if not isinstance(rates[0], (tuple, list)) else [tuple(r) for r in rates]
+        )
         if len(per_layer) != len(sizes) - 1 or any(len(r) != 3 for r in per_layer):
-            raise InvalidInputError(f"rates must be (K1, K2, K3) or one such triple per layer of neurons ({len(sizes) - 1}), got {rates!r}")
-        k1, k2, k3 = (torch.cat(k) for k in zip(*(uniform_rates(m, elements, *r, jitter=jitter, generator=gen, dtype=torch.float64)
-                                                  for m, r in zip(sizes[1:], per_layer))))
+            raise InvalidInputError(
+                f"rates must be (K1, K2, K3) or one such triple per layer of neurons ({len(sizes) - 1}), got {rates!r}"
+            )
+        k1, k2, k3 = (
+            torch.cat(k)
+            for k in zip(
+                *(
+                    uniform_rates(m, elements, *r, jitter=jitter, generator=gen, dtype=torch.float64)
+                    for m, r in zip(sizes[1:], per_layer, strict=True)
+                ),
+                strict=False,
+            )
+        )
         check_stable(k1, k2, k3)
         xs, ys = fixed_point(k1, k2, k3), fixed_point(k1, k2, k3, reverse=True)
         self.b0_mean = float(xs.mean())
@@ -216,9 +279,9 @@ class BSPNetwork(nn.Module):
         # method 1's parameter: K3 = K3_initial * exp(log_k3_shift) per neuron; B0 scales by exp(-shift) exactly
         self.log_k3_shift = nn.Parameter(torch.zeros(n, dtype=dtype))
         ends = list(itertools.accumulate(sizes[1:]))
-        self.bounds = list(zip([0] + ends[:-1], ends))  # each layer's slice of the neuron axis
+        self.bounds = list(zip([0] + ends[:-1], ends, strict=True))  # each layer's slice of the neuron axis
         self.weights = nn.ParameterList()
-        for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             kind = self.input_connection if layer == 0 else connection
             if kind == "dense":
                 fan_in = n_in
@@ -232,17 +295,23 @@ class BSPNetwork(nn.Module):
                 self.register_buffer(f"dst{layer}", dst)
                 shape = (len(src),)
             bound = init_scale / math.sqrt(fan_in)
-            self.weights.append(nn.Parameter((2 * torch.rand(shape, generator=gen, dtype=torch.float64) - 1).mul(bound).to(dtype)))
+            self.weights.append(
+                nn.Parameter((2 * torch.rand(shape, generator=gen, dtype=torch.float64) - 1).mul(bound).to(dtype))
+            )
+        self.to(device)
 
     # -- structure -------------------------------------------------------------------
     @property
     def layers(self) -> int:
+        """The number of layers of neurons."""
         return len(self.sizes) - 1
 
     def is_dense(self, layer: int) -> bool:
+        """Whether ``layer``'s coefficients are a full matrix (else one-to-one)."""
         return self.weights[layer].dim() == 2
 
     def layer_slice(self, layer: int) -> slice:
+        """``layer``'s neurons on the neuron axis of the state."""
         return slice(*self.bounds[layer])
 
     def gain(self) -> torch.Tensor:
@@ -285,8 +354,7 @@ class BSPNetwork(nn.Module):
         exceeds ``max_norm`` onto that norm (Srebro et al. 2005). It bounds each neuron's input
         by amplitude * |pixels| * max_norm in the first layer; see bsp-mnist's nonlinear setting.
         ``layers``: the layers to constrain (default: all)."""
-        if not (isinstance(max_norm, (int, float)) and math.isfinite(max_norm) and max_norm > 0):
-            raise InvalidInputError(f"max_norm must be a positive number, got {max_norm!r}")
+        check_positive(max_norm, "max_norm")
         for layer, w in enumerate(self.weights):
             if layers is not None and layer not in layers:
                 continue
@@ -326,7 +394,9 @@ class BSPNetwork(nn.Module):
         running integrals from 0); returns the final state."""
         zeros = [rest.new_zeros(self.N, batch, rest.shape[-1]) for _ in range(tangents)]
         zeros += [rest.new_zeros(batch, rest.shape[-1]) for _ in range(2 + tangents)]
-        z = runge_kutta(rhs, (rest.expand(self.N, batch, -1).contiguous(), *zeros), self.steps, self.dt, self.solver, self.fused)
+        z = runge_kutta(
+            rhs, (rest.expand(self.N, batch, -1).contiguous(), *zeros), self.steps, self.dt, self.solver, self.fused
+        )
         if not all(torch.isfinite(v).all() for v in z) or z[0].abs().max() > 1e3 * self.b0_mean:
             raise DivergenceError("a neuron's trajectory diverged: lower the input amplitude, the learning rate or dt")
         return z
@@ -357,7 +427,9 @@ class BSPNetwork(nn.Module):
         def rhs(t, z):
             E = z[0]
             at_in, out = E[IN] - rest[IN], E[OUT] - rest[OUT]
-            current = [drive * self.pulse_at(t)] + [self.couple(l, out[:, self.layer_slice(l - 1)]) for l in range(1, self.layers)]
+            current = [drive * self.pulse_at(t)] + [
+                self.couple(i, out[:, self.layer_slice(i - 1)]) for i in range(1, self.layers)
+            ]
             current = torch.cat(current, 1) * gain
             level = E[IN] / rest[IN] if shunting else None
             dE = self._field(E, k1, k2, k3, False, IN, shunt(current, level) if shunting else current, fused)
@@ -366,7 +438,11 @@ class BSPNetwork(nn.Module):
             delta, delta0, size = z[1], z[2], current.abs()
             drift = forward_tangent(E, delta, k1, k2, k3, dim=0)
             if shunting:  # d shunt(u, E_IN / B0_IN) = s'(u) du + min(u, 0) / B0_IN dE_IN
-                drift = add_on(drift, IN, torch.where(current > 0, size, size * level) + current.clamp(max=0) * delta[IN] / rest[IN])
+                drift = add_on(
+                    drift,
+                    IN,
+                    torch.where(current > 0, size, size * level) + current.clamp(max=0) * delta[IN] / rest[IN],
+                )
             else:
                 drift = add_on(drift, IN, size)
             drift0 = add_on(forward_tangent(rest, delta0, k1, k2, k3, dim=0), IN, size)
@@ -386,9 +462,15 @@ class BSPNetwork(nn.Module):
         ``trajectory_gain`` (B, neurons), from :meth:`run`, multiplies each reverse neuron's input
         current, so its small-signal response has the slope of its forward neuron along the forward
         trajectory instead of at rest (the f'(a) of backprop; beyond the paper)."""
-        error = check_finite_tensor(error, "error", shape=(None, self.sizes[-1]), dtype=self.k1.dtype)
+        error = as_batch(error, "error", self.sizes[-1], dtype=self.k1.dtype, device=self.k1.device)
         if trajectory_gain is not None:
-            trajectory_gain = check_finite_tensor(trajectory_gain, "trajectory_gain", shape=(error.shape[0], sum(self.sizes[1:])), dtype=self.k1.dtype)
+            trajectory_gain = check_finite_tensor(
+                trajectory_gain,
+                "trajectory_gain",
+                shape=(error.shape[0], sum(self.sizes[1:])),
+                dtype=self.k1.dtype,
+                device=self.k1.device,
+            )
         k1, k2, k3, scale = self._rates()
         rest = self.rest_reverse * scale
         gain = self.gain()
@@ -398,7 +480,9 @@ class BSPNetwork(nn.Module):
             E = z[0]
             at_in = E[IN] - rest[IN]
             back = at_in * gain
-            current = [self.couple_back(l, back[:, self.layer_slice(l)]) for l in range(1, L)] + [error * self.pulse_at(t)]
+            current = [self.couple_back(i, back[:, self.layer_slice(i)]) for i in range(1, L)] + [
+                error * self.pulse_at(t)
+            ]
             current = torch.cat(current, 1)
             if trajectory_gain is not None:
                 current = current * trajectory_gain
@@ -418,4 +502,5 @@ class BSPNetwork(nn.Module):
         return torch.cat([self(chunk).argmax(1) for chunk in x.split(batch_size)])
 
     def check_input(self, x) -> torch.Tensor:
-        return check_finite_tensor(x, "x", shape=(None, self.sizes[0]), dtype=self.k1.dtype)
+        """Pixels as a batch (batch, n_0) on the network's device and dtype; one sample may be 1-D."""
+        return as_batch(x, "x", self.sizes[0], dtype=self.k1.dtype, device=self.k1.device)

@@ -1,6 +1,6 @@
 """The symmetric ODE neuron of Jiang & Fu (2025), section 3.1, with signs from the notes.
 
-The paper's text lost its + and - signs; ``../shared/notes/bsp-reconstruction.md`` (sections
+The paper's text lost its + and - signs; ``docs/bsp-reconstruction.md`` (sections
 2.1-2.4) recovers them. For N elements on a cycle (N = 5: J, S, M, H, T, the Wuxing neuron)
 with generation offset g = 1 and inhibition offset h = 2:
 
@@ -21,16 +21,37 @@ dynamics' shape. Below K2/K1 ~ 0.146 the neuron is past a Hopf bifurcation and o
 Every function works on tensors whose element axis is ``dim`` (default: the last), with
 the rates broadcast against the state, so a whole network of neurons is one call.
 """
+
 from __future__ import annotations
 
 import torch
 from torchdiffeq import odeint
 
-from ..errors import BidirError, InvalidInputError, check_finite_tensor
+from ..errors import BidirError, InvalidInputError
+from ..validation import check_choice, check_finite_tensor
 
-__all__ = ["ELEMENTS", "forward_field", "reverse_field", "field", "fixed_point_approx", "fixed_point",
-           "field_by_element", "jacobian", "max_real_eigenvalue", "check_rates", "check_stable", "OscillatingRegimeError",
-           "DivergenceError", "simulate", "forward_tangent", "pulse", "uniform_rates", "HOPF_RATIO", "INPUT_MODES", "shunt"]
+__all__ = [
+    "ELEMENTS",
+    "forward_field",
+    "reverse_field",
+    "field",
+    "fixed_point_approx",
+    "fixed_point",
+    "field_by_element",
+    "jacobian",
+    "max_real_eigenvalue",
+    "check_rates",
+    "check_stable",
+    "OscillatingRegimeError",
+    "DivergenceError",
+    "simulate",
+    "forward_tangent",
+    "pulse",
+    "uniform_rates",
+    "HOPF_RATIO",
+    "INPUT_MODES",
+    "shunt",
+]
 
 ELEMENTS = ("J", "S", "M", "H", "T")  # metal, water, wood, fire, earth: the generation order
 INPUT_MODES = ("additive", "shunting")
@@ -55,6 +76,7 @@ def reverse_field(x, k1, k2, k3, dim: int = -1, gen: int = 1, inh: int = 2):
 
 
 def field(x, k1, k2, k3, reverse: bool = False, dim: int = -1, gen: int = 1, inh: int = 2):
+    """Eq (10) or, with ``reverse``, eq (13)."""
     return (reverse_field if reverse else forward_field)(x, k1, k2, k3, dim, gen, inh)
 
 
@@ -65,7 +87,10 @@ def field_by_element(x, k1, k2, k3, reverse: bool = False, current=None, element
     E, K1, K2, K3 = (t.unbind(0) for t in (x, k1, k2, k3))
     N = len(E)
     if reverse:  # eq (13): dE_i = k1_{i+g} E_{i+g} - k2_i E_i - k3_{i+h} E_i E_{i+h}
-        rows = [K1[(i + gen) % N] * E[(i + gen) % N] - E[i] * (K2[i] + K3[(i + inh) % N] * E[(i + inh) % N]) for i in range(N)]
+        rows = [
+            K1[(i + gen) % N] * E[(i + gen) % N] - E[i] * (K2[i] + K3[(i + inh) % N] * E[(i + inh) % N])
+            for i in range(N)
+        ]
     else:  # eq (10): dE_i = k1_i E_{i-g} - k2_i E_i - k3_i E_i E_{i-h}
         rows = [K1[i] * E[i - gen] - E[i] * (K2[i] + K3[i] * E[i - inh]) for i in range(N)]
     if current is not None:
@@ -84,8 +109,16 @@ def shunt(u, level):
     return u.clamp(min=0) + u.clamp(max=0) * level
 
 
-def uniform_rates(neurons: int = 1, elements: int = 5, k1: float = 1.0, k2: float = 0.5, k3: float = 0.25,
-                  jitter: float = 0.0, generator: torch.Generator | None = None, dtype=torch.float32):
+def uniform_rates(
+    neurons: int = 1,
+    elements: int = 5,
+    k1: float = 1.0,
+    k2: float = 0.5,
+    k3: float = 0.25,
+    jitter: float = 0.0,
+    generator: torch.Generator | None = None,
+    dtype=torch.float32,
+):
     """Rates of shape (neurons, elements); ``jitter`` multiplies each by U(1 - j, 1 + j)."""
     out = []
     for value in (k1, k2, k3):
@@ -106,8 +139,10 @@ def check_rates(k1, k2, k3) -> None:
         if (k <= 0).any():
             raise InvalidInputError(f"{name} must be positive everywhere, got minimum {k.min().item():.4g}")
     if (torch.as_tensor(k2) >= torch.as_tensor(k1)).any():
-        raise InvalidInputError("K2 must be smaller than K1 for every element (B0 = (K1 - K2)/K3 must be positive); "
-                                f"got K2/K1 up to {(torch.as_tensor(k2) / torch.as_tensor(k1)).max().item():.4g}")
+        raise InvalidInputError(
+            "K2 must be smaller than K1 for every element (B0 = (K1 - K2)/K3 must be positive); "
+            f"got K2/K1 up to {(torch.as_tensor(k2) / torch.as_tensor(k1)).max().item():.4g}"
+        )
 
 
 def fixed_point_approx(k1, k2, k3):
@@ -130,24 +165,39 @@ def fixed_point(k1, k2, k3, reverse: bool = False, tol: float = 1e-10, max_iter:
         x = x - step
         if step.abs().max() < tol * (1 + x.abs().max()):
             break
-    if not (torch.isfinite(x).all() and (x > 0).all()) or field(x, *K, reverse=reverse).abs().max() > 1e-6 * (1 + x.abs().max()):
+    if not (torch.isfinite(x).all() and (x > 0).all()) or field(x, *K, reverse=reverse).abs().max() > 1e-6 * (
+        1 + x.abs().max()
+    ):
         raise BidirError("Newton's method found no positive fixed point; are the rates far from uniform?")
     return x.to(k1.dtype)
 
 
-def jacobian(x, k1, k2, k3, reverse: bool = False):
-    """d(field)/dx for states (n, N): (n, N, N), analytic (eq 10 / eq 13 differentiated)."""
-    n, N = x.shape[-2:]
+def jacobian(x, k1, k2, k3, reverse: bool = False, gen: int = 1, inh: int = 2):
+    """d(field)/dx for states (n, N): (n, N, N), analytic (eqs 10 / 13 differentiated), for any offsets.
+
+    forward:  J = diag(-k2_i - k3_i x_{i-inh}) + k1_i P_gen - k3_i x_i P_inh
+    reverse:  J = diag(-k2_i - k3_{i+inh} x_{i+inh}) + k1_{i+gen} P_-gen - k3_{i+inh} x_i P_-inh
+
+    where (P_s x)_i = x_{i-s}.
+    """
+    N = x.shape[-1]
     eye = torch.eye(N, dtype=x.dtype)
-    shift = lambda s: eye.roll(-s, -1)  # (P x)_i = x_{i - s}: row i has a one in column i - s  # noqa: E731
+
+    def shift(s):  # row i has a one in column i - s
+        return eye.roll(-s, -1)
+
     if not reverse:
-        xm2 = x.roll(2, -1)
-        J = torch.diag_embed(-k2 - k3 * xm2) + k1.unsqueeze(-1) * shift(1) - (k3 * x).unsqueeze(-1) * shift(2)
-    else:
-        k3p2 = k3.roll(-2, -1)
-        J = torch.diag_embed(-k2 - k3p2 * x.roll(-2, -1)) + k1.roll(-1, -1).unsqueeze(-1) * shift(-1) \
-            - (k3p2 * x).unsqueeze(-1) * shift(-2)
-    return J
+        return (
+            torch.diag_embed(-k2 - k3 * x.roll(inh, -1))
+            + k1.unsqueeze(-1) * shift(gen)
+            - (k3 * x).unsqueeze(-1) * shift(inh)
+        )
+    k3_edge = k3.roll(-inh, -1)
+    return (
+        torch.diag_embed(-k2 - k3_edge * x.roll(-inh, -1))
+        + k1.roll(-gen, -1).unsqueeze(-1) * shift(-gen)
+        - (k3_edge * x).unsqueeze(-1) * shift(-inh)
+    )
 
 
 def max_real_eigenvalue(k1, k2, k3, reverse: bool = False):
@@ -164,11 +214,25 @@ def check_stable(k1, k2, k3, margin: float = 1e-6) -> None:
         ratio = (k2 / k1).mean(-1)[bad[0]].item()
         raise OscillatingRegimeError(
             f"{len(bad)} neuron(s) sit in the oscillating regime (first: neuron {bad[0].item()}, K2/K1 = {ratio:.3g}, "
-            f"largest eigenvalue real part {lam[bad[0]].item():+.3g}); raise K2/K1 above {HOPF_RATIO:.3f} for a stable propagator")
+            f"largest eigenvalue real part {lam[bad[0]].item():+.3g}); raise K2/K1 above {HOPF_RATIO:.3f} for "
+            "a stable propagator"
+        )
 
 
-def simulate(k1, k2, k3, inputs, horizon: float = 20.0, dt: float = 0.05, reverse: bool = False,
-             method: str = "heun2", input_element: int = 0, start=None, jumps=(), input_mode: str = "additive"):
+def simulate(
+    k1,
+    k2,
+    k3,
+    inputs,
+    horizon: float = 20.0,
+    dt: float = 0.05,
+    reverse: bool = False,
+    method: str = "heun2",
+    input_element: int = 0,
+    start=None,
+    jumps=(),
+    input_mode: str = "additive",
+):
     """Trajectories of independent neurons (rates (n, N)) driven by ``inputs(t) -> (n,)`` on one element.
 
     ``input_mode="shunting"``: a negative input u acts as u E / E_rest on its element (see
@@ -184,18 +248,23 @@ def simulate(k1, k2, k3, inputs, horizon: float = 20.0, dt: float = 0.05, revers
     steps = int(round(horizon / dt))
     t = torch.linspace(0, steps * dt, steps + 1, dtype=x0.dtype)
 
-    if input_mode not in INPUT_MODES:
-        raise InvalidInputError(f"input_mode must be one of {INPUT_MODES}, got {input_mode!r}")
+    check_choice(input_mode, "input_mode", INPUT_MODES)
 
     def rhs(time, x):
         dx = field(x, k1, k2, k3, reverse)
         u = inputs(time).reshape(-1, 1).to(x.dtype)
         if input_mode == "shunting":
-            u = shunt(u, x[..., input_element:input_element + 1] / x0[..., input_element:input_element + 1])
+            u = shunt(u, x[..., input_element : input_element + 1] / x0[..., input_element : input_element + 1])
         return dx.index_add(-1, torch.tensor([input_element]), u)
 
     fixed = method in ("euler", "midpoint", "heun2", "heun3", "rk4")
-    kwargs = {"options": {"step_size": dt}} if fixed else {"options": {"jump_t": torch.tensor(list(jumps), dtype=x0.dtype)}} if jumps else {}
+    kwargs = (
+        {"options": {"step_size": dt}}
+        if fixed
+        else {"options": {"jump_t": torch.tensor(list(jumps), dtype=x0.dtype)}}
+        if jumps
+        else {}
+    )
     xs = odeint(rhs, x0, t, method=method, **kwargs)
     if not torch.isfinite(xs).all():
         raise DivergenceError("the neuron's trajectory diverged; lower dt or the input amplitude")

@@ -7,6 +7,7 @@ dataset. Files are checked against the published sha256 (or md5 for the CIFAR-10
 archive). When nothing is found and ``download`` is on, the official files are fetched
 with a progress bar, verified, and stored atomically.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,6 +21,8 @@ import platformdirs
 import torch
 
 from ..errors import DatasetError, InvalidInputError
+from ..io import write_json_atomic
+from ..seeds import derive_seed
 from .download import RemoteFile, download, extract_members, file_digest, verify_file
 from .formats import CIFAR_RECORD, read_cifar_batch, read_idx
 
@@ -65,20 +68,33 @@ class ImageDataset:
         x = self.images.to(dtype) / 255.0
         return x.flatten(1) if flatten else x
 
-    def subset(self, n: int, seed: int | None = None) -> "ImageDataset":
+    def subset(self, n: int, seed: int | None = None) -> ImageDataset:
         """The first n samples, or n random ones when ``seed`` is given."""
         if not 0 < n <= len(self):
             raise InvalidInputError(f"subset size must be in 1..{len(self)}, got {n}")
-        idx = torch.arange(n) if seed is None else torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n]
+        idx = (
+            torch.arange(n)
+            if seed is None
+            else torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n]
+        )
         return ImageDataset(self.name, self.split, self.images[idx], self.labels[idx], self.classes)
 
 
 def _idx_files(base_urls, names_sha_size):
-    return {name: RemoteFile(name, tuple(u + name for u in base_urls), sha256=sha, size=size) for name, sha, size in names_sha_size}
+    return {
+        name: RemoteFile(name, tuple(u + name for u in base_urls), sha256=sha, size=size)
+        for name, sha, size in names_sha_size
+    }
 
 
-_MNIST_SPLITS = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"), "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
-_EMNIST_SPLITS = {"train": ("emnist-letters-train-images-idx3-ubyte.gz", "emnist-letters-train-labels-idx1-ubyte.gz"), "test": ("emnist-letters-test-images-idx3-ubyte.gz", "emnist-letters-test-labels-idx1-ubyte.gz")}
+_MNIST_SPLITS = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+_EMNIST_SPLITS = {
+    "train": ("emnist-letters-train-images-idx3-ubyte.gz", "emnist-letters-train-labels-idx1-ubyte.gz"),
+    "test": ("emnist-letters-test-images-idx3-ubyte.gz", "emnist-letters-test-labels-idx1-ubyte.gz"),
+}
 _CIFAR_BATCHES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
 
 DATASETS: dict[str, DatasetSpec] = {}
@@ -90,73 +106,137 @@ def register_dataset(spec: DatasetSpec) -> DatasetSpec:
     return spec
 
 
-register_dataset(DatasetSpec(
-    name="mnist",
-    description="MNIST handwritten digits, 28x28 grey, 60k train / 10k test",
-    classes=tuple("0123456789"),
-    splits=_MNIST_SPLITS,
-    files=_idx_files(
-        ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
-        [
-            ("train-images-idx3-ubyte.gz", "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9912422),
-            ("train-labels-idx1-ubyte.gz", "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28881),
-            ("t10k-images-idx3-ubyte.gz", "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1648877),
-            ("t10k-labels-idx1-ubyte.gz", "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4542),
-        ],
-    ),
-    folders=("mnist", "MNIST"),
-    attribution="MNIST: Y. LeCun, C. Cortes, C. J. C. Burges; CC BY-SA 3.0",
-))
-register_dataset(DatasetSpec(
-    name="fashion-mnist",
-    description="Fashion-MNIST (Zalando), 28x28 grey, 60k train / 10k test",
-    classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
-    splits=_MNIST_SPLITS,
-    files=_idx_files(
-        ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
-        [
-            ("train-images-idx3-ubyte.gz", "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84", 26421880),
-            ("train-labels-idx1-ubyte.gz", "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845", 29515),
-            ("t10k-images-idx3-ubyte.gz", "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073", 4422102),
-            ("t10k-labels-idx1-ubyte.gz", "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5", 5148),
-        ],
-    ),
-    folders=("fashion-mnist", "fashion_mnist", "FashionMNIST"),
-    attribution="Fashion-MNIST: Zalando Research; MIT licence",
-))
-register_dataset(DatasetSpec(
-    name="emnist-letters",
-    description="EMNIST letters (NIST), 28x28 grey, 26 classes, 124.8k train / 20.8k test",
-    classes=tuple("abcdefghijklmnopqrstuvwxyz"),
-    splits=_EMNIST_SPLITS,
-    files={
-        name: RemoteFile(name, (), sha256=sha, size=size)
-        for name, sha, size in [
-            ("emnist-letters-train-images-idx3-ubyte.gz", "6288f418a917e007bf5fddb823a2dc7a5c6a35031401b93292a539cb12bd881f", 30804864),
-            ("emnist-letters-test-images-idx3-ubyte.gz", "50f0e93d75b99b463e9760b8345866f22587fa2c2fba472730a5ba09c693412d", 5039157),
-            ("emnist-letters-train-labels-idx1-ubyte.gz", "9759af91ea6bccdf07a6040fd085861f2ec88e37f7c3f5760f6feb57106fbe5c", 79283),
-            ("emnist-letters-test-labels-idx1-ubyte.gz", "924955c31fe7fd809b7303b5c0141282955f4b8390c74cdfd5d80435e0f4b4cb", 144),
-        ]
-    },
-    folders=("emnist-letters", "emnist", "EMNIST", "gzip"),
-    archive=RemoteFile("gzip.zip", ("https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip",)),
-    members={f"gzip/{name}": name for split in _EMNIST_SPLITS.values() for name in split},
-    transpose=True,
-    label_offset=1,
-    attribution="EMNIST: Cohen, Afshar, Tapson, van Schaik (2017), NIST Special Database 19",
-))
-register_dataset(DatasetSpec(
-    name="cifar10",
-    description="CIFAR-10 (binary version), 32x32 colour, 50k train / 10k test",
-    classes=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
-    splits={"train": _CIFAR_BATCHES, "test": ("test_batch.bin",)},
-    files={name: RemoteFile(name, (), size=10000 * CIFAR_RECORD) for name in _CIFAR_BATCHES + ("test_batch.bin",)},
-    format="cifar",
-    folders=("cifar-10-batches-bin", "cifar10/cifar-10-batches-bin", "cifar10", "cifar-10"),
-    archive=RemoteFile("cifar-10-binary.tar.gz", ("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",), md5="c32a1d4ab5d03f1284b67883e8d87530", size=170052171),
-    members={f"cifar-10-batches-bin/{name}": name for name in _CIFAR_BATCHES + ("test_batch.bin",)},
-    attribution="CIFAR-10: A. Krizhevsky (2009)",
-))
+register_dataset(
+    DatasetSpec(
+        name="mnist",
+        description="MNIST handwritten digits, 28x28 grey, 60k train / 10k test",
+        classes=tuple("0123456789"),
+        splits=_MNIST_SPLITS,
+        files=_idx_files(
+            ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
+            [
+                (
+                    "train-images-idx3-ubyte.gz",
+                    "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+                    9912422,
+                ),
+                (
+                    "train-labels-idx1-ubyte.gz",
+                    "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+                    28881,
+                ),
+                (
+                    "t10k-images-idx3-ubyte.gz",
+                    "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                    1648877,
+                ),
+                ("t10k-labels-idx1-ubyte.gz", "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4542),
+            ],
+        ),
+        folders=("mnist", "MNIST"),
+        attribution="MNIST: Y. LeCun, C. Cortes, C. J. C. Burges; CC BY-SA 3.0",
+    )
+)
+register_dataset(
+    DatasetSpec(
+        name="fashion-mnist",
+        description="Fashion-MNIST (Zalando), 28x28 grey, 60k train / 10k test",
+        classes=(
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ),
+        splits=_MNIST_SPLITS,
+        files=_idx_files(
+            ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+            [
+                (
+                    "train-images-idx3-ubyte.gz",
+                    "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+                    26421880,
+                ),
+                (
+                    "train-labels-idx1-ubyte.gz",
+                    "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+                    29515,
+                ),
+                (
+                    "t10k-images-idx3-ubyte.gz",
+                    "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+                    4422102,
+                ),
+                ("t10k-labels-idx1-ubyte.gz", "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5", 5148),
+            ],
+        ),
+        folders=("fashion-mnist", "fashion_mnist", "FashionMNIST"),
+        attribution="Fashion-MNIST: Zalando Research; MIT licence",
+    )
+)
+register_dataset(
+    DatasetSpec(
+        name="emnist-letters",
+        description="EMNIST letters (NIST), 28x28 grey, 26 classes, 124.8k train / 20.8k test",
+        classes=tuple("abcdefghijklmnopqrstuvwxyz"),
+        splits=_EMNIST_SPLITS,
+        files={
+            name: RemoteFile(name, (), sha256=sha, size=size)
+            for name, sha, size in [
+                (
+                    "emnist-letters-train-images-idx3-ubyte.gz",
+                    "6288f418a917e007bf5fddb823a2dc7a5c6a35031401b93292a539cb12bd881f",
+                    30804864,
+                ),
+                (
+                    "emnist-letters-test-images-idx3-ubyte.gz",
+                    "50f0e93d75b99b463e9760b8345866f22587fa2c2fba472730a5ba09c693412d",
+                    5039157,
+                ),
+                (
+                    "emnist-letters-train-labels-idx1-ubyte.gz",
+                    "9759af91ea6bccdf07a6040fd085861f2ec88e37f7c3f5760f6feb57106fbe5c",
+                    79283,
+                ),
+                (
+                    "emnist-letters-test-labels-idx1-ubyte.gz",
+                    "924955c31fe7fd809b7303b5c0141282955f4b8390c74cdfd5d80435e0f4b4cb",
+                    144,
+                ),
+            ]
+        },
+        folders=("emnist-letters", "emnist", "EMNIST", "gzip"),
+        archive=RemoteFile("gzip.zip", ("https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip",)),
+        members={f"gzip/{name}": name for split in _EMNIST_SPLITS.values() for name in split},
+        transpose=True,
+        label_offset=1,
+        attribution="EMNIST: Cohen, Afshar, Tapson, van Schaik (2017), NIST Special Database 19",
+    )
+)
+register_dataset(
+    DatasetSpec(
+        name="cifar10",
+        description="CIFAR-10 (binary version), 32x32 colour, 50k train / 10k test",
+        classes=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+        splits={"train": _CIFAR_BATCHES, "test": ("test_batch.bin",)},
+        files={name: RemoteFile(name, (), size=10000 * CIFAR_RECORD) for name in _CIFAR_BATCHES + ("test_batch.bin",)},
+        format="cifar",
+        folders=("cifar-10-batches-bin", "cifar10/cifar-10-batches-bin", "cifar10", "cifar-10"),
+        archive=RemoteFile(
+            "cifar-10-binary.tar.gz",
+            ("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",),
+            md5="c32a1d4ab5d03f1284b67883e8d87530",
+            size=170052171,
+        ),
+        members={f"cifar-10-batches-bin/{name}": name for name in _CIFAR_BATCHES + ("test_batch.bin",)},
+        attribution="CIFAR-10: A. Krizhevsky (2009)",
+    )
+)
 
 EMBEDDED = resources.files("bidir.data") / "embedded"
 
@@ -221,7 +301,7 @@ def _fetch(spec: DatasetSpec, names, data_dir, progress: bool) -> Path:
     archive = download(spec.archive, target, progress=progress)
     extracted = extract_members(archive, spec.members, target)
     # Files from a verified archive get a manifest, so later loads can check them too.
-    (target / MANIFEST).write_text(json.dumps({p.name: file_digest(p) for p in extracted}, indent=1))
+    write_json_atomic(target / MANIFEST, {p.name: file_digest(p) for p in extracted})
     return target
 
 
@@ -245,13 +325,17 @@ def _verify(spec: DatasetSpec, folder: Path, name: str) -> None:
                 stacklevel=3,
             )
         if remote.size is not None and path.stat().st_size != remote.size:
-            raise DatasetError(f"{path} has {path.stat().st_size} bytes, expected {remote.size}: truncated or not an official file")
+            raise DatasetError(
+                f"{path} has {path.stat().st_size} bytes, expected {remote.size}: truncated or not an official file"
+            )
     else:
         verify_file(path, remote)
     _verified[key] = True
 
 
-def load_dataset(name: str, split: str = "train", data_dir=None, download: bool = True, verify: bool = True, progress: bool = True) -> ImageDataset:
+def load_dataset(
+    name: str, split: str = "train", data_dir=None, download: bool = True, verify: bool = True, progress: bool = True
+) -> ImageDataset:
     """Load one split of a registered dataset as an :class:`ImageDataset`.
 
     name: one of ``DATASETS`` (mnist, fashion-mnist, emnist-letters, cifar10, mnist-subset).
@@ -269,7 +353,9 @@ def load_dataset(name: str, split: str = "train", data_dir=None, download: bool 
     if folder is None:
         if not download:
             looked = ", ".join(str(p) for r in _roots(data_dir) for p in _candidates(r, spec)[: len(spec.folders) + 1])
-            raise DatasetError(f"{name} ({split}) not found; looked in: {looked}. Pass data_dir (--data-dir) or allow download.")
+            raise DatasetError(
+                f"{name} ({split}) not found; looked in: {looked}. Pass data_dir (--data-dir) or allow download."
+            )
         folder = _fetch(spec, names, data_dir, progress)
     if verify:
         for n in names:
@@ -290,12 +376,14 @@ def load_dataset(name: str, split: str = "train", data_dir=None, download: bool 
     return ImageDataset(name, split, images.to(torch.uint8), labels, spec.classes)
 
 
-def train_test(name: str, data_dir=None, train_size: int = 0, test_size: int = 0, seed: int = 0, progress: bool = True) -> tuple[ImageDataset, ImageDataset]:
+def train_test(
+    name: str, data_dir=None, train_size: int = 0, test_size: int = 0, seed: int = 0, progress: bool = True
+) -> tuple[ImageDataset, ImageDataset]:
     """Both splits of a dataset; a size > 0 keeps that many random samples (seeded)."""
     train = load_dataset(name, "train", data_dir=data_dir, progress=progress)
     test = load_dataset(name, "test", data_dir=data_dir, progress=progress)
     if train_size:
-        train = train.subset(min(train_size, len(train)), seed=seed)
+        train = train.subset(min(train_size, len(train)), seed=derive_seed(seed, "train-subset"))
     if test_size:
-        test = test.subset(min(test_size, len(test)), seed=seed + 1)
+        test = test.subset(min(test_size, len(test)), seed=derive_seed(seed, "test-subset"))
     return train, test

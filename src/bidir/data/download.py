@@ -1,11 +1,9 @@
 """Checksums, downloads with progress, atomic writes and safe archive extraction."""
+
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -15,6 +13,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..errors import ChecksumError, DatasetError
+from ..io import atomic_write, copy_atomic
 
 __all__ = ["RemoteFile", "file_digest", "verify_file", "download", "extract_members"]
 
@@ -31,6 +30,7 @@ class RemoteFile:
 
 
 def file_digest(path, algorithm: str = "sha256", chunk: int = 1 << 20) -> str:
+    """The hex digest of a file, read in chunks."""
     h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         while block := f.read(chunk):
@@ -38,56 +38,66 @@ def file_digest(path, algorithm: str = "sha256", chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def _check(where, size: int, digest, remote: RemoteFile) -> None:
+    """Compare a file's size and checksum (``digest(algorithm) -> hex``) with the published ones."""
+    if remote.size is not None and size != remote.size:
+        kind = "truncated" if size < remote.size else "too large"
+        raise ChecksumError(
+            f"{where} is {kind}: {size} bytes, the official file has {remote.size}. Delete it to fetch it again."
+        )
+    for algorithm in ("sha256", "md5"):
+        expected = getattr(remote, algorithm)
+        if expected:
+            actual = digest(algorithm)
+            if actual != expected:
+                raise ChecksumError(
+                    f"{where} has {algorithm} {actual}, expected {expected}: the file is corrupt or not the official "
+                    "release. Delete it to fetch it again, or skip the check with verify=False (--no-verify)."
+                )
+            return
+
+
 def verify_file(path, remote: RemoteFile) -> None:
     """Raise a clear error when ``path`` is missing, has the wrong size or the wrong checksum."""
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"missing dataset file: {path}")
-    size = path.stat().st_size
-    if remote.size is not None and size != remote.size:
-        kind = "truncated" if size < remote.size else "too large"
-        raise ChecksumError(f"{path} is {kind}: {size} bytes, the official file has {remote.size}. Delete it to fetch it again.")
-    for algorithm in ("sha256", "md5"):
-        expected = getattr(remote, algorithm)
-        if expected:
-            actual = file_digest(path, algorithm)
-            if actual != expected:
-                raise ChecksumError(
-                    f"{path} has {algorithm} {actual}, expected {expected}: the file is corrupt or not the official release. "
-                    "Delete it to fetch it again, or skip the check with verify=False (--no-verify)."
-                )
-            return
+    _check(path, path.stat().st_size, lambda algorithm: file_digest(path, algorithm), remote)
+
+
+def _stream_verified(f, url: str, remote: RemoteFile, progress: bool, timeout: float) -> None:
+    """Copy ``url`` into the open file ``f``, hashing as it goes; raise before the file is renamed into place."""
+    hashes = {a: hashlib.new(a) for a in ("sha256", "md5") if getattr(remote, a)}
+    size = 0
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        total = int(response.headers.get("Content-Length") or 0) or remote.size
+        desc = f"download {remote.name}"
+        with tqdm(total=total, unit="B", unit_scale=True, desc=desc, disable=None if progress else True) as bar:
+            while block := response.read(1 << 16):
+                f.write(block)
+                size += len(block)
+                for h in hashes.values():
+                    h.update(block)
+                bar.update(len(block))
+    _check(f"the download of {remote.name} from {url}", size, lambda a: hashes[a].hexdigest(), remote)
 
 
 def download(remote: RemoteFile, folder, progress: bool = True, timeout: float = 60.0) -> Path:
     """Fetch ``remote`` into ``folder``, trying each URL in turn; verify before it appears.
 
-    The bytes go to a temporary file beside the target, are checked, then renamed into
-    place, so an interrupted or corrupt download never leaves a file under the real name.
+    The bytes go to a temporary file beside the target, are checked while they arrive, then
+    renamed into place, so an interrupted or corrupt download never leaves a file under the real name.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / remote.name
     errors = []
     for url in remote.urls:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{remote.name}.", suffix=".part")
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-                total = int(response.headers.get("Content-Length") or 0) or remote.size
-                with tqdm(total=total, unit="B", unit_scale=True, desc=f"download {remote.name}", disable=None if progress else True) as bar:
-                    while block := response.read(1 << 16):
-                        out.write(block)
-                        bar.update(len(block))
-            verify_file(tmp, remote)
-            os.replace(tmp, target)
+            atomic_write(target, lambda f, url=url: _stream_verified(f, url, remote, progress, timeout), binary=True)
             return target
-        except ChecksumError as exc:
+        except (urllib.error.URLError, OSError, ValueError) as exc:  # ChecksumError is an OSError
             errors.append(f"{url}: {exc}")
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            errors.append(f"{url}: {exc}")
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
     raise DatasetError(f"could not download {remote.name} from any source:\n  " + "\n  ".join(errors))
 
 
@@ -107,7 +117,8 @@ def extract_members(archive, members: dict[str, str], folder) -> list[Path]:
                 for member, name in members.items():
                     if member not in names:
                         raise DatasetError(f"{archive} lacks {member}")
-                    out.append(_write_atomic(z.open(member), folder / name))
+                    with z.open(member) as stream:
+                        out.append(copy_atomic(stream, folder / name))
         else:
             with tarfile.open(archive) as t:
                 for member, name in members.items():
@@ -117,19 +128,12 @@ def extract_members(archive, members: dict[str, str], folder) -> list[Path]:
                         raise DatasetError(f"{archive} lacks {member}") from None
                     if not info.isfile():
                         raise DatasetError(f"{archive}: {member} is not a regular file")
-                    out.append(_write_atomic(t.extractfile(info), folder / name))
+                    with t.extractfile(info) as stream:
+                        out.append(copy_atomic(stream, folder / name))
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
-        raise DatasetError(f"cannot extract {archive}: {exc} (truncated or corrupt archive; delete it to fetch it again)") from None
+        if isinstance(exc, DatasetError):
+            raise
+        raise DatasetError(
+            f"cannot extract {archive}: {exc} (truncated or corrupt archive; delete it to fetch it again)"
+        ) from None
     return out
-
-
-def _write_atomic(stream, target: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f, stream:
-            shutil.copyfileobj(stream, f)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target

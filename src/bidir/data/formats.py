@@ -5,6 +5,7 @@
 * CIFAR-10 binary version: records of 1 label byte + 3072 pixel bytes (1024 R, G, B,
   row-major). Never the pickled Python version: bidir never unpickles data.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -20,7 +21,14 @@ from ..errors import DatasetError
 __all__ = ["read_idx", "write_idx", "read_cifar_batch", "write_cifar_batch", "CIFAR_RECORD"]
 
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-_IDX_CODES = {np.dtype("uint8"): 0x08, np.dtype("int8"): 0x09, np.dtype("int16"): 0x0B, np.dtype("int32"): 0x0C, np.dtype("float32"): 0x0D, np.dtype("float64"): 0x0E}
+_IDX_CODES = {
+    np.dtype("uint8"): 0x08,
+    np.dtype("int8"): 0x09,
+    np.dtype("int16"): 0x0B,
+    np.dtype("int32"): 0x0C,
+    np.dtype("float32"): 0x0D,
+    np.dtype("float64"): 0x0E,
+}
 CIFAR_RECORD = 1 + 3 * 32 * 32
 
 
@@ -34,7 +42,9 @@ def _read_bytes(path: Path) -> bytes:
                 return f.read()
         return path.read_bytes()
     except (OSError, EOFError, zlib.error) as exc:
-        raise DatasetError(f"cannot read {path}: {exc} (the file is truncated or corrupt; delete it and fetch it again)") from None
+        raise DatasetError(
+            f"cannot read {path}: {exc} (the file is truncated or corrupt; delete it and fetch it again)"
+        ) from None
 
 
 def read_idx(path) -> torch.Tensor:
@@ -72,7 +82,10 @@ def read_cifar_batch(path) -> tuple[torch.Tensor, torch.Tensor]:
     """Read one CIFAR-10 binary batch: images uint8 (N, 3, 32, 32) and labels int64 (N,)."""
     data = _read_bytes(path)
     if len(data) == 0 or len(data) % CIFAR_RECORD:
-        raise DatasetError(f"{path} is truncated or not a CIFAR-10 binary batch: {len(data)} bytes is not a multiple of the {CIFAR_RECORD}-byte record")
+        raise DatasetError(
+            f"{path} is truncated or not a CIFAR-10 binary batch: {len(data)} bytes is not a multiple of the "
+            f"{CIFAR_RECORD}-byte record"
+        )
     records = np.frombuffer(data, dtype=np.uint8).reshape(-1, CIFAR_RECORD)
     labels = torch.from_numpy(records[:, 0].astype(np.int64))
     if int(labels.max()) > 9:

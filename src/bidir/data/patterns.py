@@ -1,13 +1,23 @@
 """Small built-in pattern sets: letter bitmaps (Fig 2) and bipolar permutations (Table I)."""
+
 from __future__ import annotations
 
 import itertools
 
 import torch
 
-from ..errors import InvalidInputError, check_positive_int
+from ..errors import InvalidInputError
+from ..validation import check_positive_int
 
-__all__ = ["LETTERS_10x14", "LETTERS_9x12", "letter", "bipolar_cube", "TABLE_I_PERMUTATION", "permutation_pairs", "random_permutation"]
+__all__ = [
+    "LETTERS_10x14",
+    "LETTERS_9x12",
+    "letter",
+    "bipolar_cube",
+    "TABLE_I_PERMUTATION",
+    "permutation_pairs",
+    "random_permutation",
+]
 
 # Fig 2 letters. X field: 10 wide x 14 tall (140 neurons); Y field: 9 x 12 (108 neurons).
 LETTERS_10x14 = {

@@ -1,2 +1,31 @@
 """One module per paper figure or table; importing this package registers them all."""
-from . import abam, bam_capacity, bam_letters, bam_permutation, bbp_cifar, bbp_overwrite, bbp_permutation, bsp_mnist, bsp_neuron, style_memory  # noqa: F401
+
+from .registry import EXPERIMENTS, Experiment, experiment  # noqa: I001  (first: the modules below register)
+from . import (
+    abam,
+    bam_capacity,
+    bam_letters,
+    bam_permutation,
+    bbp_cifar,
+    bbp_overwrite,
+    bbp_permutation,
+    bsp_mnist,
+    bsp_neuron,
+    style_memory,
+)
+
+__all__ = [
+    "EXPERIMENTS",
+    "Experiment",
+    "experiment",
+    "abam",
+    "bam_capacity",
+    "bam_letters",
+    "bam_permutation",
+    "bbp_cifar",
+    "bbp_overwrite",
+    "bbp_permutation",
+    "bsp_mnist",
+    "bsp_neuron",
+    "style_memory",
+]

@@ -6,6 +6,7 @@ dopri5); the ABAM energy (39) along each trajectory; and the discrete Hebbian AB
 (eqs 29-33). A competitive ABAM with a shallow (not win-loss) Y activation is run too,
 to show the assumption the competitive theorem needs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,11 +15,13 @@ import torch
 
 from ..bam import BAM, ContinuousABAM, hebbian_abam
 from ..plotting import figure
-from ..runner import experiment
+from .registry import experiment
 
 
 @dataclass
 class Config:
+    """Settings of the abam experiment (the paper gives none; ours keep every energy step resolvable)."""
+
     n: int = 8
     p: int = 6
     systems: int = 8  # independent systems integrated as one batch
@@ -48,70 +51,113 @@ def synapse_gap(model: ContinuousABAM, tr) -> torch.Tensor:
     return ((tr.M - a_x.unsqueeze(-1)).abs() * (a_y > 0.5).unsqueeze(-2)).amax((-2, -1))
 
 
-@experiment("abam", "ABAM: continuous Hebbian and competitive adaptive BAMs (eq 34-43) and the discrete Hebbian ABAM; energy (39) falls", Config,
-            quick={"systems": 3, "points": 161, "t_end": 32.0})
+@experiment(
+    "abam",
+    "ABAM: continuous Hebbian and competitive adaptive BAMs (eqs 34-43), the discrete Hebbian ABAM; energy (39) falls",
+    Config,
+    quick={"systems": 3, "points": 161, "t_end": 32.0},
+)
 def run(cfg: Config, ctx) -> dict:
-    g = ctx.generator()
+    """Continuous Hebbian and competitive ABAMs and the discrete Hebbian ABAM: energy and synapses along time."""
+    g = ctx.generator()  # one stream: the continuous systems' start and inputs, then the discrete ABAM's
+    t = torch.linspace(0, cfg.t_end, cfg.points, dtype=torch.float64)
+    start, models = continuous_systems(cfg, g)
+    trajectories, metrics = {}, {}
+    for name, model in ctx.progress(models.items(), desc="integrate"):
+        trajectories[name] = model.integrate(*start, t, method=cfg.method, rtol=cfg.rtol, atol=cfg.atol)
+        metrics[name] = energy_and_synapses(model, trajectories[name])
+        m = metrics[name]
+        target = "a_x a_y" if model.law == "hebbian" else "a_x (winners)"
+        ctx.log(
+            f"{name} (c_y={model.c_y:g}): E {m['energy_start']:.3f} -> {m['energy_end']:.3f}, largest rise "
+            f"{m['max_energy_rise']:.2e} (falls every step: {m['energy_falls_every_step']}); "
+            f"max |M - {target}| {m['synapse_gap_start']:.3f} -> {m['synapse_gap_end']:.2e}"
+        )
+    discrete = discrete_hebbian(cfg, g)
+    metrics["discrete_hebbian"] = {k: v for k, v in discrete.items() if k != "energy"}
+    ctx.log(
+        f"discrete Hebbian ABAM ({cfg.discrete_n}x{cfg.discrete_p}): E {discrete['energy_start']:.1f} -> "
+        f"{discrete['energy_end']:.1f}, largest step change {discrete['max_energy_rise']:.3g} "
+        f"(< 0: {discrete['energy_falls_every_step']})"
+    )
+    _plot_energy(ctx, t, models, trajectories, discrete["energy"])
+    _plot_synapses(ctx, t, models, trajectories)
+    return metrics
+
+
+def continuous_systems(cfg: Config, g: torch.Generator):
+    """The start (o_x, o_y, M), batched over ``systems``, and the three ABAMs sharing inputs I ~ N(0, scale^2)."""
     dt = torch.float64
-    t = torch.linspace(0, cfg.t_end, cfg.points, dtype=dt)
     o_x0 = torch.randn(cfg.systems, cfg.n, generator=g, dtype=dt)
     o_y0 = torch.randn(cfg.systems, cfg.p, generator=g, dtype=dt)
     M0 = 0.5 * torch.randn(cfg.systems, cfg.n, cfg.p, generator=g, dtype=dt)
     I_x = cfg.input_scale * torch.randn(cfg.n, generator=g, dtype=dt)
     I_y = cfg.input_scale * torch.randn(cfg.p, generator=g, dtype=dt)
-    runs = {
-        "hebbian": ContinuousABAM(cfg.n, cfg.p, "hebbian", cfg.steepness_x, cfg.steepness_y, I_x, I_y),
-        "competitive": ContinuousABAM(cfg.n, cfg.p, "competitive", cfg.steepness_x, cfg.competitive_steepness_y, I_x, I_y),
-        "competitive_shallow": ContinuousABAM(cfg.n, cfg.p, "competitive", cfg.steepness_x, cfg.shallow_steepness_y, I_x, I_y),
+    laws = {
+        "hebbian": ("hebbian", cfg.steepness_y),
+        "competitive": ("competitive", cfg.competitive_steepness_y),
+        "competitive_shallow": ("competitive", cfg.shallow_steepness_y),
     }
-    metrics, trajs = {}, {}
-    for name, model in ctx.progress(runs.items(), desc="integrate"):
-        tr = model.integrate(o_x0, o_y0, M0, t, method=cfg.method, rtol=cfg.rtol, atol=cfg.atol)
-        trajs[name] = tr
-        gap = synapse_gap(model, tr)
-        rise = tr.energy.diff(dim=0)
-        metrics[name] = {
-            "steepness_y": model.c_y,
-            "energy_start": tr.energy[0].mean().item(),
-            "energy_end": tr.energy[-1].mean().item(),
-            "max_energy_rise": rise.max().item(),
-            "energy_falls_every_step": bool((rise <= 1e-9).all()),
-            "synapse_gap_start": gap[0].max().item(),
-            "synapse_gap_end": gap[-1].max().item(),
-            "final_energy_rate": model.energy_rate(tr.o_x[-1], tr.o_y[-1], tr.M[-1]).abs().max().item(),
-        }
-        m = metrics[name]
-        target = "a_x a_y" if model.law == "hebbian" else "a_x (winners)"
-        ctx.log(f"{name} (c_y={model.c_y:g}): E {m['energy_start']:.3f} -> {m['energy_end']:.3f}, largest rise {m['max_energy_rise']:.2e} "
-                f"(falls every step: {m['energy_falls_every_step']}); max |M - {target}| {m['synapse_gap_start']:.3f} -> {m['synapse_gap_end']:.2e}")
+    models = {
+        name: ContinuousABAM(cfg.n, cfg.p, law, cfg.steepness_x, c_y, I_x, I_y, dtype=dt)
+        for name, (law, c_y) in laws.items()
+    }
+    return (o_x0, o_y0, M0), models
 
+
+def energy_and_synapses(model: ContinuousABAM, tr) -> dict:
+    """Eq (39) along a trajectory (does it fall at every output step?) and the synapses' distance to their targets."""
+    gap = synapse_gap(model, tr)
+    rise = tr.energy.diff(dim=0)
+    return {
+        "steepness_y": model.c_y,
+        "energy_start": tr.energy[0].mean().item(),
+        "energy_end": tr.energy[-1].mean().item(),
+        "max_energy_rise": rise.max().item(),
+        "energy_falls_every_step": bool((rise <= 1e-9).all()),
+        "synapse_gap_start": gap[0].max().item(),
+        "synapse_gap_end": gap[-1].max().item(),
+        "final_energy_rate": model.energy_rate(tr.o_x[-1], tr.o_y[-1], tr.M[-1]).abs().max().item(),
+    }
+
+
+def discrete_hebbian(cfg: Config, g: torch.Generator) -> dict:
+    """The discrete Hebbian ABAM (eqs 29-33) from a random matrix and random bipolar states: E per step."""
     bam = BAM(cfg.discrete_n, cfg.discrete_p)
     bam.M.copy_(torch.randn(cfg.discrete_n, cfg.discrete_p, generator=g))
     x0 = torch.randint(0, 2, (cfg.systems, cfg.discrete_n), generator=g).float() * 2 - 1
     d = hebbian_abam(bam, x0, steps=cfg.discrete_steps, rate=1.0)
-    d_rise = d.energy.diff(dim=-1).max().item()
-    metrics["discrete_hebbian"] = {"energy_start": d.energy[:, 0].mean().item(), "energy_end": d.energy[:, -1].mean().item(), "max_energy_rise": d_rise, "energy_falls_every_step": d_rise < 0}
-    ctx.log(f"discrete Hebbian ABAM ({cfg.discrete_n}x{cfg.discrete_p}): E {d.energy[:, 0].mean():.1f} -> {d.energy[:, -1].mean():.1f}, largest step change {d_rise:.3g} (< 0: {d_rise < 0})")
+    rise = d.energy.diff(dim=-1).max().item()
+    return {
+        "energy_start": d.energy[:, 0].mean().item(),
+        "energy_end": d.energy[:, -1].mean().item(),
+        "max_energy_rise": rise,
+        "energy_falls_every_step": rise < 0,
+        "energy": d.energy,
+    }
 
+
+def _plot_energy(ctx, t, models, trajectories, discrete_energy) -> None:
     fig, axes = figure(2, 2, size=(11, 7.5))
-    for ax, name in zip(axes.flat, runs):
-        tr = trajs[name]
-        ax.plot(t.numpy(), tr.energy.numpy(), lw=1)
-        ax.set_title(f"{name.replace('_', ' ')} (c_y={runs[name].c_y:g}): energy (39)")
+    for ax, name in zip(axes.flat, models, strict=False):
+        ax.plot(t.numpy(), trajectories[name].energy.numpy(), lw=1)
+        ax.set_title(f"{name.replace('_', ' ')} (c_y={models[name].c_y:g}): energy (39)")
         ax.set_xlabel("t")
     ax = axes[1, 1]
-    ax.plot(d.energy.T.numpy(), ".-", lw=1)
+    ax.plot(discrete_energy.T.numpy(), ".-", lw=1)
     ax.set_title("discrete Hebbian ABAM: E per step")
     ax.set_xlabel("step")
     fig.tight_layout()
     ctx.save_figure(fig, "abam_energy")
 
+
+def _plot_synapses(ctx, t, models, trajectories) -> None:
     fig, ax = figure()
-    for name, tr in trajs.items():
-        ax.semilogy(t.numpy(), synapse_gap(runs[name], tr).amax(-1).clamp_min(1e-16).numpy(), label=name.replace("_", " "))
+    for name, tr in trajectories.items():
+        gap = synapse_gap(models[name], tr).amax(-1).clamp_min(1e-16)
+        ax.semilogy(t.numpy(), gap.numpy(), label=name.replace("_", " "))
     ax.set_xlabel("t")
     ax.set_ylabel("max synapse distance to its target")
     ax.set_title("synapses approach the Hebbian / competitive targets")
     ax.legend(fontsize=8)
     ctx.save_figure(fig, "abam_synapses")
-    return metrics

@@ -4,17 +4,20 @@ Recall rate against the number m of stored random pairs and the noise in the key
 bipolar and binary keys, beside the m < min(n, p) rule of thumb. Eq (25) predicts that
 binary keys, which carry half the signal, recall worse.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..bam.capacity import capacity_sweep
 from ..plotting import figure
-from ..runner import experiment
+from .registry import experiment
 
 
 @dataclass
 class Config:
+    """Settings of the bam-capacity experiment: field sizes and the grids of stored pairs and noise."""
+
     n: int = 128
     p: int = 128
     ms: tuple = (1, 2, 4, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64, 96, 128)
@@ -23,24 +26,54 @@ class Config:
     codings: tuple = ("bipolar", "binary")
 
 
-@experiment("bam-capacity", "Capacity: recall rate vs stored pairs and key noise, bipolar vs binary keys, beside the m < min(n,p) rule", Config,
-            quick={"n": 64, "p": 64, "ms": (1, 2, 4, 8, 12, 16, 24, 32, 64), "noises": (0.0, 0.2), "trials": 40})
+@experiment(
+    "bam-capacity",
+    "Capacity: recall rate vs stored pairs and key noise, bipolar vs binary keys, beside the m < min(n,p) rule",
+    Config,
+    quick={"n": 64, "p": 64, "ms": (1, 2, 4, 8, 12, 16, 24, 32, 64), "noises": (0.0, 0.2), "trials": 40},
+)
 def run(cfg: Config, ctx) -> dict:
-    rows = capacity_sweep(cfg.n, cfg.p, cfg.ms, cfg.noises, cfg.trials, cfg.codings, seed=ctx.seed, progress=ctx.progress, device=ctx.device)
+    """Exact recall against the number of stored pairs and the key noise, bipolar against binary keys."""
+    rows = capacity_sweep(
+        cfg.n,
+        cfg.p,
+        cfg.ms,
+        cfg.noises,
+        cfg.trials,
+        cfg.codings,
+        seed=ctx.seed,
+        progress=ctx.progress,
+        device=ctx.device,
+    )
     limits = []
     for coding in cfg.codings:
         for noise in cfg.noises:
             sel = [r for r in rows if r["coding"] == coding and r["noise"] == noise]
             ok = [r["m"] for r in sel if r["recall_rate"] >= 0.9]
             limits.append({"coding": coding, "noise": noise, "largest_m_with_90pct_recall": max(ok) if ok else 0})
-            ctx.log(f"{coding:7s} keys, noise {noise:.1f}: recall " + " ".join(f"m={r['m']}:{r['recall_rate']:.2f}" for r in sel))
-    ctx.log("largest m with >= 90% exact recall: " + "; ".join(f"{l['coding']}@{l['noise']:.1f}: {l['largest_m_with_90pct_recall']}" for l in limits) + f" (rule of thumb: m < min(n, p) = {min(cfg.n, cfg.p)})")
+            ctx.log(
+                f"{coding:7s} keys, noise {noise:.1f}: recall "
+                + " ".join(f"m={r['m']}:{r['recall_rate']:.2f}" for r in sel)
+            )
+    ctx.log(
+        "largest m with >= 90% exact recall: "
+        + "; ".join(f"{i['coding']}@{i['noise']:.1f}: {i['largest_m_with_90pct_recall']}" for i in limits)
+        + f" (rule of thumb: m < min(n, p) = {min(cfg.n, cfg.p)})"
+    )
 
     fig, ax = figure(size=(7.5, 4.5))
-    for coding, style in zip(cfg.codings, ("-", "--")):
+    for coding, style in zip(cfg.codings, ("-", "--"), strict=False):
         for i, noise in enumerate(cfg.noises):
             sel = [r for r in rows if r["coding"] == coding and r["noise"] == noise]
-            ax.semilogx([r["m"] for r in sel], [r["recall_rate"] for r in sel], style, marker="o", ms=3, color=f"C{i}", label=f"{coding}, noise {noise:.1f}")
+            ax.semilogx(
+                [r["m"] for r in sel],
+                [r["recall_rate"] for r in sel],
+                style,
+                marker="o",
+                ms=3,
+                color=f"C{i}",
+                label=f"{coding}, noise {noise:.1f}",
+            )
     ax.axvline(min(cfg.n, cfg.p), color="k", ls=":", label="m = min(n, p)")
     ax.set_xlabel("stored pairs m")
     ax.set_ylabel("exact recall rate")

@@ -4,6 +4,7 @@ X field: 140 neurons (10x14 bitmaps), Y field: 108 (9x12). M stores (S, E), (M, 
 (G, N) by eq (16). A 40%-noise version of (S, E) (both fields) starts the BAM; six
 random neurons per field update per step until a bidirectional fixed point.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,8 +14,8 @@ import torch
 from ..bam import BAM
 from ..bam.capacity import flip_noise
 from ..data.patterns import LETTERS_9x12, LETTERS_10x14, letter
-from ..plotting import figure, show_pattern
-from ..runner import experiment
+from ..plotting import figure, show_image
+from .registry import experiment
 
 PAIRS = (("S", "E"), ("M", "V"), ("G", "N"))
 SHAPE_X, SHAPE_Y = (14, 10), (12, 9)
@@ -22,6 +23,8 @@ SHAPE_X, SHAPE_Y = (14, 10), (12, 9)
 
 @dataclass
 class Config:
+    """Settings of the bam-letters experiment; the defaults are Fig 2's."""
+
     noise: float = 0.4  # fraction of flipped bits in the Fig 2 probe (both fields)
     k: int = 6  # neurons updated per field per step
     trials: int = 1000  # probes per noise level and pair for the recall-rate curves
@@ -30,32 +33,99 @@ class Config:
     snapshots: int = 6
 
 
-@experiment("bam-letters", "Fig 2: 140x108 BAM stores (S,E),(M,V),(G,N); async recall of a 40%-noise (S,E), energy per step, recall vs noise", Config,
-            quick={"trials": 100, "noise_levels": (0.0, 0.2, 0.4, 0.5)})
+@experiment(
+    "bam-letters",
+    "Fig 2: 140x108 BAM stores (S,E),(M,V),(G,N); async recall of a 40%-noise (S,E), energy per step, recall vs noise",
+    Config,
+    quick={"trials": 100, "noise_levels": (0.0, 0.2, 0.4, 0.5)},
+)
 def run(cfg: Config, ctx) -> dict:
+    """Fig 2: the letter BAM, its 40%-noise probe step by step, and recall against noise."""
     X = torch.stack([letter(a, LETTERS_10x14) for a, _ in PAIRS]).to(ctx.device)
     Y = torch.stack([letter(b, LETTERS_9x12) for _, b in PAIRS]).to(ctx.device)
     bam = BAM.from_pairs(X, Y, device=ctx.device)
     stored = bam.is_fixed_point(X, Y).tolist()
-    ctx.log(f"M is {bam.n}x{bam.p}; stored pairs (fixed points): {dict(zip(['/'.join(p) for p in PAIRS], stored))}; energy bound (eq 9): {bam.energy_bound():g}")
+    ctx.log(
+        f"M is {bam.n}x{bam.p}; stored pairs (fixed points): "
+        f"{dict(zip(['/'.join(p) for p in PAIRS], stored, strict=True))}; "
+        f"energy bound (eq 9): {bam.energy_bound():g}"
+    )
+    g = ctx.generator()  # one stream: the Fig 2 probe first, then the recall-rate probes
+    r, probe = fig2_probe(cfg, bam, X[0], Y[0], g)
+    ctx.log(
+        f"Fig 2 probe ({cfg.noise:.0%} noise, {cfg.k} neurons/field/step): converged={probe['converged']} after "
+        f"{probe['steps']} steps to (S, E): {probe['recalled_S_E']}; energy {probe['energy'][0]:g} -> "
+        f"{probe['energy'][-1]:g}, never increasing: {probe['energy_never_increases']}"
+    )
+    _plot_fig2(ctx, cfg, bam, r)
+    rates, all_converged, max_rise = recall_vs_noise(cfg, bam, X, Y, g, ctx.progress)
+    for mode, per_pair in rates.items():
+        ctx.log(
+            f"{mode} recall rate vs noise {list(cfg.noise_levels)}: "
+            + "; ".join(f"{k}: {[round(v, 3) for v in vs]}" for k, vs in per_pair.items())
+        )
+    ctx.log(
+        f"over all {len(cfg.noise_levels) * 3 * 2 * cfg.trials} recalls: all converged {all_converged}, largest "
+        f"energy rise {max_rise:g} (must be <= 0)"
+    )
+    _plot_recall(ctx, cfg, rates)
+    return {
+        "n": bam.n,
+        "p": bam.p,
+        "stored": stored,
+        "energy_bound": bam.energy_bound(),
+        "fig2_probe": probe,
+        "noise_levels": list(cfg.noise_levels),
+        "recall_rate": rates,
+        "all_converged": all_converged,
+        "max_energy_rise": max_rise,
+    }
 
-    # The Fig 2 run: one 40%-noise (S, E) probe, recorded step by step.
-    g = ctx.generator()
-    x0 = flip_noise(X[0], cfg.noise, g)
-    y0 = flip_noise(Y[0], cfg.noise, g)
+
+def fig2_probe(cfg: Config, bam: BAM, x, y, g):
+    """Fig 2: async recall from a noisy (S, E), both fields, recorded step by step; (the recall, its summary)."""
+    x0, y0 = flip_noise(x, cfg.noise, g), flip_noise(y, cfg.noise, g)
     r = bam.recall(x=x0, y=y0, mode="async", k=cfg.k, max_steps=cfg.max_steps, generator=g, record_states=True)
-    hit = bool((r.x[0] == X[0]).all() and (r.y[0] == Y[0]).all())
     trace = r.energy[0]
-    monotone = bool((trace.diff() <= 0).all())
-    ctx.log(f"Fig 2 probe ({cfg.noise:.0%} noise, {cfg.k} neurons/field/step): converged={bool(r.converged[0])} after {int(r.steps[0])} steps "
-            f"to (S, E): {hit}; energy {trace[0]:g} -> {trace[-1]:g}, never increasing: {monotone}")
+    return r, {
+        "noise": cfg.noise,
+        "k": cfg.k,
+        "converged": bool(r.converged[0]),
+        "steps": int(r.steps[0]),
+        "recalled_S_E": bool((r.x[0] == x).all() and (r.y[0] == y).all()),
+        "energy_never_increases": bool((trace.diff() <= 0).all()),
+        "energy": trace,
+    }
 
-    steps = int(r.steps[0])
+
+def recall_vs_noise(cfg: Config, bam: BAM, X, Y, g, progress=iter):
+    """Exact recall rate of each stored pair against the noise in both fields, async (Fig 2's rule) and sync;
+    with whether every recall converged and the largest energy rise seen (the theorem says none)."""
+    rates = {mode: {"/".join(p): [] for p in PAIRS} for mode in ("async", "sync")}
+    max_rise, all_converged = 0.0, True
+    for noise in progress(cfg.noise_levels, desc="noise levels"):
+        for i, pair in enumerate(PAIRS):
+            xs = flip_noise(X[i].expand(cfg.trials, -1), noise, g)
+            ys = flip_noise(Y[i].expand(cfg.trials, -1), noise, g)
+            for mode in rates:
+                out = bam.recall(x=xs, y=ys, mode=mode, k=cfg.k, max_steps=cfg.max_steps, generator=g)
+                ok = (out.x == X[i]).all(1) & (out.y == Y[i]).all(1)
+                rates[mode]["/".join(pair)].append(ok.float().mean().item())
+                if out.energy.shape[-1] > 1:
+                    max_rise = max(max_rise, out.energy.diff(dim=-1).max().item())
+                all_converged &= bool(out.converged.all())
+    return rates, all_converged, max_rise
+
+
+def _plot_fig2(ctx, cfg: Config, bam: BAM, r) -> None:
+    steps, trace = int(r.steps[0]), r.energy[0]
     picks = sorted({round(i * steps / (cfg.snapshots - 1)) for i in range(cfg.snapshots)})
-    fig, axes = figure(2, len(picks) + 1, size=(2.0 * (len(picks) + 1), 5), gridspec_kw={"width_ratios": [1] * len(picks) + [2.5]})
+    fig, axes = figure(
+        2, len(picks) + 1, size=(2.0 * (len(picks) + 1), 5), gridspec_kw={"width_ratios": [1] * len(picks) + [2.5]}
+    )
     for col, s in enumerate(picks):
-        show_pattern(axes[0, col], r.states_x[s, 0], SHAPE_X, f"step {s}: X")
-        show_pattern(axes[1, col], r.states_y[s, 0], SHAPE_Y, f"step {s}: Y")
+        show_image(axes[0, col], r.states_x[s, 0], SHAPE_X, f"step {s}: X", cmap="gray_r", vmin=-1)
+        show_image(axes[1, col], r.states_y[s, 0], SHAPE_Y, f"step {s}: Y", cmap="gray_r", vmin=-1)
     gs = axes[0, -1].get_gridspec()
     for ax in axes[:, -1]:
         ax.remove()
@@ -70,24 +140,8 @@ def run(cfg: Config, ctx) -> dict:
     ax.set_title("energy per step")
     ctx.save_figure(fig, "fig2_snapshots_energy")
 
-    # Recall rate against noise, for each stored pair, async (Fig 2 rule) and sync.
-    rates = {mode: {"/".join(p): [] for p in PAIRS} for mode in ("async", "sync")}
-    max_rise, all_converged = 0.0, True
-    for noise in ctx.progress(cfg.noise_levels, desc="noise levels"):
-        for i, pair in enumerate(PAIRS):
-            xs = flip_noise(X[i].expand(cfg.trials, -1), noise, g)
-            ys = flip_noise(Y[i].expand(cfg.trials, -1), noise, g)
-            for mode in rates:
-                out = bam.recall(x=xs, y=ys, mode=mode, k=cfg.k, max_steps=cfg.max_steps, generator=g)
-                ok = (out.x == X[i]).all(1) & (out.y == Y[i]).all(1)
-                rates[mode]["/".join(pair)].append(ok.float().mean().item())
-                if out.energy.shape[-1] > 1:
-                    max_rise = max(max_rise, out.energy.diff(dim=-1).max().item())
-                all_converged &= bool(out.converged.all())
-    for mode, per_pair in rates.items():
-        ctx.log(f"{mode} recall rate vs noise {list(cfg.noise_levels)}: " + "; ".join(f"{k}: {[round(v, 3) for v in vs]}" for k, vs in per_pair.items()))
-    ctx.log(f"over all {len(cfg.noise_levels) * 3 * 2 * cfg.trials} recalls: all converged {all_converged}, largest energy rise {max_rise:g} (must be <= 0)")
 
+def _plot_recall(ctx, cfg: Config, rates: dict) -> None:
     fig, ax = figure()
     for mode, style in (("async", "-"), ("sync", ":")):
         for pair, vs in rates[mode].items():
@@ -97,15 +151,3 @@ def run(cfg: Config, ctx) -> dict:
     ax.set_title(f"recall vs noise ({cfg.trials} probes per point)")
     ax.legend(fontsize=7)
     ctx.save_figure(fig, "recall_vs_noise")
-
-    return {
-        "n": bam.n,
-        "p": bam.p,
-        "stored": stored,
-        "energy_bound": bam.energy_bound(),
-        "fig2_probe": {"noise": cfg.noise, "k": cfg.k, "converged": bool(r.converged[0]), "steps": steps, "recalled_S_E": hit, "energy_never_increases": monotone, "energy": trace},
-        "noise_levels": list(cfg.noise_levels),
-        "recall_rate": rates,
-        "all_converged": all_converged,
-        "max_energy_rise": max_rise,
-    }

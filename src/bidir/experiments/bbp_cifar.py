@@ -8,6 +8,7 @@ with the class centroids of the training images: the claim "noise vs centroid" i
 measured as distances, the nearest centroid, and the relative error to its own centroid.
 ``--set dataset=mnist|fashion-mnist`` runs the same network shape on 784 inputs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,19 +18,24 @@ import torch.nn.functional as F
 
 from ..bbp import BidirectionalMLP
 from ..data.datasets import train_test
-from ..errors import InvalidInputError
-from ..plotting import figure
-from ..runner import experiment
+from ..plotting import figure, show_image
 from ..train import Trainer, make_optimizer
+from ..validation import check_choice
+from .registry import experiment
 
 TRAININGS = {"unidirectional": "forward", "bidirectional": "bidirectional"}
 # Fig 4 gives pictures, no numbers: the paper's claims, kept beside ours in results.json
-PAPER = {"unidirectional": "N^T(e_k) only noise-like", "bidirectional": "N^T(e_k) closely matched the class centroids",
-         "accuracy": "the bidirectionally trained network also had higher classification accuracy"}
+PAPER = {
+    "unidirectional": "N^T(e_k) only noise-like",
+    "bidirectional": "N^T(e_k) closely matched the class centroids",
+    "accuracy": "the bidirectionally trained network also had higher classification accuracy",
+}
 
 
 @dataclass
 class Config:
+    """Settings of the bbp-cifar experiment: Fig 4's network; the training choices are ours (the paper gives none)."""
+
     dataset: str = "cifar10"  # cifar10 | mnist | fashion-mnist | mnist-subset
     hidden: tuple = (512,) * 7
     epochs: int = 30
@@ -42,33 +48,61 @@ class Config:
     test_size: int = 0
 
 
-@experiment("bbp-cifar", "Fig 4: deep ReLU classifier run backward; N^T(e_k) vs class centroids, unidirectional vs bidirectional", Config,
-            quick={"dataset": "mnist-subset", "epochs": 4})
+@experiment(
+    "bbp-cifar",
+    "Fig 4: deep ReLU classifier run backward; N^T(e_k) vs class centroids, unidirectional vs bidirectional",
+    Config,
+    quick={"dataset": "mnist-subset", "epochs": 4},
+)
 def run(cfg: Config, ctx) -> dict:
-    if cfg.dataset not in ("cifar10", "mnist", "fashion-mnist", "mnist-subset"):
-        raise InvalidInputError(f"dataset must be cifar10, mnist, fashion-mnist or mnist-subset, got {cfg.dataset!r}")
-    train, test = train_test(cfg.dataset, ctx.data_dir, cfg.train_size, cfg.test_size, seed=ctx.seed, progress=ctx.show_progress)
+    """Fig 4: train the deep classifier both ways and compare N^T(e_k) with the class centroids."""
+    check_choice(cfg.dataset, "dataset", ("cifar10", "mnist", "fashion-mnist", "mnist-subset"))
+    train, test = train_test(
+        cfg.dataset, ctx.data_dir, cfg.train_size, cfg.test_size, seed=ctx.seed, progress=ctx.show_progress
+    )
     shape, K = tuple(train.images.shape[1:]), len(train.classes)
     x, xt = train.features().to(ctx.device), test.features().to(ctx.device)
     y, yt = train.labels.to(ctx.device), test.labels.to(ctx.device)
     t = F.one_hot(y, K).float()
-    ctx.log(f"{cfg.dataset}: {len(train)} train / {len(test)} test, {x.shape[1]} inputs -> {list(cfg.hidden)} ReLU -> {K} softmax")
+    ctx.log(
+        f"{cfg.dataset}: {len(train)} train / {len(test)} test, {x.shape[1]} inputs -> {list(cfg.hidden)} "
+        f"ReLU -> {K} softmax"
+    )
     centroids = torch.stack([x[y == k].mean(0) for k in range(K)])
     eye = torch.eye(K, device=ctx.device)
 
     results, recalls = {}, {}
     for name, mode in TRAININGS.items():
-        torch.manual_seed(ctx.seed)  # the same initial weights for both trainings
-        model = BidirectionalMLP((x.shape[1], *cfg.hidden, K), hidden="relu", output="softmax", input="identity").to(ctx.device)
+        model = BidirectionalMLP(  # the same initial weights for both trainings
+            (x.shape[1], *cfg.hidden, K),
+            hidden="relu",
+            output="softmax",
+            input="identity",
+            seed=ctx.stream_seed("weights"),
+            device=ctx.device,
+        )
         opt = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr)
 
         def loss_fn(m, xb, tb, mode=mode):
             return m.loss(xb, tb, mode, cfg.engine, cfg.backward_weight)
 
         def evaluate(m, epoch):
-            return {"test_accuracy": float((m(xt).argmax(1) == yt).float().mean()), **{f"test_{k}": v for k, v in m.errors(xt, F.one_hot(yt, K).float()).items()}}
+            return {
+                "test_accuracy": float((m(xt).argmax(1) == yt).float().mean()),
+                **{f"test_{k}": v for k, v in m.errors(xt, F.one_hot(yt, K).float()).items()},
+            }
 
-        trainer = Trainer(model, loss_fn, opt, out=ctx.out / name, seed=ctx.seed, batch_size=cfg.batch_size, progress=ctx.show_progress, log=ctx.log, name=name)
+        trainer = Trainer(
+            model,
+            loss_fn,
+            opt,
+            out=ctx.out / name,
+            seed=ctx.seed,
+            batch_size=cfg.batch_size,
+            progress=ctx.show_progress,
+            log=ctx.log,
+            name=name,
+        )
         history = trainer.fit((x, t), cfg.epochs, evaluate=evaluate)
         with torch.no_grad():
             recall = model.backward_pass(eye)  # N^T(e_k), one row per class
@@ -86,38 +120,33 @@ def run(cfg: Config, ctx) -> dict:
             "distance_to_centroids": dist.tolist(),
             "history": [{k: v for k, v in row.items() if k != "seconds"} for row in history],
         }
-        ctx.log(f"{name}: test accuracy {results[name]['test_accuracy']:.2%}; N^T(e_k) nearest to its own class centroid for "
-                f"{results[name]['own_centroid_nearest']}/{K} classes; median ||N^T(e_k) - c_k|| / ||c_k|| = {own.div(centroids.norm(dim=1)).median():.3f}")
+        ctx.log(
+            f"{name}: test accuracy {results[name]['test_accuracy']:.2%}; N^T(e_k) nearest to its own class "
+            "centroid for "
+            f"{results[name]['own_centroid_nearest']}/{K} classes; median ||N^T(e_k) - c_k|| / ||c_k|| = "
+            f"{own.div(centroids.norm(dim=1)).median():.3f}"
+        )
     _plot(ctx, centroids.cpu(), recalls, shape, train.classes, cfg.dataset)
     return {"paper": PAPER, "dataset": cfg.dataset, "classes": list(train.classes), **results}
 
 
-def _image(v, shape):
-    img = v.reshape(shape)
-    img = img.permute(1, 2, 0) if shape[0] == 3 else img[0]
-    return img.clamp(0, 1).numpy()
-
-
 def _plot(ctx, centroids, recalls, shape, classes, dataset) -> None:
-    rows = [("(a) class centroids", centroids), ("(b) N^T(e_k), unidirectional BP", recalls["unidirectional"]),
-            ("(c) N^T(e_k), bidirectional BP", recalls["bidirectional"])]
+    rows = [
+        ("(a) class centroids", centroids),
+        ("(b) N^T(e_k), unidirectional BP", recalls["unidirectional"]),
+        ("(c) N^T(e_k), bidirectional BP", recalls["bidirectional"]),
+    ]
     K = len(classes)
     fig, axes = figure(3, K, size=(1.3 * K, 4.6))
     for r, (title, mats) in enumerate(rows):
         for k in range(K):
-            ax = axes[r, k]
-            ax.imshow(_image(mats[k], shape), cmap="gray" if shape[0] == 1 else None, vmin=0, vmax=1, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.grid(False)
-            if r == 0:
-                ax.set_title(classes[k], fontsize=7)
+            show_image(axes[r, k], mats[k].clamp(0, 1), shape, title=classes[k] if r == 0 else "")
         axes[r, 0].set_ylabel(title, fontsize=7, rotation=0, ha="right", va="center")
     fig.suptitle(f"{dataset}: backward-pass recall of the class vectors (clipped to [0, 1])", fontsize=9)
     ctx.save_figure(fig, "backward_recall")
 
     fig, axes = figure(1, 2, size=(9, 3.6))
-    for ax, name in zip(axes, ("unidirectional", "bidirectional")):
+    for ax, name in zip(axes, ("unidirectional", "bidirectional"), strict=False):
         d = torch.cdist(recalls[name], centroids)
         im = ax.imshow(d.numpy(), cmap="viridis")
         ax.set_title(f"||N^T(e_k) - centroid_j||, {name}", fontsize=8)

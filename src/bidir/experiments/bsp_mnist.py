@@ -2,7 +2,7 @@
 
 The paper's three settings, a backprop baseline on the same topology, and beyond the paper:
 
-    method1             method 1 (K3 <- K3 exp(-G2)), one-to-one {784,839,283,96,32,10}    paper ~50% (MNIST and Fashion)
+    method1             method 1 (K3 <- K3 exp(-G2)), one-to-one {784,839,283,96,32,10}    paper ~50% (MNIST, Fashion)
     method1-adam        the same G2, each log K3 stepped by Adam (ours)
     method2-one-to-one  method 2 (C <- C + G2), one-to-one {784,1048,353,119,40,10}        paper ~70%
     method2-multi       method 2, multi-connection {784,300,300,10}                         paper 82%
@@ -26,14 +26,15 @@ K2/K1 = 0.5, which is closer to linear.
 
 G1 comes from reverse neurons linearised at the fixed point, not along the forward trajectory,
 so in this regime it is no longer the exact gradient; the cosine per layer is recorded. It
-leaves out each neuron's slope where it works, the f'(a) of backprop: with it missing, BSP
-stalls near 90%. ``nonlinear-trajectory`` puts it back (``BSPRule(reverse_gain="trajectory")``):
+leaves out each neuron's slope where it works, the f'(a) of backprop, and BSP then stalls
+below backprop. ``nonlinear-trajectory`` puts it back (``BSPRule(reverse_gain="trajectory")``):
 every forward neuron also integrates two tangent copies of itself, along its trajectory and at
-rest, and its reverse neuron's input is scaled by their ratio (BSPNetwork.run), which makes
-the forward pass about twice as dear and brings BSP level with backprop. The error injection is the cross-entropy one. These two settings step with AdamW (weight decay 0
+rest, and its reverse neuron's input is scaled by their ratio (BSPNetwork.run); the forward
+state is then three copies of every neuron (``benchmarks/bsp_epoch.py`` measures the cost).
+The error injection is the cross-entropy one. These two settings step with AdamW (weight decay 0
 by default): the direction is still BSP's G2, rescaled per coefficient. They also bound each
 neuron's incoming coefficient norm after every step (``max_norm``). In the first layer that
-caps a neuron's input at amplitude * |pixels| * max_norm, about 9 B0 for MNIST, where the
+caps a neuron's input at amplitude * |pixels| * max_norm (for MNIST's pixels, a few B0), where the
 explicit solver still copes with the shunting input's fast decay; a looser bound on the output
 layer guards against runaway scores. The cross-entropy ignores a common shift of the scores,
 and with hidden outputs floored at -B0 but unbounded above, all scores drifted up together
@@ -44,20 +45,20 @@ Method 1 trains only one positive gain per neuron (B0 / B0_initial) on fixed ran
 coefficients. At small signals, with identical neurons, that network is one constant times its
 coupling path sum (``BSPNetwork.path_sum``), so its best accuracy can be found without the ODE:
 the results record this gains-only model fitted by Adam through autograd
-(``method1_gains_only_ceiling``: 76.5% on MNIST). Method 1's plain step K3 <- K3 exp(-lr G2) is
-badly conditioned for that model. With 1000, the notes' lr for 784-100-10, it oscillates on
-the paper's deeper network (38.6%); with 300, the default here, it reaches the paper's ~50%
-in one epoch and 59% in two. ``method1-adam`` steps the same G2 with Adam and reaches the
-ceiling (76.4%).
+(``method1_gains_only_ceiling``). Method 1's plain step K3 <- K3 exp(-lr G2) is badly
+conditioned for that model: with 1000, the notes' lr for 784-100-10, it oscillates on the
+paper's deeper network; 300 is the default here. ``method1-adam`` steps the same G2 with Adam.
+The results and the report hold the accuracies each reaches.
 
 ``--set compiled=true`` integrates through torch.compile (``BSPNetwork(compiled=True)``): the
-same numbers to rounding, 2-4x faster steps once compiled (worth it on full-size runs only).
+same numbers to rounding, faster steps once compiled (worth it on full-size runs only).
 
 Each setting trains with the shared trainer (run folder per setting: metrics.csv, checkpoint,
 resume) and records test accuracy and the cosine between BSP's G1 and the true gradient per
 layer after every epoch. Linear classifiers fitted on the same pixels (least squares, and
 softmax regression) give the ceiling a network that acts linearly cannot pass.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -70,30 +71,68 @@ from ..bsp.network import BSPNetwork
 from ..data.datasets import train_test
 from ..errors import InvalidInputError
 from ..plotting import figure
-from ..runner import experiment
-from ..train import Trainer
+from ..train import Trainer, make_optimizer
+from .registry import experiment
 
 # the nonlinear regime: neuron rates, pulse amplitude in units of B0, cross-entropy injection, AdamW
-NONLINEAR = dict(rates=((1.0, 0.3, 0.25), (1.0, 0.5, 0.25)), input_mode="shunting", amplitude_b0=4.0, error="softmax", target=1.0, temperature=0.5, optimizer="adamw")
+NONLINEAR = dict(
+    rates=((1.0, 0.3, 0.25), (1.0, 0.5, 0.25)),
+    input_mode="shunting",
+    amplitude_b0=4.0,
+    error="softmax",
+    target=1.0,
+    temperature=0.5,
+    optimizer="adamw",
+)
 SETTINGS = {
-    "method1": dict(sizes=(784, 839, 283, 96, 32, 10), connection="one-to-one", method="fixed-points", coupling_gain="fixed-point", paper=0.50),
-    "method1-adam": dict(sizes=(784, 839, 283, 96, 32, 10), connection="one-to-one", method="fixed-points", coupling_gain="fixed-point", optimizer="adam", paper=0.50),
-    "method2-one-to-one": dict(sizes=(784, 1048, 353, 119, 40, 10), connection="one-to-one", method="connections", paper=0.70),
+    "method1": dict(
+        sizes=(784, 839, 283, 96, 32, 10),
+        connection="one-to-one",
+        method="fixed-points",
+        coupling_gain="fixed-point",
+        paper=0.50,
+    ),
+    "method1-adam": dict(
+        sizes=(784, 839, 283, 96, 32, 10),
+        connection="one-to-one",
+        method="fixed-points",
+        coupling_gain="fixed-point",
+        optimizer="adam",
+        paper=0.50,
+    ),
+    "method2-one-to-one": dict(
+        sizes=(784, 1048, 353, 119, 40, 10), connection="one-to-one", method="connections", paper=0.70
+    ),
     "method2-multi": dict(sizes=(784, 300, 300, 10), connection="dense", method="connections", paper=0.82),
     "bp": dict(sizes=(784, 300, 300, 10), connection="dense", method="backprop", paper=None),
     "softmax": dict(sizes=(784, 300, 300, 10), connection="dense", method="connections", error="softmax", paper=None),
     "nonlinear": dict(sizes=(784, 300, 10), connection="dense", method="connections", paper=None, **NONLINEAR),
-    "nonlinear-trajectory": dict(sizes=(784, 300, 10), connection="dense", method="connections", reverse_gain="trajectory", paper=None, **NONLINEAR),
+    "nonlinear-trajectory": dict(
+        sizes=(784, 300, 10),
+        connection="dense",
+        method="connections",
+        reverse_gain="trajectory",
+        paper=None,
+        **NONLINEAR,
+    ),
     "nonlinear-bp": dict(sizes=(784, 300, 10), connection="dense", method="backprop", paper=None, **NONLINEAR),
 }
-PAPER = {"method1": "~50% MNIST, ~50% Fashion-MNIST (Fig 6)", "method2-one-to-one": "~70% MNIST (Fig 7, red)",
-         "method2-multi": "82% MNIST (Fig 7, yellow)", "method2 on the method-1 network": "~50% (Fig 7, blue)"}
+PAPER = {
+    "method1": "~50% MNIST, ~50% Fashion-MNIST (Fig 6)",
+    "method2-one-to-one": "~70% MNIST (Fig 7, red)",
+    "method2-multi": "82% MNIST (Fig 7, yellow)",
+    "method2 on the method-1 network": "~50% (Fig 7, blue)",
+}
 
 
 @dataclass
 class Config:
+    """Settings of the bsp-mnist experiment; the defaults are the paper's networks and the notes' choices."""
+
     dataset: str = "mnist"
-    settings: str = "method1,method1-adam,method2-one-to-one,method2-multi,bp,softmax,nonlinear,nonlinear-trajectory,nonlinear-bp"
+    settings: str = (
+        "method1,method1-adam,method2-one-to-one,method2-multi,bp,softmax,nonlinear,nonlinear-trajectory,nonlinear-bp"
+    )
     train_size: int = 60000
     test_size: int = 10000
     epochs: int = 3
@@ -102,7 +141,9 @@ class Config:
     horizon: float = 20.0
     dt: float = 0.2
     lr_connections: float = 3.0
-    lr_fixed_points: float = 300.0  # method 1 on the paper's deep network (1000, the notes' value for 784-100-10, oscillates there)
+    lr_fixed_points: float = (
+        300.0  # method 1 on the paper's deep network (1000, the notes' value for 784-100-10, oscillates there)
+    )
     lr_softmax: float = 3.0
     lr_adam: float = 0.01  # method1-adam's Adam step on log K3
     lr_adamw: float = 2e-4  # the nonlinear settings' AdamW step
@@ -114,7 +155,7 @@ class Config:
     input_connection: str = "dense"  # pixels -> first layer in the one-to-one settings too
     cosine_batch: int = 20
     init_scale: float = 1.0  # C ~ U(-s, s) / sqrt(fan_in)
-    compiled: bool = False  # integrate through torch.compile: the same numbers to rounding, 2-4x faster after compiling
+    compiled: bool = False  # integrate through torch.compile: the same numbers to rounding, faster once compiled
 
 
 def _sizes(sizes, width):
@@ -126,17 +167,43 @@ def _setting(s: dict, cfg: Config, seed: int):
     rates = s.get("rates", (1.0, 0.5, 0.25))
     first = rates[0] if isinstance(rates[0], tuple) else rates  # the first layer's neurons set the pulse's scale
     amplitude = s["amplitude_b0"] * (first[0] - first[1]) / first[2] if "amplitude_b0" in s else None
-    net = BSPNetwork(_sizes(s["sizes"], cfg.width), connection=s["connection"], input_connection=cfg.input_connection, rates=rates,
-                     amplitude=amplitude, coupling_gain=s.get("coupling_gain", "none"), input_mode=s.get("input_mode", "additive"), horizon=cfg.horizon, dt=cfg.dt,
-                     init_scale=cfg.init_scale, seed=seed, compiled=cfg.compiled)
+    net = BSPNetwork(
+        _sizes(s["sizes"], cfg.width),
+        connection=s["connection"],
+        input_connection=cfg.input_connection,
+        rates=rates,
+        amplitude=amplitude,
+        coupling_gain=s.get("coupling_gain", "none"),
+        input_mode=s.get("input_mode", "additive"),
+        horizon=cfg.horizon,
+        dt=cfg.dt,
+        init_scale=cfg.init_scale,
+        seed=seed,
+        compiled=cfg.compiled,
+    )
     optimizer = s.get("optimizer", "sgd")
     adamw = optimizer == "adamw"
     method = "connections" if s["method"] == "backprop" else s["method"]
     error = s.get("error", "mse")
     # with Adam(W) the rule's own step is 1 (the update is -G2 as a gradient; Adam rescales it)
-    lr = 1.0 if optimizer != "sgd" else {"fixed-points": cfg.lr_fixed_points, "connections": cfg.lr_softmax if error == "softmax" else cfg.lr_connections}[method]
-    rule = BSPRule(method=method, lr=lr, kt=cfg.kt, error=error, target=s.get("target"), temperature=s.get("temperature", 0.05),
-                   score_penalty=cfg.score_penalty if adamw else 0.0, reverse_gain=s.get("reverse_gain", "rest"))
+    lr = (
+        1.0
+        if optimizer != "sgd"
+        else {
+            "fixed-points": cfg.lr_fixed_points,
+            "connections": cfg.lr_softmax if error == "softmax" else cfg.lr_connections,
+        }[method]
+    )
+    rule = BSPRule(
+        method=method,
+        lr=lr,
+        kt=cfg.kt,
+        error=error,
+        target=s.get("target"),
+        temperature=s.get("temperature", 0.05),
+        score_penalty=cfg.score_penalty if adamw else 0.0,
+        reverse_gain=s.get("reverse_gain", "rest"),
+    )
     if s["method"] == "backprop":  # SGD steps lr x the true gradient
         model, params, sgd_lr = net, list(net.weights.parameters()), rule.lr
         loss_fn = lambda m, a, b: (backprop_loss(m, a, b, rule), {})  # noqa: E731
@@ -145,30 +212,50 @@ def _setting(s: dict, cfg: Config, seed: int):
         params = model.trainable()
         loss_fn = lambda m, a, b: m.loss(a, b)  # noqa: E731
     if optimizer == "sgd":
-        return net, rule, model, loss_fn, torch.optim.SGD(params, lr=sgd_lr), None
+        return net, rule, model, loss_fn, make_optimizer("sgd", params, sgd_lr), None
     if optimizer == "adam":  # method 1's G2 per neuron, each log K3 stepped by Adam (no bounds on the fixed C)
-        return net, rule, model, loss_fn, torch.optim.Adam(params, lr=cfg.lr_adam), None
+        return net, rule, model, loss_fn, make_optimizer("adam", params, cfg.lr_adam), None
 
     def bound_norms():  # after every step: the first layer's bound, then the later layers' looser one
         net.limit_norms_(cfg.max_norm, (0,))
         net.limit_norms_(cfg.max_norm_later, range(1, net.layers))
 
-    return net, rule, model, loss_fn, torch.optim.AdamW(params, lr=cfg.lr_adamw, weight_decay=cfg.weight_decay), bound_norms
+    optimizer = make_optimizer("adamw", params, cfg.lr_adamw, weight_decay=cfg.weight_decay)
+    return net, rule, model, loss_fn, optimizer, bound_norms
+
+
+class GainsOnlyModel(torch.nn.Module):
+    """Method 1's model at small signals: scores = c * path_sum(x; log K3 shift * mask), the shift trained."""
+
+    def __init__(self, net: BSPNetwork, mask: torch.Tensor, scale: float):
+        super().__init__()
+        self.net, self.scale = net, scale
+        self.register_buffer("mask", mask)
+        self.shift = torch.nn.Parameter(torch.zeros_like(net.log_k3_shift))
+
+    def forward(self, x) -> torch.Tensor:
+        """The class scores of the linearised, gains-only network."""
+        return self.scale * self.net.path_sum(x, self.shift * self.mask)
 
 
 def _linear_baselines(x, y, xt, yt, ctx) -> dict:
     """Least squares on one-hot targets, and softmax regression (Adam, 20 epochs): the linear ceilings."""
     X = torch.cat([x, torch.ones(len(x), 1)], 1).double()
-    W = torch.linalg.lstsq(X.T @ X + 1e-3 * torch.eye(X.shape[1], dtype=X.dtype), X.T @ F.one_hot(y, 10).double()).solution
+    W = torch.linalg.lstsq(
+        X.T @ X + 1e-3 * torch.eye(X.shape[1], dtype=X.dtype), X.T @ F.one_hot(y, 10).double()
+    ).solution
     lsq = float(((torch.cat([xt, torch.ones(len(xt), 1)], 1).double() @ W).argmax(1) == yt).float().mean())
     lin = torch.nn.Linear(x.shape[1], 10)
-    opt = torch.optim.Adam(lin.parameters(), lr=1e-3)
-    gen = ctx.generator(7)
-    for _ in range(20):
-        for idx in torch.randperm(len(x), generator=gen).split(100):
-            opt.zero_grad()
-            F.cross_entropy(lin(x[idx]), y[idx]).backward()
-            opt.step()
+    Trainer(
+        lin,
+        lambda m, a, b: (F.cross_entropy(m(a), b), {}),
+        make_optimizer("adam", lin.parameters(), 1e-3),
+        seed=ctx.stream_seed("softmax-regression"),
+        batch_size=100,
+        progress=False,
+        log=lambda line: None,
+        name="softmax regression",
+    ).fit((x, y), 20)
     with torch.no_grad():
         soft = float((lin(xt).argmax(1) == yt).float().mean())
     return {"least_squares": lsq, "softmax_regression": soft}
@@ -182,24 +269,48 @@ def _gains_only_ceiling(net: BSPNetwork, rule: BSPRule, x, y, xt, yt, epochs: in
         real, paths = net(x[:100]), net.path_sum(x[:100])
         c = float((real * paths).sum() / (paths * paths).sum())
         error = float((real - c * paths).norm() / real.norm())
-    shift, mask = torch.zeros_like(net.log_k3_shift, requires_grad=True), rule.neuron_mask(net)
-    optimizer, gen, acc = torch.optim.Adam([shift], lr=lr), ctx.generator(11), []
-    for _ in range(epochs):
-        for idx in torch.randperm(len(x), generator=gen).split(100):
-            loss = output_error(c * net.path_sum(x[idx], shift * mask), y[idx], rule, rule.target or net.amplitude)[1].mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            with torch.no_grad():
-                shift.clamp_(-rule.k3_range, rule.k3_range)
+    model = GainsOnlyModel(net, rule.neuron_mask(net), c)
+    target = rule.target or net.amplitude
+
+    def keep_in_range():  # the rule's K3 range, after every step
         with torch.no_grad():
-            acc.append(float((net.path_sum(xt, shift * mask).argmax(1) == yt).float().mean()))
+            model.shift.clamp_(-rule.k3_range, rule.k3_range)
+
+    def evaluate(m, epoch):
+        return {"test_accuracy": float((m(xt).argmax(1) == yt).float().mean())}
+
+    history = Trainer(
+        model,
+        lambda m, a, b: (output_error(m(a), b, rule, target)[1].mean(), {}),
+        make_optimizer("adam", [model.shift], lr),
+        seed=ctx.stream_seed("gains-only-ceiling"),
+        batch_size=100,
+        progress=False,
+        log=lambda line: None,
+        name="gains-only ceiling",
+        after_step=keep_in_range,
+    ).fit((x, y), epochs, evaluate=evaluate)
+    acc = [row["test_accuracy"] for row in history]
     return {"test_accuracy_by_epoch": acc, "scale": c, "relative_error_at_init": error}
 
 
-@experiment("bsp-mnist", "BSP on MNIST / Fashion-MNIST: method 1, method 2 one-to-one and multi-connection (Figs 6-7), backprop baseline, gradient cosines", Config,
-            quick={"dataset": "mnist-subset", "train_size": 1000, "test_size": 500, "epochs": 2, "width": 0.1, "dt": 0.5, "cosine_batch": 10})
+@experiment(
+    "bsp-mnist",
+    "BSP on MNIST / Fashion-MNIST: method 1, method 2 one-to-one and multi-connection (Figs 6-7), backprop "
+    "baseline, gradient cosines",
+    Config,
+    quick={
+        "dataset": "mnist-subset",
+        "train_size": 1000,
+        "test_size": 500,
+        "epochs": 2,
+        "width": 0.1,
+        "dt": 0.5,
+        "cosine_batch": 10,
+    },
+)
 def run(cfg: Config, ctx) -> dict:
+    """Figs 6-7: train each setting by BSP (or backprop), with test accuracy and gradient cosines per epoch."""
     names = [s.strip() for s in cfg.settings.split(",") if s.strip()]
     unknown = [n for n in names if n not in SETTINGS]
     if unknown or not names:
@@ -207,8 +318,11 @@ def run(cfg: Config, ctx) -> dict:
     train, test = train_test(cfg.dataset, ctx.data_dir, cfg.train_size, cfg.test_size, ctx.seed, ctx.show_progress)
     x, y, xt, yt = train.features(), train.labels, test.features(), test.labels
     linear = _linear_baselines(x, y, xt, yt, ctx)
-    ctx.log(f"{cfg.dataset}: {len(x)} train / {len(xt)} test; linear classifiers: least squares {linear['least_squares']:.2%}, "
-            f"softmax regression {linear['softmax_regression']:.2%}")
+    ctx.log(
+        f"{cfg.dataset}: {len(x)} train / {len(xt)} test; linear classifiers: least squares "
+        f"{linear['least_squares']:.2%}, "
+        f"softmax regression {linear['softmax_regression']:.2%}"
+    )
     probe = (x[: cfg.cosine_batch], y[: cfg.cosine_batch])
     results, curves, ceiling = {}, {}, None
     for name in names:
@@ -216,8 +330,12 @@ def run(cfg: Config, ctx) -> dict:
         net, rule, model, loss_fn, optimizer, after_step = _setting(s, cfg, ctx.seed)
         if rule.method == "fixed-points" and ceiling is None:
             ceiling = _gains_only_ceiling(net, rule, x, y, xt, yt, cfg.epochs, cfg.lr_adam, ctx)
-            ctx.log(f"method 1's gains-only model at small signals (model error {ceiling['relative_error_at_init']:.2%}), log K3 fitted by Adam "
-                    "through autograd: test accuracy by epoch " + ", ".join(f"{a:.2%}" for a in ceiling["test_accuracy_by_epoch"]))
+            ctx.log(
+                "method 1's gains-only model at small signals (model error "
+                f"{ceiling['relative_error_at_init']:.2%}), log K3 fitted by Adam "
+                "through autograd: test accuracy by epoch "
+                + ", ".join(f"{a:.2%}" for a in ceiling["test_accuracy_by_epoch"])
+            )
 
         def evaluate(m, epoch, net=net, rule=rule):
             row = {"test_accuracy": float((net.predict(xt) == yt).float().mean())}
@@ -225,24 +343,58 @@ def run(cfg: Config, ctx) -> dict:
                 row.update(gradient_agreement(net, *probe, rule))
             return row
 
-        trainer = Trainer(model, loss_fn, optimizer, out=ctx.out / name if ctx.main else None, seed=ctx.seed,
-                          batch_size=cfg.batch_size, progress=ctx.show_progress, log=ctx.log, name=name, after_step=after_step)
+        trainer = Trainer(
+            model,
+            loss_fn,
+            optimizer,
+            out=ctx.out / name if ctx.main else None,
+            seed=ctx.seed,
+            batch_size=cfg.batch_size,
+            progress=ctx.show_progress,
+            log=ctx.log,
+            name=name,
+            after_step=after_step,
+        )
         start = evaluate(model, 0)
         history = trainer.fit((x, y), cfg.epochs, evaluate=evaluate)
         acc = [start["test_accuracy"]] + [h["test_accuracy"] for h in history]
         cos = {k: [h[k] for h in history] for k in history[-1] if k.startswith("cos_")}
         curves[name] = acc
-        results[name] = {"sizes": list(net.sizes), "connection": s["connection"], "rule": "backprop (autograd)" if s["method"] == "backprop" else s["method"],
-                         "error": rule.error, "reverse_gain": rule.reverse_gain, "lr": rule.lr, "rates": list(s.get("rates", (1.0, 0.5, 0.25))), "amplitude": net.amplitude,
-                         "optimizer": type(optimizer).__name__, "optimizer_lr": optimizer.defaults["lr"], "max_norm": [cfg.max_norm, cfg.max_norm_later] if after_step else None, "input_mode": net.input_mode, "test_accuracy": acc[-1], "best_test_accuracy": max(acc),
-                         "test_accuracy_by_epoch": acc, "gradient_cosine_by_epoch": cos,
-                         "train_accuracy_last_epoch": history[-1].get("accuracy"), "paper_accuracy": s["paper"]}
+        results[name] = {
+            "sizes": list(net.sizes),
+            "connection": s["connection"],
+            "rule": "backprop (autograd)" if s["method"] == "backprop" else s["method"],
+            "error": rule.error,
+            "reverse_gain": rule.reverse_gain,
+            "lr": rule.lr,
+            "rates": list(s.get("rates", (1.0, 0.5, 0.25))),
+            "amplitude": net.amplitude,
+            "optimizer": type(optimizer).__name__,
+            "optimizer_lr": optimizer.defaults["lr"],
+            "max_norm": [cfg.max_norm, cfg.max_norm_later] if after_step else None,
+            "input_mode": net.input_mode,
+            "test_accuracy": acc[-1],
+            "best_test_accuracy": max(acc),
+            "test_accuracy_by_epoch": acc,
+            "gradient_cosine_by_epoch": cos,
+            "train_accuracy_last_epoch": history[-1].get("accuracy"),
+            "paper_accuracy": s["paper"],
+        }
         paper = "" if s["paper"] is None else f"; paper {s['paper']:.0%}"
-        ctx.log(f"{name}: test accuracy {acc[-1]:.2%} (best {max(acc):.2%}{paper}); "
-                "cos(G1, true gradient) last epoch " + ", ".join(f"{v[-1]:.4f}" for v in cos.values()))
+        ctx.log(
+            f"{name}: test accuracy {acc[-1]:.2%} (best {max(acc):.2%}{paper}); "
+            "cos(G1, true gradient) last epoch " + ", ".join(f"{v[-1]:.4f}" for v in cos.values())
+        )
     _plot(ctx, cfg, curves, results, linear)
-    return {"dataset": cfg.dataset, "train_size": len(x), "test_size": len(xt), "linear_classifiers": linear,
-            "method1_gains_only_ceiling": ceiling, "settings": results, "paper": PAPER}
+    return {
+        "dataset": cfg.dataset,
+        "train_size": len(x),
+        "test_size": len(xt),
+        "linear_classifiers": linear,
+        "method1_gains_only_ceiling": ceiling,
+        "settings": results,
+        "paper": PAPER,
+    }
 
 
 def _plot(ctx, cfg, curves, results, linear) -> None:
@@ -251,7 +403,10 @@ def _plot(ctx, cfg, curves, results, linear) -> None:
         axes[0].plot(range(len(acc)), acc, "o-", color=f"C{i}", label=name)
         if results[name]["paper_accuracy"] is not None:
             axes[0].axhline(results[name]["paper_accuracy"], color=f"C{i}", ls=":", lw=1)
-    for label, value, ls in (("least squares", linear["least_squares"], "--"), ("softmax regression", linear["softmax_regression"], "-.")):
+    for label, value, ls in (
+        ("least squares", linear["least_squares"], "--"),
+        ("softmax regression", linear["softmax_regression"], "-."),
+    ):
         axes[0].axhline(value, color="k", ls=ls, lw=0.8, label=f"linear: {label}")
     axes[0].set_xlabel("epoch")
     axes[0].set_ylabel(f"{cfg.dataset} test accuracy")
@@ -259,7 +414,9 @@ def _plot(ctx, cfg, curves, results, linear) -> None:
     axes[0].legend(fontsize=7)
     for i, (name, r) in enumerate(results.items()):
         for j, (layer, values) in enumerate(r["gradient_cosine_by_epoch"].items()):
-            axes[1].plot(range(1, len(values) + 1), values, marker="os^dv"[j % 5], color=f"C{i}", label=f"{name} {layer[4:]}")
+            axes[1].plot(
+                range(1, len(values) + 1), values, marker="os^dv"[j % 5], color=f"C{i}", label=f"{name} {layer[4:]}"
+            )
     axes[1].set_xlabel("epoch")
     axes[1].set_ylabel("cos(BSP G1, -dLoss/dparameter)")
     axes[1].set_title("BSP update vs the true gradient, per layer", fontsize=9)

@@ -11,6 +11,7 @@
   reverse), the whole neuron's table, the invariance d_rev(b, a) = d_fwd(a, b), parameter
   distances (k11 -> J is 1, k15 -> J is 2) and the influence ranking on J.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,13 +20,25 @@ import numpy as np
 import torch
 
 from ..bsp.causal import symmetric_neuron_system
-from ..bsp.neuron import ELEMENTS, HOPF_RATIO, fixed_point, fixed_point_approx, jacobian, max_real_eigenvalue, pulse, simulate, uniform_rates
+from ..bsp.neuron import (
+    ELEMENTS,
+    HOPF_RATIO,
+    fixed_point,
+    fixed_point_approx,
+    jacobian,
+    max_real_eigenvalue,
+    pulse,
+    simulate,
+    uniform_rates,
+)
 from ..plotting import figure
-from ..runner import experiment
+from .registry import experiment
 
 
 @dataclass
 class Config:
+    """Settings of the bsp-neuron experiment: the neuron's rates, the pulse, the integration and the regimes."""
+
     k1: float = 1.0
     k2: float = 0.5
     k3: float = 0.25
@@ -44,8 +57,16 @@ def _pulse(cfg, amplitude=None):
 
 
 def _rates(cfg, k2=None, jitter=0.0, n=1, seed=0):
-    return uniform_rates(n, 5, cfg.k1, cfg.k2 if k2 is None else k2, cfg.k3, jitter=jitter,
-                         generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return uniform_rates(
+        n,
+        5,
+        cfg.k1,
+        cfg.k2 if k2 is None else k2,
+        cfg.k3,
+        jitter=jitter,
+        generator=torch.Generator().manual_seed(seed),
+        dtype=torch.float64,
+    )
 
 
 def _transfer(cfg, k2, areas, horizon=20.0, input_mode="additive"):
@@ -54,7 +75,9 @@ def _transfer(cfg, k2, areas, horizon=20.0, input_mode="additive"):
     rates = _rates(cfg, k2, n=len(areas))
     b0 = fixed_point(*rates)[0, 0].item()
     amps = torch.tensor(areas, dtype=torch.float64) * b0 / cfg.pulse
-    t, xs = simulate(*rates, lambda t: amps * pulse(t, cfg.pulse, cfg.dt), horizon=horizon, dt=cfg.dt, input_mode=input_mode)
+    t, xs = simulate(
+        *rates, lambda t: amps * pulse(t, cfg.pulse, cfg.dt), horizon=horizon, dt=cfg.dt, input_mode=input_mode
+    )
     return (torch.trapezoid(xs[:, :, 1] - b0, t, dim=0) / b0).tolist()
 
 
@@ -65,40 +88,104 @@ def _dc_gain(cfg, k2, area):
     return (torch.trapezoid(D, t, dim=0) / area).tolist()
 
 
-@experiment("bsp-neuron", "Symmetric ODE neuron: forward/reverse trajectories, stable vs oscillating regime, fixed points, causal distance (Fig 5)", Config,
-            quick={"oscillation_horizon": 150.0, "dt": 0.1})
+@experiment(
+    "bsp-neuron",
+    "Symmetric ODE neuron: forward/reverse trajectories, stable vs oscillating regime, fixed points, causal "
+    "distance (Fig 5)",
+    Config,
+    quick={"oscillation_horizon": 150.0, "dt": 0.1},
+)
 def run(cfg: Config, ctx) -> dict:
+    """The symmetric ODE neuron: trajectories, regimes, fixed points, responses and causal distances (Fig 5)."""
     rates = _rates(cfg)
-    b0 = fixed_point(*rates)[0]
-    out = 1  # S: the output element of the networks
+    b0 = fixed_point(*rates)[0]  # the rest point of every element (eq 15 for uniform rates)
+    traj, integrals = trajectories(cfg, rates, b0, ctx)
+    regime, ratios, lam = regimes(cfg, rates, ctx)
+    fixed = fixed_points(cfg, rates, b0, ctx)
+    responses = neuron_responses(cfg, b0, ctx)
+    causal = causal_distances(cfg, b0, ctx)
+    _plot(ctx, cfg, traj, regime, ratios, lam, causal, responses)
+    return {
+        "fixed_point": fixed["fixed_point"],
+        "adjoint_max_abs_difference": fixed["adjoint_max_abs_difference"],
+        "hopf_ratio": HOPF_RATIO,
+        "hopf_ratio_notes": 0.146,
+        "solver_max_difference_vs_dopri5": {k: v[2] for k, v in traj.items()},
+        **integrals,
+        "regimes": {k: {kk: vv for kk, vv in v.items() if kk not in ("t", "D")} for k, v in regime.items()},
+        "dc_gain_from_J_by_k2_over_k1": responses["gains"],
+        "gain_J_to_S_by_pulse_area_in_B0": {str(a): g for a, g in responses["nonlinearity"].items()},
+        "effective_activation": {
+            "input_area_in_B0": responses["grid"],
+            "horizon": 20.0,
+            "output_area_in_B0": responses["transfer"],
+        },
+        "causal_distance": {k: v.tolist() for k, v in causal["tables"].items()}
+        | {
+            "whole_forward": causal["whole_forward"].tolist(),
+            "whole_reverse": causal["whole_reverse"].tolist(),
+            "elements": list(ELEMENTS),
+        },
+        "causal_invariance": causal["invariant"],
+        "parameter_distance_to_J": causal["parameter_distance_to_J"],
+        "influence_on_J": causal["influence_on_J"],
+        "paper": {
+            "fig5": "causal distances of corresponding elements are symmetric between the forward and reverse "
+            "formulations",
+            "k11_to_J": 1,
+            "k15_to_J": 2,
+        },
+    }
+
+
+OUT = 1  # S: the output element of the networks
+
+
+def trajectories(cfg: Config, rates, b0, ctx):
+    """Forward (pulse on J) and reverse (pulse on S) deviations D(t), the fixed-step solver against dopri5,
+    and the integrated J -> S (forward) and S -> J (reverse) responses, which the adjoint makes equal."""
     traj = {}
-    for name, rev, element in (("forward", False, 0), ("reverse", True, out)):
-        t, xs = simulate(*rates, _pulse(cfg), horizon=cfg.horizon, dt=cfg.dt, reverse=rev, input_element=element)
-        _, ref = simulate(*rates, _pulse(cfg), horizon=cfg.horizon, dt=cfg.dt, reverse=rev, input_element=element, method="dopri5", jumps=[cfg.pulse])
+    for name, rev, element in (("forward", False, 0), ("reverse", True, OUT)):
+        common = dict(horizon=cfg.horizon, dt=cfg.dt, reverse=rev, input_element=element)
+        t, xs = simulate(*rates, _pulse(cfg), **common)
+        _, ref = simulate(*rates, _pulse(cfg), **common, method="dopri5", jumps=[cfg.pulse])
         traj[name] = (t, xs[:, 0] - b0, float((xs - ref).abs().max()))
-    ctx.log(f"B0 = {b0[0].item():.4f} (eq 15: {fixed_point_approx(*rates)[0].item():.4f}); heun2 vs dopri5 max |difference|: "
-            f"forward {traj['forward'][2]:.2e}, reverse {traj['reverse'][2]:.2e}")
-    # forward J -> S equals reverse S -> J (the mirror image / adjoint)
+    ctx.log(
+        f"B0 = {b0[0].item():.4f} (eq 15: {fixed_point_approx(*rates)[0].item():.4f}); heun2 vs dopri5 max "
+        f"|difference|: forward {traj['forward'][2]:.2e}, reverse {traj['reverse'][2]:.2e}"
+    )
     I_fwd = torch.trapezoid(traj["forward"][1], traj["forward"][0], dim=0)
     I_rev = torch.trapezoid(traj["reverse"][1], traj["reverse"][0], dim=0)
-    ctx.log(f"integrated forward J -> S {I_fwd[out].item():.5f} vs reverse S -> J {I_rev[0].item():.5f}")
+    ctx.log(f"integrated forward J -> S {I_fwd[OUT].item():.5f} vs reverse S -> J {I_rev[0].item():.5f}")
+    return traj, {"integrated_forward_J_to_S": I_fwd[OUT].item(), "integrated_reverse_S_to_J": I_rev[0].item()}
 
-    # regimes
-    osc_rates = _rates(cfg, cfg.k2_oscillating)
-    kick = _pulse(cfg)
-    regimes = {}
-    for name, r in (("propagator", rates), ("oscillator", osc_rates)):
-        t, xs = simulate(*r, kick, horizon=cfg.oscillation_horizon, dt=cfg.dt)
+
+def regimes(cfg: Config, rates, ctx):
+    """The stable propagator against the oscillator past the Hopf point, and the largest eigenvalue's real part
+    against K2/K1."""
+    out = {}
+    for name, r in (("propagator", rates), ("oscillator", _rates(cfg, cfg.k2_oscillating))):
+        t, xs = simulate(*r, _pulse(cfg), horizon=cfg.oscillation_horizon, dt=cfg.dt)
         D = xs[:, 0] - fixed_point(*r)[0]
         late = D[t > 0.8 * cfg.oscillation_horizon].abs().max().item()
-        regimes[name] = {"k2_over_k1": float(r[1][0, 0] / r[0][0, 0]), "max_real_eigenvalue": float(max_real_eigenvalue(*r)[0]),
-                         "late_amplitude": late, "t": t, "D": D}
-        ctx.log(f"{name}: K2/K1 = {regimes[name]['k2_over_k1']:.2f}, max Re(lambda) = {regimes[name]['max_real_eigenvalue']:+.4f}, "
-                f"|D| over the last 20% of t = {late:.3g}")
+        out[name] = {
+            "k2_over_k1": float(r[1][0, 0] / r[0][0, 0]),
+            "max_real_eigenvalue": float(max_real_eigenvalue(*r)[0]),
+            "late_amplitude": late,
+            "t": t,
+            "D": D,
+        }
+        ctx.log(
+            f"{name}: K2/K1 = {out[name]['k2_over_k1']:.2f}, max Re(lambda) = {out[name]['max_real_eigenvalue']:+.4f}, "
+            f"|D| over the last 20% of t = {late:.3g}"
+        )
     ratios = torch.linspace(0.05, 0.95, 91, dtype=torch.float64)
     lam = torch.stack([max_real_eigenvalue(*_rates(cfg, float(q) * cfg.k1))[0] for q in ratios])
+    return out, ratios, lam
 
-    # fixed points and the adjoint
+
+def fixed_points(cfg: Config, rates, b0, ctx) -> dict:
+    """Eq (15) against Newton's fixed points for jittered rates, and the adjoint: A_reverse = A_forward^T."""
     jit = _rates(cfg, jitter=cfg.jitter, n=200, seed=ctx.seed)
     newton = fixed_point(*jit)
     approx = fixed_point_approx(*jit)
@@ -106,21 +193,51 @@ def run(cfg: Config, ctx) -> dict:
     A = jacobian(b0[None], *rates)
     A_rev = jacobian(fixed_point(*rates, reverse=True), *rates, reverse=True)
     adjoint_gap = (A_rev - A.mT).abs().max().item()
-    ctx.log(f"eq (15) vs Newton with {cfg.jitter:.0%} jitter: max relative error {rel_err:.3%}; |A_rev - A_fwd^T| = {adjoint_gap:.1e}")
+    ctx.log(
+        f"eq (15) vs Newton with {cfg.jitter:.0%} jitter: max relative error {rel_err:.3%}; "
+        f"|A_rev - A_fwd^T| = {adjoint_gap:.1e}"
+    )
+    return {
+        "fixed_point": {
+            "B0": b0[0].item(),
+            "eq15": fixed_point_approx(*rates)[0].item(),
+            "eq15_max_relative_error_with_jitter": rel_err,
+            "jitter": cfg.jitter,
+        },
+        "adjoint_max_abs_difference": adjoint_gap,
+    }
 
-    # DC gains and nonlinearity
-    gains = {f"{q:.1f}": dict(zip(ELEMENTS, _dc_gain(cfg, q * cfg.k1, cfg.amplitude * cfg.pulse))) for q in (0.3, 0.5, 0.7, 0.8)}
+
+def neuron_responses(cfg: Config, b0, ctx) -> dict:
+    """DC gains per element, the J -> S gain by pulse area, and the effective activation (output area against
+    input area, additive and shunting inputs)."""
+    gains = {
+        f"{q:.1f}": dict(zip(ELEMENTS, _dc_gain(cfg, q * cfg.k1, cfg.amplitude * cfg.pulse), strict=True))
+        for q in (0.3, 0.5, 0.7, 0.8)
+    }
     areas = [-4.0, -1.0, -0.1, 0.1, 1.0, 4.0, 8.0]
-    nonlin = {a: _dc_gain(cfg, cfg.k2, a * b0[0].item())[out] for a in areas}
-    ctx.log("integrated J -> S gain per unit pulse area at areas (x B0) " + ", ".join(f"{a:+g}: {g:.3f}" for a, g in nonlin.items()))
+    nonlin = {a: _dc_gain(cfg, cfg.k2, a * b0[0].item())[OUT] for a in areas}
+    ctx.log(
+        "integrated J -> S gain per unit pulse area at areas (x B0) "
+        + ", ".join(f"{a:+g}: {g:.3f}" for a, g in nonlin.items())
+    )
     grid = [round(a, 2) for a in np.linspace(-8, 8, 33)]
-    transfer = {f"K2/K1 = {q:g}, {mode}": _transfer(cfg, q * cfg.k1, grid, input_mode=mode)
-                for q in (cfg.k2 / cfg.k1, 0.3) for mode in ("additive", "shunting")}
+    transfer = {
+        f"K2/K1 = {q:g}, {mode}": _transfer(cfg, q * cfg.k1, grid, input_mode=mode)
+        for q in (cfg.k2 / cfg.k1, 0.3)
+        for mode in ("additive", "shunting")
+    }
     for name, resp in transfer.items():
-        ctx.log(f"effective activation, {name}: output area / B0 for input areas "
-                + ", ".join(f"{a:+g}: {resp[grid.index(a)]:.2f}" for a in (-8.0, -4.0, -2.0, -1.0, 1.0, 2.0, 4.0, 8.0)))
+        ctx.log(
+            f"effective activation, {name}: output area / B0 for input areas "
+            + ", ".join(f"{a:+g}: {resp[grid.index(a)]:.2f}" for a in (-8.0, -4.0, -2.0, -1.0, 1.0, 2.0, 4.0, 8.0))
+        )
+    return {"gains": gains, "nonlinearity": nonlin, "grid": grid, "transfer": transfer}
 
-    # causal distance
+
+def causal_distances(cfg: Config, b0, ctx) -> dict:
+    """Fig 5: causal distance tables of each loop and the whole neuron, forward and reverse, their invariance
+    d_rev(b, a) = d_fwd(a, b), the parameters' distances to J and the influence ranking on J."""
     system = symmetric_neuron_system(5, (cfg.k1, cfg.k2, cfg.k3))
     tables, invariant = {}, {}
     for loop in ("generation", "inhibition"):
@@ -129,37 +246,27 @@ def run(cfg: Config, ctx) -> dict:
         invariant[loop] = bool(np.array_equal(rev.distances(), fwd.distances().T))
     full_f, full_r = system.distances(), system.reversed().distances()
     invariant["whole neuron"] = bool(np.array_equal(full_r, full_f.T))
-    state = dict(zip(ELEMENTS, b0.tolist()))
-    ranking = system.influence("J", state, horizon=1.0)
+    ranking = system.influence("J", dict(zip(ELEMENTS, b0.tolist(), strict=True)), horizon=1.0)
     pdist = system.parameter_distances()
-    ctx.log(f"causal distance invariance d_rev(b,a) = d_fwd(a,b): {invariant}; influence on J: "
-            + ", ".join(f"{r['source']} (d={r['distance']}, {r['strength']:.3g})" for r in ranking))
-
-    _plot(ctx, cfg, traj, regimes, ratios, lam, tables, full_f, full_r, nonlin, grid, transfer)
+    ctx.log(
+        f"causal distance invariance d_rev(b,a) = d_fwd(a,b): {invariant}; influence on J: "
+        + ", ".join(f"{r['source']} (d={r['distance']}, {r['strength']:.3g})" for r in ranking)
+    )
     return {
-        "fixed_point": {"B0": b0[0].item(), "eq15": fixed_point_approx(*rates)[0].item(),
-                        "eq15_max_relative_error_with_jitter": rel_err, "jitter": cfg.jitter},
-        "adjoint_max_abs_difference": adjoint_gap,
-        "hopf_ratio": HOPF_RATIO, "hopf_ratio_notes": 0.146,
-        "solver_max_difference_vs_dopri5": {k: v[2] for k, v in traj.items()},
-        "integrated_forward_J_to_S": I_fwd[out].item(), "integrated_reverse_S_to_J": I_rev[0].item(),
-        "regimes": {k: {kk: vv for kk, vv in v.items() if kk not in ("t", "D")} for k, v in regimes.items()},
-        "dc_gain_from_J_by_k2_over_k1": gains,
-        "gain_J_to_S_by_pulse_area_in_B0": {str(a): g for a, g in nonlin.items()},
-        "effective_activation": {"input_area_in_B0": grid, "horizon": 20.0, "output_area_in_B0": transfer},
-        "causal_distance": {k: v.tolist() for k, v in tables.items()} | {"whole_forward": full_f.tolist(), "whole_reverse": full_r.tolist(),
-                                                                          "elements": list(ELEMENTS)},
-        "causal_invariance": invariant,
+        "tables": tables,
+        "whole_forward": full_f,
+        "whole_reverse": full_r,
+        "invariant": invariant,
         "parameter_distance_to_J": {p: pdist[p]["J"] for p in ("k11", "k15", "k31", "k21")},
         "influence_on_J": ranking,
-        "paper": {"fig5": "causal distances of corresponding elements are symmetric between the forward and reverse formulations",
-                  "k11_to_J": 1, "k15_to_J": 2},
     }
 
 
-def _plot(ctx, cfg, traj, regimes, ratios, lam, tables, full_f, full_r, nonlin, grid, transfer) -> None:
+def _plot(ctx, cfg, traj, regimes, ratios, lam, causal, responses) -> None:
+    nonlin, grid, transfer = responses["nonlinearity"], responses["grid"], responses["transfer"]
+    tables, full_f, full_r = causal["tables"], causal["whole_forward"], causal["whole_reverse"]
     fig, axes = figure(1, 4, size=(18, 3.6))
-    for ax, name in zip(axes[:2], ("forward", "reverse")):
+    for ax, name in zip(axes[:2], ("forward", "reverse"), strict=False):
         t, D, _ = traj[name]
         for i, e in enumerate(ELEMENTS):
             ax.plot(t, D[:, i], label=e)
@@ -180,7 +287,7 @@ def _plot(ctx, cfg, traj, regimes, ratios, lam, tables, full_f, full_r, nonlin, 
     ctx.save_figure(fig, "neuron_trajectories")
 
     fig, axes = figure(1, 3, size=(14, 3.6))
-    for ax, name in zip(axes[:2], ("propagator", "oscillator")):
+    for ax, name in zip(axes[:2], ("propagator", "oscillator"), strict=False):
         r = regimes[name]
         ax.plot(r["t"], r["D"][:, 0], lw=0.8)
         ax.set_title(f"{name}: K2/K1 = {r['k2_over_k1']:.2f}", fontsize=9)
@@ -194,11 +301,16 @@ def _plot(ctx, cfg, traj, regimes, ratios, lam, tables, full_f, full_r, nonlin, 
     axes[2].legend(fontsize=8)
     ctx.save_figure(fig, "neuron_regimes")
 
-    panels = [("(a) generative, forward", tables["generation_forward"]), ("(b) generative, reverse", tables["generation_reverse"]),
-              ("(c) inhibitory, forward", tables["inhibition_forward"]), ("(d) inhibitory, reverse", tables["inhibition_reverse"]),
-              ("whole neuron, forward", full_f), ("whole neuron, reverse", full_r)]
+    panels = [
+        ("(a) generative, forward", tables["generation_forward"]),
+        ("(b) generative, reverse", tables["generation_reverse"]),
+        ("(c) inhibitory, forward", tables["inhibition_forward"]),
+        ("(d) inhibitory, reverse", tables["inhibition_reverse"]),
+        ("whole neuron, forward", full_f),
+        ("whole neuron, reverse", full_r),
+    ]
     fig, axes = figure(1, 6, size=(18, 3.2))
-    for ax, (title, d) in zip(axes, panels):
+    for ax, (title, d) in zip(axes, panels, strict=False):
         ax.imshow(d, cmap="Blues", vmin=0, vmax=4)
         for i in range(5):
             for j in range(5):

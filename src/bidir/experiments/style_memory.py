@@ -9,6 +9,7 @@ of a query in image space and in style space with mean distances and class count
 style transfer to other classes, and, beyond the paper, detection of misclassified and
 adversarial (FGSM, PGD) inputs by reconstruction distance, AUROC beside max-softmax.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,31 +20,69 @@ from sklearn.metrics import roc_curve
 
 from ..data.datasets import train_test
 from ..errors import InvalidInputError
-from ..plotting import figure
-from ..runner import experiment
-from ..style import LAMBDAS, StyleMemoryNet, auroc, detection_scores, encode_dataset, fgsm, interpolate, nearest_neighbours, pgd, transfer
+from ..plotting import figure, show_image
+from ..style import (
+    LAMBDAS,
+    StyleMemoryNet,
+    auroc,
+    detection_scores,
+    encode_dataset,
+    fgsm,
+    interpolate,
+    nearest_neighbours,
+    pgd,
+    transfer,
+)
+from ..style.attacks import check_budget
 from ..style.training import resolve_schedule, train_style_memory
+from ..validation import check_choice
+from .registry import experiment
 
 DECODERS = ("untied", "tied")
 # Sec IV and Figs 7-8 of the paper, kept beside ours in results.json
 PAPER = {
-    "mnist": {"test_accuracy": 0.9848, "neighbours": [
-        {"query_label": 5, "image": {"mean_image_distance": 8.6, "mean_style_distance": 1.2, "same_class": 18},
-         "style": {"mean_image_distance": 9.3, "mean_style_distance": 0.98, "same_class": 13}},
-        {"query_label": 3, "image": {"mean_image_distance": 8.5, "mean_style_distance": 1.2, "same_class": 76},
-         "style": {"mean_image_distance": 9.5, "mean_style_distance": 1.0, "same_class": 46}}]},
-    "emnist-letters": {"test_accuracy": 0.9127, "neighbours": [
-        {"query_label": "s", "image": {"mean_image_distance": 9.1, "mean_style_distance": 1.3, "same_class": 52},
-         "style": {"mean_image_distance": 10.5, "mean_style_distance": 0.91, "same_class": 6}},
-        {"query_label": "p", "image": {"mean_image_distance": 8.5, "mean_style_distance": 1.3, "same_class": 47},
-         "style": {"mean_image_distance": 9.8, "mean_style_distance": 0.99, "same_class": 17}}]},
+    "mnist": {
+        "test_accuracy": 0.9848,
+        "neighbours": [
+            {
+                "query_label": 5,
+                "image": {"mean_image_distance": 8.6, "mean_style_distance": 1.2, "same_class": 18},
+                "style": {"mean_image_distance": 9.3, "mean_style_distance": 0.98, "same_class": 13},
+            },
+            {
+                "query_label": 3,
+                "image": {"mean_image_distance": 8.5, "mean_style_distance": 1.2, "same_class": 76},
+                "style": {"mean_image_distance": 9.5, "mean_style_distance": 1.0, "same_class": 46},
+            },
+        ],
+    },
+    "emnist-letters": {
+        "test_accuracy": 0.9127,
+        "neighbours": [
+            {
+                "query_label": "s",
+                "image": {"mean_image_distance": 9.1, "mean_style_distance": 1.3, "same_class": 52},
+                "style": {"mean_image_distance": 10.5, "mean_style_distance": 0.91, "same_class": 6},
+            },
+            {
+                "query_label": "p",
+                "image": {"mean_image_distance": 8.5, "mean_style_distance": 1.3, "same_class": 47},
+                "style": {"mean_image_distance": 9.8, "mean_style_distance": 0.99, "same_class": 17},
+            },
+        ],
+    },
 }
-PAPER_QUERIES = {"mnist": (5, 3), "emnist-letters": (18, 15)}  # class of each neighbour query (a '5', a '3'; an 's', a 'p')
+PAPER_QUERIES = {
+    "mnist": (5, 3),
+    "emnist-letters": (18, 15),
+}  # class of each neighbour query (a '5', a '3'; an 's', a 'p')
 DATASETS = ("mnist", "emnist-letters", "fashion-mnist", "mnist-subset")
 
 
 @dataclass
 class Config:
+    """Settings of the style-memory experiments; the defaults are the paper's network with our fast schedule."""
+
     dataset: str = "mnist"
     schedule: str = "fast"  # fast (ours) | paper (Adam 1e-5, 250 epochs)
     epochs: int = 0  # 0: the schedule's
@@ -64,62 +103,110 @@ class Config:
 
 @dataclass
 class EmnistConfig(Config):
+    """style-emnist: EMNIST letters (26 classes), where the official files are present."""
+
     dataset: str = "emnist-letters"
 
 
 @dataclass
 class FashionConfig(Config):
+    """style-fashion: Fashion-MNIST."""
+
     dataset: str = "fashion-mnist"
 
 
-QUICK = {"dataset": "mnist-subset", "epochs": 4, "batch_size": 32, "attack_size": 200, "pgd_steps": 10, "pgd_step_size": 0.02}
+QUICK = {
+    "dataset": "mnist-subset",
+    "epochs": 4,
+    "batch_size": 32,
+    "attack_size": 200,
+    "pgd_steps": 10,
+    "pgd_step_size": 0.02,
+}
 # the stand-ins run one decoder only: the quick run shows the pipeline, style-mnist --quick the comparison
 STAND_IN = {**QUICK, "decoders": ("untied",), "epochs": 2}
 
 
-@experiment("style-mnist", "Style memory on MNIST: classify forward, reconstruct backward (Figs 3, 5, 7, 9, 11)", Config, quick=QUICK)
+@experiment(
+    "style-mnist",
+    "Style memory on MNIST: classify forward, reconstruct backward (Figs 3, 5, 7, 9, 11)",
+    Config,
+    quick=QUICK,
+)
 def run_mnist(cfg: Config, ctx) -> dict:
+    """style-mnist: the style memory on MNIST (Figs 3-8)."""
     return run(cfg, ctx)
 
 
-@experiment("style-emnist", "Style memory on EMNIST letters (Figs 4, 6, 8, 10, 11); quick: the MNIST subset stands in", EmnistConfig, quick=STAND_IN)
+@experiment(
+    "style-emnist",
+    "Style memory on EMNIST letters (Figs 4, 6, 8, 10, 11); quick: the MNIST subset stands in",
+    EmnistConfig,
+    quick=STAND_IN,
+)
 def run_emnist(cfg: Config, ctx) -> dict:
+    """style-emnist: the style memory on EMNIST letters."""
     _stand_in(cfg, "EMNIST letters", ctx)
     return run(cfg, ctx)
 
 
-@experiment("style-fashion", "Style memory on Fashion-MNIST (our second dataset); quick: the MNIST subset stands in", FashionConfig, quick=STAND_IN)
+@experiment(
+    "style-fashion",
+    "Style memory on Fashion-MNIST (our second dataset); quick: the MNIST subset stands in",
+    FashionConfig,
+    quick=STAND_IN,
+)
 def run_fashion(cfg: Config, ctx) -> dict:
+    """style-fashion: the style memory on Fashion-MNIST."""
     _stand_in(cfg, "Fashion-MNIST", ctx)
     return run(cfg, ctx)
 
 
 def _stand_in(cfg: Config, name: str, ctx) -> None:
     if cfg.dataset == "mnist-subset":
-        ctx.log(f"the embedded MNIST subset stands in for {name} (not shipped in the package); "
-                "run without --quick, with the official files in --data-dir, for the real thing")
+        ctx.log(
+            f"the embedded MNIST subset stands in for {name} (not shipped in the package); "
+            "run without --quick, with the official files in --data-dir, for the real thing"
+        )
 
 
 def run(cfg: Config, ctx) -> dict:
-    if cfg.dataset not in DATASETS:
-        raise InvalidInputError(f"dataset must be one of {', '.join(DATASETS)}, got {cfg.dataset!r}")
+    """Train the style-memory network(s) on eq (3), then measure classification, reconstruction and style."""
+    check_choice(cfg.dataset, "dataset", DATASETS)
     if not cfg.decoders or any(d not in DECODERS for d in cfg.decoders):
         raise InvalidInputError(f"decoders must be a non-empty list of {DECODERS}, got {cfg.decoders!r}")
     lr, epochs, batch_size, _ = resolve_schedule(cfg.schedule, cfg.epochs, cfg.lr, cfg.batch_size)
     _budgets(cfg.eps)
-    train, test = train_test(cfg.dataset, ctx.data_dir, cfg.train_size, cfg.test_size, seed=ctx.seed, progress=ctx.show_progress)
+    train, test = train_test(
+        cfg.dataset, ctx.data_dir, cfg.train_size, cfg.test_size, seed=ctx.seed, progress=ctx.show_progress
+    )
     classes, K = train.classes, len(train.classes)
     x, y = train.features(flatten=False).to(ctx.device), train.labels.to(ctx.device)
     xt, yt = test.features(flatten=False).to(ctx.device), test.labels.to(ctx.device)
-    ctx.log(f"{cfg.dataset}: {len(train)} train / {len(test)} test, {K} classes + {cfg.style_dim} style neurons; "
-            f"schedule {cfg.schedule}: Adam lr {lr:g}, {epochs} epochs, batch {batch_size}")
+    ctx.log(
+        f"{cfg.dataset}: {len(train)} train / {len(test)} test, {K} classes + {cfg.style_dim} style neurons; "
+        f"schedule {cfg.schedule}: Adam lr {lr:g}, {epochs} epochs, batch {batch_size}"
+    )
     results, models, codes, scores = {}, {}, {}, {}
     for decoder in cfg.decoders:
         torch.manual_seed(ctx.seed)
         model = StyleMemoryNet(K, cfg.style_dim, tuple(x.shape[1:]), tied=decoder == "tied").to(ctx.device)
-        history = train_style_memory(model, (x, y), (xt, yt), schedule=cfg.schedule, epochs=cfg.epochs, lr=cfg.lr,
-                                     batch_size=cfg.batch_size, alpha=cfg.alpha, noise_std=cfg.noise_std, out=ctx.out / decoder,
-                                     seed=ctx.seed, progress=ctx.show_progress, log=ctx.log, name=decoder)
+        history = train_style_memory(
+            model,
+            (x, y),
+            (xt, yt),
+            schedule=cfg.schedule,
+            epochs=cfg.epochs,
+            lr=cfg.lr,
+            batch_size=cfg.batch_size,
+            alpha=cfg.alpha,
+            noise_std=cfg.noise_std,
+            out=ctx.out / decoder,
+            seed=ctx.seed,
+            progress=ctx.show_progress,
+            log=ctx.log,
+            name=decoder,
+        )
         model.eval()
         c = encode_dataset(model, xt, all_classes=True)
         models[decoder], codes[decoder] = model, c
@@ -128,11 +215,14 @@ def run(cfg: Config, ctx) -> dict:
         results[decoder]["history"] = [{k: v for k, v in row.items() if k != "seconds"} for row in history]
         results[decoder]["train_seconds"] = sum(row["seconds"] for row in history)
         r = results[decoder]
-        ctx.log(f"{decoder}: test accuracy {r['test_accuracy']:.2%}, recon error {r['recon_error']:.2f} per image "
-                f"(correct {r['recon_error_correct']:.2f}, misclassified {r['recon_error_misclassified']:.2f}; the true label's "
-                f"one-hot decodes closer than the predicted one for {r['misclassified_true_label_fits_better']:.0%} of the "
-                f"{r['misclassified']} mistakes); "
-                + ", ".join(f"{k} fools {v['success_rate']:.0%}" for k, v in r["attacks"].items() if isinstance(v, dict)))
+        ctx.log(
+            f"{decoder}: test accuracy {r['test_accuracy']:.2%}, recon error {r['recon_error']:.2f} per image "
+            f"(correct {r['recon_error_correct']:.2f}, misclassified {r['recon_error_misclassified']:.2f}; "
+            "the true label's "
+            f"one-hot decodes closer than the predicted one for {r['misclassified_true_label_fits_better']:.0%} of the "
+            f"{r['misclassified']} mistakes); "
+            + ", ".join(f"{k} fools {v['success_rate']:.0%}" for k, v in r["attacks"].items() if isinstance(v, dict))
+        )
         for what, aucs in r["detection"].items():
             ctx.log(f"  AUROC {what:<16} " + ", ".join(f"{k} {v:.3f}" for k, v in aucs.items()))
     main = cfg.decoders[0]
@@ -140,8 +230,14 @@ def run(cfg: Config, ctx) -> dict:
     _plot_curves(ctx, results)
     _plot_detection(ctx, results, scores, codes, yt)
     _plot_reconstructions(ctx, models, codes, xt, yt, classes)
-    return {"paper": PAPER.get(cfg.dataset, {}), "dataset": cfg.dataset, "classes": list(classes), "figures_from": main,
-            **results, "analysis": analysis}
+    return {
+        "paper": PAPER.get(cfg.dataset, {}),
+        "dataset": cfg.dataset,
+        "classes": list(classes),
+        "figures_from": main,
+        **results,
+        "analysis": analysis,
+    }
 
 
 # -- measurements ------------------------------------------------------------------------
@@ -158,16 +254,18 @@ def _measure(model, codes, xt, yt, cfg, ctx) -> tuple[dict, dict]:
         if name.startswith("FGSM"):
             adv = fgsm(model, clean, labels, eps)
         else:
-            adv = pgd(model, clean, labels, eps, cfg.pgd_steps, cfg.pgd_step_size, ctx.generator(7))
+            adv = pgd(model, clean, labels, eps, cfg.pgd_steps, cfg.pgd_step_size, ctx.generator("pgd-start"))
         adv = encode_dataset(model, adv, all_classes=True)
         fooled = (adv.predicted != labels) & clean_ok  # correctly classified before, wrong after
         adv_scores = detection_scores(adv)
         # positives: adversarial inputs that fool the classifier; negatives: clean inputs it gets right
         detection[name] = {k: auroc(adv_scores[k][fooled], scores[k][:n][clean_ok]) for k in scores}
-        attacks[name] = {"success_rate": float(fooled.sum() / clean_ok.sum().clamp(min=1)),
-                         "accuracy_under_attack": float((adv.predicted == labels).float().mean()),
-                         "confidence_fooled": float(adv.confidence[fooled].mean()) if fooled.any() else float("nan"),
-                         "recon_error_fooled": float(adv.recon_error[fooled].mean()) if fooled.any() else float("nan")}
+        attacks[name] = {
+            "success_rate": float(fooled.sum() / clean_ok.sum().clamp(min=1)),
+            "accuracy_under_attack": float((adv.predicted == labels).float().mean()),
+            "confidence_fooled": float(adv.confidence[fooled].mean()) if fooled.any() else float("nan"),
+            "recon_error_fooled": float(adv.recon_error[fooled].mean()) if fooled.any() else float("nan"),
+        }
     return {
         "test_accuracy": float(correct.float().mean()),
         "recon_error": float(codes.recon_error.mean()),  # ||x_hat - x||^2 per image, eq (2)
@@ -190,10 +288,10 @@ def _true_fits_better(codes, yt, wrong) -> float:
 
 
 def _budgets(eps) -> tuple:
-    eps = (eps,) if isinstance(eps, (int, float)) else tuple(eps)
-    if not eps or not all(isinstance(e, (int, float)) and 0 < e <= 1 for e in eps):
-        raise InvalidInputError(f"eps must be budgets in (0, 1] (pixels lie in [0, 1]), got {eps!r}")
-    return eps
+    eps = (eps,) if isinstance(eps, int | float) else tuple(eps)
+    if not eps:
+        raise InvalidInputError("eps must name at least one budget in (0, 1]")
+    return tuple(check_budget(e, "eps") for e in eps)
 
 
 def _analyse(model, codes, xt, yt, classes, cfg, ctx) -> dict:
@@ -205,14 +303,19 @@ def _analyse(model, codes, xt, yt, classes, cfg, ctx) -> dict:
     k = min(cfg.neighbours, xt.shape[0] - 1)
     neighbours = [nearest_neighbours(q, xt, codes.style, yt, k) for q in queries]
     for nb in neighbours:
-        ctx.log(f"neighbours of a '{classes[nb['query_label']]}' (test #{nb['query']}): image space: mean image dist "
-                f"{nb['image']['mean_image_distance']:.2f}, style dist {nb['image']['mean_style_distance']:.2f}, "
-                f"{nb['image']['same_class']} of its class; style space: image dist {nb['style']['mean_image_distance']:.2f}, "
-                f"style dist {nb['style']['mean_style_distance']:.2f}, {nb['style']['same_class']} of its class")
+        ctx.log(
+            f"neighbours of a '{classes[nb['query_label']]}' (test #{nb['query']}): image space: mean image dist "
+            f"{nb['image']['mean_image_distance']:.2f}, style dist {nb['image']['mean_style_distance']:.2f}, "
+            f"{nb['image']['same_class']} of its class; style space: image dist "
+            f"{nb['style']['mean_image_distance']:.2f}, "
+            f"style dist {nb['style']['mean_style_distance']:.2f}, {nb['style']['same_class']} of its class"
+        )
     _plot_neighbours(ctx, neighbours, xt, classes)
     probe = _class_probe(codes.style, yt, ctx.seed)
-    ctx.log(f"class information in the style memory: a linear probe on m reads the class of {probe['accuracy']:.1%} of "
-            f"held-out test images (majority class {probe['chance']:.1%})")
+    ctx.log(
+        f"class information in the style memory: a linear probe on m reads the class of {probe['accuracy']:.1%} of "
+        f"held-out test images (majority class {probe['chance']:.1%})"
+    )
 
     # Figs 9-11: two styles per class: a correct sample and the correct one of its class farthest in style space
     pairs = []
@@ -224,7 +327,7 @@ def _analyse(model, codes, xt, yt, classes, cfg, ctx) -> dict:
         b = idx[(codes.style[idx] - codes.style[a]).norm(dim=1).argmax()]
         pairs.append((c, int(a), int(b)))
     if pairs:
-        cls, a, b = (torch.tensor(v) for v in zip(*pairs))
+        cls, a, b = (torch.tensor(v) for v in zip(*pairs, strict=True))
         ramp = interpolate(model, codes.style[a], codes.style[b], cls.to(xt.device))  # (L, P, C, H, W)
         _plot_interpolation(ctx, ramp, xt[a], xt[b], [classes[i] for i in cls.tolist()])
         sources = torch.tensor([p[1] for p in pairs[:6]])
@@ -233,15 +336,30 @@ def _analyse(model, codes, xt, yt, classes, cfg, ctx) -> dict:
     if len(wrong):
         with torch.no_grad():
             from_true = model.reconstruct(xt[wrong], yt[wrong])
-        _plot_misclassified(ctx, xt[wrong], codes.recon[wrong], from_true, codes.predicted[wrong], codes.confidence[wrong], yt[wrong], classes)
-    return {"neighbours": neighbours, "style_class_probe": probe, "interpolation_pairs": pairs, "lambdas": list(LAMBDAS), "misclassified_shown": wrong.tolist()}
+        _plot_misclassified(
+            ctx,
+            xt[wrong],
+            codes.recon[wrong],
+            from_true,
+            codes.predicted[wrong],
+            codes.confidence[wrong],
+            yt[wrong],
+            classes,
+        )
+    return {
+        "neighbours": neighbours,
+        "style_class_probe": probe,
+        "interpolation_pairs": pairs,
+        "lambdas": list(LAMBDAS),
+        "misclassified_shown": wrong.tolist(),
+    }
 
 
 def _class_probe(style, labels, seed: int) -> dict:
     """How class-agnostic is m? Multinomial logistic regression from m to the class, half the test set each way."""
     m, y = style.cpu().numpy(), labels.cpu().numpy()
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed)).numpy()
-    fit, held = order[: len(y) // 2], order[len(y) // 2:]
+    fit, held = order[: len(y) // 2], order[len(y) // 2 :]
     if len(set(y[fit])) < 2:
         return {"accuracy": float("nan"), "chance": float("nan")}
     probe = LogisticRegression(max_iter=2000).fit(m[fit], y[fit])
@@ -250,17 +368,6 @@ def _class_probe(style, labels, seed: int) -> dict:
 
 
 # -- figures -----------------------------------------------------------------------------
-def _show(ax, img, title: str = "", size: int = 6) -> None:
-    ax.imshow(img.detach().cpu()[0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.grid(False)
-    for s in ax.spines.values():
-        s.set_visible(False)
-    if title:
-        ax.set_title(title, fontsize=size, pad=2)
-
-
 def _plot_curves(ctx, results) -> None:
     fig, axes = figure(1, 2, size=(9, 3.4))
     for name, r in results.items():
@@ -282,22 +389,37 @@ def _plot_detection(ctx, results, scores, codes, yt) -> None:
         wrong = (codes[name].predicted != yt).cpu().numpy()
         if wrong.all() or not wrong.any():
             continue
-        for ax, k in zip(axes, panels):
+        for ax, k in zip(axes, panels, strict=False):
             fpr, tpr, _ = roc_curve(wrong, scores[name][k].cpu().numpy())
             ax.plot(fpr, tpr, label=f"{name} decoder, AUROC {results[name]['detection']['misclassified'][k]:.3f}")
-    for ax, score_name in zip(axes, panels):
+    for ax, score_name in zip(axes, panels, strict=False):
         ax.plot([0, 1], [0, 1], "k:", lw=0.8)
-        ax.set(xlabel="false positive rate", ylabel="true positive rate", title=f"misclassified by {score_name.replace('_', '-')}")
+        ax.set(
+            xlabel="false positive rate",
+            ylabel="true positive rate",
+            title=f"misclassified by {score_name.replace('_', '-')}",
+        )
         ax.legend(fontsize=7)
     ax, tasks = axes[3], list(next(iter(results.values()))["detection"])
     bars = [(n, k) for n in results for k in panels]
     width = 0.8 / len(bars)
     for j, (n, k) in enumerate(bars):
-        ax.bar([t + (j - (len(bars) - 1) / 2) * width for t in range(len(tasks))], [results[n]["detection"][t][k] for t in tasks],
-               width, label=f"{n}: {k.replace('_', '-')}", color=f"C{panels.index(k)}", alpha=1.0 if n == next(iter(results)) else 0.5)
+        ax.bar(
+            [t + (j - (len(bars) - 1) / 2) * width for t in range(len(tasks))],
+            [results[n]["detection"][t][k] for t in tasks],
+            width,
+            label=f"{n}: {k.replace('_', '-')}",
+            color=f"C{panels.index(k)}",
+            alpha=1.0 if n == next(iter(results)) else 0.5,
+        )
     ax.axhline(0.5, color="k", lw=0.8, ls=":")
     ax.set_xticks(range(len(tasks)), [t.replace(" eps ", "\n") for t in tasks], fontsize=7)
-    ax.set(ylim=(0, 1.25), yticks=[0, 0.25, 0.5, 0.75, 1.0], ylabel="AUROC", title="detection AUROC vs correct clean inputs")
+    ax.set(
+        ylim=(0, 1.25),
+        yticks=[0, 0.25, 0.5, 0.75, 1.0],
+        ylabel="AUROC",
+        title="detection AUROC vs correct clean inputs",
+    )
     ax.legend(fontsize=6, ncol=2, loc="upper center")
     ctx.save_figure(fig, "detection")
 
@@ -311,9 +433,9 @@ def _plot_reconstructions(ctx, models, codes, xt, yt, classes, n: int = 20) -> N
     fig, axes = figure(1 + len(models), len(pick), size=(0.8 * len(pick), 0.9 * (1 + len(models))))
     axes = axes.reshape(1 + len(models), -1)
     for j, i in enumerate(pick.tolist()):
-        _show(axes[0, j], xt[i], classes[int(yt[i])])
-        for r, (name, c) in enumerate(codes.items(), start=1):
-            _show(axes[r, j], c.recon[i])
+        show_image(axes[0, j], xt[i], title=classes[int(yt[i])], title_size=6)
+        for r, c in enumerate(codes.values(), start=1):
+            show_image(axes[r, j], c.recon[i], title_size=6)
     axes[0, 0].set_ylabel("input", fontsize=7)
     for r, name in enumerate(codes, start=1):
         axes[r, 0].set_ylabel(f"{name}", fontsize=7)
@@ -327,12 +449,15 @@ def _plot_misclassified(ctx, x, from_pred, from_true, pred, conf, truth, classes
     fig, axes = figure(3, n, size=(0.9 * n + 0.6, 3.4))
     axes = axes.reshape(3, n)
     for j in range(n):
-        _show(axes[0, j], x[j])
-        _show(axes[1, j], from_pred[j], f"{classes[int(pred[j])]} ({conf[j]:.0%})", 7)
-        _show(axes[2, j], from_true[j], f"{classes[int(truth[j])]}", 7)
+        show_image(axes[0, j], x[j], title_size=6)
+        show_image(axes[1, j], from_pred[j], title=f"{classes[int(pred[j])]} ({conf[j]:.0%})", title_size=7)
+        show_image(axes[2, j], from_true[j], title=f"{classes[int(truth[j])]}", title_size=7)
     for r, label in enumerate(("input", "predicted y", "true one-hot")):
         axes[r, 0].set_ylabel(label, fontsize=7)
-    fig.suptitle("misclassified test images: reconstruction from the prediction (class, confidence) vs the true label", fontsize=8)
+    fig.suptitle(
+        "misclassified test images: reconstruction from the prediction (class, confidence) vs the true label",
+        fontsize=8,
+    )
     ctx.save_figure(fig, "misclassified")
 
 
@@ -350,13 +475,20 @@ def _plot_neighbours(ctx, neighbours, xt, classes, cols: int = 14) -> None:
             for t in range(rows * cols):
                 ax = axes[t // cols, s * (cols + 1) + t % cols]
                 if t < len(idx):
-                    _show(ax, xt[idx[t]])
+                    show_image(ax, xt[idx[t]], title_size=6)
                 else:
                     ax.axis("off")
             info = nb[space]
-            fig.text(0.27 + 0.48 * s, 0.995, f"({'ab'[s]}) nearest in {space} space: image dist {info['mean_image_distance']:.2f}, "
-                     f"style dist {info['mean_style_distance']:.2f}, {info['same_class']}/{n - 1} '{classes[nb['query_label']]}'",
-                     ha="center", va="bottom", fontsize=8)
+            fig.text(
+                0.27 + 0.48 * s,
+                0.995,
+                f"({'ab'[s]}) nearest in {space} space: image dist {info['mean_image_distance']:.2f}, "
+                f"style dist {info['mean_style_distance']:.2f}, {info['same_class']}/{n - 1} "
+                f"'{classes[nb['query_label']]}'",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
         ctx.save_figure(fig, f"neighbours_{q}")
 
 
@@ -366,10 +498,10 @@ def _plot_interpolation(ctx, ramp, x1, x2, names) -> None:
     fig, axes = figure(L + 2, P, size=(0.75 * P + 0.8, 0.75 * (L + 2)))
     axes = axes.reshape(L + 2, P)
     for p in range(P):
-        _show(axes[0, p], x2[p], names[p])
+        show_image(axes[0, p], x2[p], title=names[p], title_size=6)
         for r in range(L):
-            _show(axes[r + 1, p], ramp[r, p])
-        _show(axes[L + 1, p], x1[p])
+            show_image(axes[r + 1, p], ramp[r, p], title_size=6)
+        show_image(axes[L + 1, p], x1[p], title_size=6)
     axes[0, 0].set_ylabel("x2", fontsize=7)
     for r, lam in enumerate(LAMBDAS[:L]):
         axes[r + 1, 0].set_ylabel(f"{lam:.1f}", fontsize=7)
@@ -384,8 +516,8 @@ def _plot_transfer(ctx, grid, sources, classes) -> None:
     fig, axes = figure(B, K + 1, size=(0.7 * (K + 1), 0.75 * B))
     axes = axes.reshape(B, K + 1)
     for b in range(B):
-        _show(axes[b, 0], sources[b], "source" if b == 0 else "")
+        show_image(axes[b, 0], sources[b], title="source" if b == 0 else "", title_size=6)
         for k in range(K):
-            _show(axes[b, k + 1], grid[b, k], classes[k] if b == 0 else "")
+            show_image(axes[b, k + 1], grid[b, k], title=classes[k] if b == 0 else "", title_size=6)
     fig.suptitle("style transfer: the source's style memory with every class", fontsize=8)
     ctx.save_figure(fig, "transfer")

@@ -1,11 +1,13 @@
 """What the style memory holds: codes, reconstructions, neighbours, interpolation, transfer (sec IV)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
 
-from ..errors import InvalidInputError, check_positive_int
+from ..errors import InvalidInputError
+from ..validation import check_positive_int
 from .model import StyleMemoryNet
 
 __all__ = ["Codes", "encode_dataset", "nearest_neighbours", "interpolate", "transfer", "LAMBDAS"]
@@ -25,10 +27,12 @@ class Codes:
 
     @property
     def predicted(self) -> torch.Tensor:
+        """The predicted class of every sample."""
         return self.probs.argmax(1)
 
     @property
     def confidence(self) -> torch.Tensor:
+        """The softmax probability of the predicted class."""
         return self.probs.max(1).values
 
 
@@ -53,10 +57,12 @@ def encode_dataset(model: StyleMemoryNet, x: torch.Tensor, batch_size: int = 100
             part.append((transfer(model, m) - xb[:, None]).pow(2).flatten(2).sum(2))
         parts.append(part)
     model.train(was_training)
-    return Codes(*(torch.cat(p) for p in zip(*parts)))
+    return Codes(*(torch.cat(p) for p in zip(*parts, strict=True)))
 
 
-def nearest_neighbours(query: int, images: torch.Tensor, style: torch.Tensor, labels: torch.Tensor, k: int = 97) -> dict:
+def nearest_neighbours(
+    query: int, images: torch.Tensor, style: torch.Tensor, labels: torch.Tensor, k: int = 97
+) -> dict:
     """The ``k`` samples nearest to sample ``query`` in image space and in style space (Figs 7-8).
 
     Distances are Euclidean, on pixels (784-d) and on style memories (16-d). For each

@@ -14,21 +14,21 @@ logits), pixels kept in [0, 1]:
     PGD   x' <- clip_{x, eps}(x' + step sign(grad_x CE)), from a random start in the
           eps-ball, ``steps`` times                                   (Madry et al. 2018)
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
-from ..errors import InvalidInputError, check_positive_int
+from ..validation import check_number, check_positive_int
 
-__all__ = ["fgsm", "pgd", "auroc", "detection_scores"]
+__all__ = ["check_budget", "fgsm", "pgd", "auroc", "detection_scores"]
 
 
-def _check_eps(eps: float, name: str = "eps") -> float:
-    if not isinstance(eps, (int, float)) or not 0 < eps <= 1:
-        raise InvalidInputError(f"{name} must be a number in (0, 1] (pixels lie in [0, 1]), got {eps!r}")
-    return float(eps)
+def check_budget(eps: float, name: str = "eps") -> float:
+    """An attack budget or step on pixels in [0, 1]: a number in (0, 1]."""
+    return check_number(eps, name, low=0, high=1, low_open=True)
 
 
 def _input_gradient(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -41,14 +41,21 @@ def _input_gradient(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tenso
 
 def fgsm(model, x: torch.Tensor, labels: torch.Tensor, eps: float) -> torch.Tensor:
     """Fast gradient sign method: one step of size eps up the loss's sign gradient."""
-    eps = _check_eps(eps)
+    eps = check_budget(eps)
     return (x + eps * _input_gradient(model, x, labels).sign()).clamp(0, 1).detach()
 
 
-def pgd(model, x: torch.Tensor, labels: torch.Tensor, eps: float, steps: int = 40, step_size: float = 0.01,
-        generator: torch.Generator | None = None) -> torch.Tensor:
+def pgd(
+    model,
+    x: torch.Tensor,
+    labels: torch.Tensor,
+    eps: float,
+    steps: int = 40,
+    step_size: float = 0.01,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Projected gradient descent (ascent on the loss) in the L-inf eps-ball, random start."""
-    eps, step_size = _check_eps(eps), _check_eps(step_size, "step_size")
+    eps, step_size = check_budget(eps), check_budget(step_size, "step_size")
     check_positive_int(steps, "steps")
     noise = torch.rand(x.shape, generator=generator, dtype=x.dtype).to(x.device)
     adv = (x + eps * (2 * noise - 1)).clamp(0, 1)

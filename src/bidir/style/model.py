@@ -21,6 +21,7 @@ decoder biases of its own. ``tied=True`` makes the decoder run the encoder's wei
 transposed (the B-BP way: FC layers use W^T, conv layers the adjoint convolution), with
 only the biases its own; ``tied=False`` (the paper) learns separate decoder weights.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,7 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import InvalidInputError, check_finite_tensor, check_positive_int
+from ..errors import InvalidInputError
+from ..module import BidirModule
+from ..validation import as_batch, as_images, as_labels, check_positive_int
 
 __all__ = ["StyleMemoryNet", "Schedule", "SCHEDULES"]
 
@@ -56,7 +59,7 @@ def _conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-class StyleMemoryNet(nn.Module):
+class StyleMemoryNet(BidirModule):
     """Classifier with a style memory in its top layer, and the decoder that inverts it.
 
     Args:
@@ -66,10 +69,28 @@ class StyleMemoryNet(nn.Module):
         channels, kernel, stride: the two conv layers (32, 64 filters, 5x5, stride 2).
         hidden: the fully connected ReLU layers (256, 128).
         tied: decoder = the encoder's weights transposed (own biases) instead of its own.
+        seed: initialise from this seed (torch's global generator is left as it was); None draws
+            from the global generator.
+        dtype, device: of every parameter.
+
+    ``forward(x)`` gives the class logits; ``backward_pass(code)`` the image from the top layer's
+    state ``code = [y, m]`` (B, K + S): the two directions of the same network.
     """
 
-    def __init__(self, num_classes: int = 10, style_dim: int = 16, image_shape=(1, 28, 28), channels=(32, 64),
-                 kernel: int = 5, stride: int = 2, hidden=(256, 128), tied: bool = False):
+    def __init__(
+        self,
+        num_classes: int = 10,
+        style_dim: int = 16,
+        image_shape=(1, 28, 28),
+        channels=(32, 64),
+        kernel: int = 5,
+        stride: int = 2,
+        hidden=(256, 128),
+        tied: bool = False,
+        seed: int | None = None,
+        dtype: torch.dtype = torch.float32,
+        device=None,
+    ):
         super().__init__()
         check_positive_int(num_classes, "num_classes")
         if num_classes < 2:
@@ -87,45 +108,51 @@ class StyleMemoryNet(nn.Module):
         for _ in channels:
             sizes.append(tuple(_conv_out(s, kernel, stride, self.padding) for s in sizes[-1]))
         if min(sizes[-1]) < 1:
-            raise InvalidInputError(f"image {image_shape[1:]} is too small for {len(channels)} convs of stride {stride}")
+            raise InvalidInputError(
+                f"image {image_shape[1:]} is too small for {len(channels)} convs of stride {stride}"
+            )
         self.spatial = sizes
         self.feature_shape = (channels[-1], *sizes[-1])
         flat = channels[-1] * sizes[-1][0] * sizes[-1][1]
-        ins = (image_shape[0], *channels)
-        self.convs = nn.ModuleList(nn.Conv2d(i, o, kernel, stride, self.padding) for i, o in zip(ins[:-1], ins[1:]))
+        if seed is None:
+            self._build(image_shape[0], channels, hidden, flat)
+        else:
+            with torch.random.fork_rng(devices=[]):  # seeded without touching the global generator's state
+                torch.manual_seed(seed)
+                self._build(image_shape[0], channels, hidden, flat)
+        self.to(dtype=dtype, device=device)
+
+    def _build(self, in_channels: int, channels, hidden, flat: int) -> None:
+        """The layers, initialised from torch's (global) generator."""
+        kernel, stride, num_classes, style_dim = self.kernel, self.stride, self.num_classes, self.style_dim
+        ins = (in_channels, *channels)
+        self.convs = nn.ModuleList(
+            nn.Conv2d(i, o, kernel, stride, self.padding) for i, o in zip(ins[:-1], ins[1:], strict=True)
+        )
         widths = (flat, *hidden, num_classes + style_dim)
-        self.fcs = nn.ModuleList(nn.Linear(i, o) for i, o in zip(widths[:-1], widths[1:]))
+        self.fcs = nn.ModuleList(nn.Linear(i, o) for i, o in zip(widths[:-1], widths[1:], strict=True))
         if self.tied:  # only biases of its own: one per decoder layer, sized like the layer it feeds
             self.fc_biases = nn.ParameterList(nn.Parameter(torch.zeros(i)) for i in widths[:-1])
             self.conv_biases = nn.ParameterList(nn.Parameter(torch.zeros(i)) for i in ins[:-1])
         else:
-            self.dfcs = nn.ModuleList(nn.Linear(o, i) for i, o in zip(widths[:-1], widths[1:]))
-            self.dconvs = nn.ModuleList(nn.ConvTranspose2d(o, i, kernel, stride, self.padding) for i, o in zip(ins[:-1], ins[1:]))
+            self.dfcs = nn.ModuleList(nn.Linear(o, i) for i, o in zip(widths[:-1], widths[1:], strict=True))
+            self.dconvs = nn.ModuleList(
+                nn.ConvTranspose2d(o, i, kernel, stride, self.padding) for i, o in zip(ins[:-1], ins[1:], strict=True)
+            )
 
     # -- validation at the boundary ----------------------------------------------------
     def _images(self, x) -> torch.Tensor:
-        x = check_finite_tensor(x, "images", dtype=self.fcs[0].weight.dtype, device=self.fcs[0].weight.device)
-        C, H, W = self.image_shape
-        if x.dim() == 2 and x.shape[1] == C * H * W:
-            x = x.reshape(-1, C, H, W)
-        if x.dim() == 3 and C == 1 and tuple(x.shape[1:]) == (H, W):
-            x = x.unsqueeze(1)
-        if x.dim() != 4 or tuple(x.shape[1:]) != self.image_shape:
-            raise InvalidInputError(f"images must have shape (batch, {C}, {H}, {W}) or (batch, {C * H * W}), got {tuple(x.shape)}")
-        return x
+        return as_images(x, "images", self.image_shape, dtype=self.dtype, device=self.device)
 
     def _labels(self, labels, n: int) -> torch.Tensor:
-        labels = torch.as_tensor(labels, device=self.fcs[0].weight.device)
-        if labels.shape != (n,) or labels.is_floating_point() or labels.min() < 0 or labels.max() >= self.num_classes:
-            raise InvalidInputError(f"labels must be {n} integers in 0..{self.num_classes - 1}, got shape {tuple(labels.shape)}")
-        return labels.long()
+        return as_labels(labels, "labels", self.num_classes, n, device=self.device)
 
     def one_hot(self, labels, n: int) -> torch.Tensor:
         """Class vectors y for ``n`` samples from integer labels (one label is used for all n)."""
         labels = torch.as_tensor(labels).reshape(-1)
         if labels.numel() == 1:
             labels = labels.expand(n)
-        return F.one_hot(self._labels(labels, n), self.num_classes).to(self.fcs[0].weight.dtype)
+        return F.one_hot(self._labels(labels, n), self.num_classes).to(self.dtype)
 
     # -- forward: recognise --------------------------------------------------------------
     def encode(self, x) -> tuple[torch.Tensor, torch.Tensor]:
@@ -137,7 +164,7 @@ class StyleMemoryNet(nn.Module):
         for fc in self.fcs[:-1]:
             h = F.relu(fc(h))
         top = self.fcs[-1](h)
-        return top[:, : self.num_classes], torch.sigmoid(top[:, self.num_classes:])
+        return top[:, : self.num_classes], torch.sigmoid(top[:, self.num_classes :])
 
     def forward(self, x) -> torch.Tensor:
         """The classifier: class logits (softmax gives y)."""
@@ -149,9 +176,12 @@ class StyleMemoryNet(nn.Module):
 
         y: class probabilities or a one-hot vector (B, K); m: style memory (B, S).
         """
-        dev, dt = self.fcs[0].weight.device, self.fcs[0].weight.dtype
-        y = check_finite_tensor(y, "y", shape=(None, self.num_classes), dtype=dt, device=dev)
-        m = check_finite_tensor(m, "m", shape=(y.shape[0], self.style_dim), dtype=dt, device=dev)
+        y = as_batch(y, "y", self.num_classes, dtype=self.dtype, device=self.device)
+        m = as_batch(m, "m", self.style_dim, dtype=self.dtype, device=self.device)
+        if m.shape[0] != y.shape[0]:
+            raise InvalidInputError(
+                f"m must have shape ({y.shape[0]}, {self.style_dim}) to match y, got {tuple(m.shape)}"
+            )
         h = torch.cat([y, m], 1)
         n = len(self.fcs)
         for i in reversed(range(n)):
@@ -161,15 +191,29 @@ class StyleMemoryNet(nn.Module):
         for i in reversed(range(len(self.convs))):
             target = self.spatial[i]
             if self.tied:
-                h = F.conv_transpose2d(h, self.convs[i].weight, self.conv_biases[i], self.stride, self.padding,
-                                       output_padding=self._output_padding(h, target))
+                h = F.conv_transpose2d(
+                    h,
+                    self.convs[i].weight,
+                    self.conv_biases[i],
+                    self.stride,
+                    self.padding,
+                    output_padding=self._output_padding(h, target),
+                )
             else:
                 h = self.dconvs[i](h, output_size=target)
             h = torch.sigmoid(h) if i == 0 else F.relu(h)
         return h
 
+    def backward_pass(self, code) -> torch.Tensor:
+        """The image from the top layer's state ``code = [y, m]`` (B, K + S): :meth:`decode` of its two parts."""
+        code = as_batch(code, "code", self.num_classes + self.style_dim, dtype=self.dtype, device=self.device)
+        return self.decode(code[:, : self.num_classes], code[:, self.num_classes :])
+
     def _output_padding(self, h, target) -> tuple[int, int]:
-        return tuple(t - ((s - 1) * self.stride - 2 * self.padding + self.kernel) for s, t in zip(h.shape[2:], target))
+        return tuple(
+            t - ((s - 1) * self.stride - 2 * self.padding + self.kernel)
+            for s, t in zip(h.shape[2:], target, strict=True)
+        )
 
     def reconstruct(self, x, labels=None) -> torch.Tensor:
         """x_hat from (predicted y, m), or from (one-hot ``labels``, m) when labels are given."""

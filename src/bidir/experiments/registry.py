@@ -1,0 +1,37 @@
+"""The experiment registry: every paper figure or table is a registered ``run(config, ctx) -> metrics``.
+
+An experiment module declares a config dataclass whose defaults are the paper's settings,
+the overrides of its ``--quick`` version, and a ``run`` function; the runner builds the
+config, the run folder and the context (``ctx``: seed, device, progress, log, figures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["Experiment", "EXPERIMENTS", "experiment"]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A registered experiment: its name, one-line description, config class, quick overrides and run function."""
+
+    name: str
+    description: str
+    config: type
+    quick: dict
+    run: Callable
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def experiment(name: str, description: str, config: type, quick: dict | None = None):
+    """Register ``run(config, ctx) -> metrics`` as experiment ``name``."""
+
+    def register(fn):
+        EXPERIMENTS[name] = Experiment(name, description, config, dict(quick or {}), fn)
+        return fn
+
+    return register

@@ -1,0 +1,224 @@
+"""Every input check bidir makes, written once.
+
+Public functions validate their arguments at the entry, through these helpers, with a
+message that names the argument as the caller wrote it and what was expected; the inner
+code then trusts its inputs. Each check returns the value it accepted (converted where
+that is its job), so a check and its conversion are one line at the call site.
+
+Scalars: :func:`check_choice`, :func:`check_number`, :func:`check_positive`,
+:func:`check_positive_int`, :func:`check_fraction`, :func:`check_bool`.
+Tensors: :func:`check_finite_tensor`, :func:`as_batch` (vectors), :func:`as_patterns`
+(bipolar / binary states), :func:`as_images`, :func:`as_labels`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+
+from .errors import InvalidInputError
+
+__all__ = [
+    "CODINGS",
+    "check_choice",
+    "check_number",
+    "check_positive",
+    "check_positive_int",
+    "check_fraction",
+    "check_bool",
+    "check_coding",
+    "check_finite_tensor",
+    "as_batch",
+    "as_patterns",
+    "as_images",
+    "as_labels",
+]
+
+# the value sets of threshold-neuron states: (off, on)
+CODINGS = {"bipolar": (-1.0, 1.0), "binary": (0.0, 1.0)}
+_INT_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
+
+
+# -- scalars ---------------------------------------------------------------------------
+def check_choice(value, name: str, options: Iterable):
+    """``value`` if it is one of ``options``, else a clear error listing them."""
+    options = tuple(options)
+    if not isinstance(value, str | int | float | bool | None) or value not in options:
+        raise InvalidInputError(f"{name} must be one of {options}, got {value!r}")
+    return value
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_number(
+    value,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """A finite real number within [low, high] (either end open, either absent); returns it as float."""
+    ok = _is_real(value) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if ok:
+        return float(value)
+    if low is not None and high is not None:
+        what = f"a number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    elif low == 0 and low_open:
+        what = "a positive number"
+    elif low is not None:
+        what = f"a number {'>' if low_open else '>='} {low:g}"
+    elif high is not None:
+        what = f"a number {'<' if high_open else '<='} {high:g}"
+    else:
+        what = "a finite number"
+    raise InvalidInputError(f"{name} must be {what}, got {value!r}")
+
+
+def check_positive(value, name: str) -> float:
+    """A finite number > 0."""
+    return check_number(value, name, low=0, low_open=True)
+
+
+def check_positive_int(value, name: str, *, maximum: int | None = None) -> int:
+    """An int >= 1 (bools refused), at most ``maximum`` where given."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise InvalidInputError(f"{name} must be at most {maximum}, got {value}")
+    return value
+
+
+def check_fraction(value, name: str) -> float:
+    """A number in [0, 1]."""
+    return check_number(value, name, low=0, high=1)
+
+
+def check_bool(value, name: str) -> bool:
+    """True or False, nothing that merely converts to one."""
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def check_coding(coding) -> str:
+    """'bipolar' ({-1, 1} states) or 'binary' ({0, 1})."""
+    return check_choice(coding, "coding", CODINGS)
+
+
+# -- tensors ---------------------------------------------------------------------------
+def _as_tensor(value, name: str, dtype=None, device=None) -> torch.Tensor:
+    try:
+        t = torch.as_tensor(value, device=device)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise InvalidInputError(f"{name} must be a numeric array or tensor: {exc}") from None
+    if t.dtype == torch.bool or not (t.is_floating_point() or t.dtype in _INT_DTYPES):
+        raise InvalidInputError(f"{name} must hold numbers, got dtype {t.dtype}")
+    return t if dtype is None else t.to(dtype)
+
+
+def _check_finite(t: torch.Tensor, name: str) -> torch.Tensor:
+    if t.is_floating_point() and not torch.isfinite(t).all():
+        raise InvalidInputError(f"{name} contains NaN or infinite values")
+    return t
+
+
+def check_finite_tensor(value, name: str, *, shape: tuple | None = None, dtype=torch.float32, device=None):
+    """A finite float tensor on ``device``; ``shape`` checks the size (None entries: any)."""
+    t = _as_tensor(value, name, dtype, device)
+    if shape is not None and (
+        t.dim() != len(shape) or any(s is not None and s != n for s, n in zip(shape, t.shape, strict=True))
+    ):
+        expected = tuple("batch" if s is None else s for s in shape)
+        raise InvalidInputError(f"{name} must have shape {expected}, got {tuple(t.shape)}".replace("'", ""))
+    return _check_finite(t, name)
+
+
+def as_batch(value, name: str, dim: int | None = None, *, dtype=torch.float32, device=None) -> torch.Tensor:
+    """A batch of vectors (batch, dim): a 1-D input is one vector and becomes a batch of one.
+
+    The error message shows the shape that was passed, not the reshaped one.
+    """
+    t = _as_tensor(value, name, dtype, device)
+    given = tuple(t.shape)
+    if t.dim() == 1:
+        t = t.unsqueeze(0)
+    if t.dim() != 2 or (dim is not None and t.shape[1] != dim):
+        size = "size" if dim is None else dim
+        raise InvalidInputError(f"{name} must have shape (batch, {size}) or ({size},), got shape {given}")
+    if t.numel() == 0:
+        raise InvalidInputError(f"{name} is empty (shape {given}): give at least one")
+    return _check_finite(t, name)
+
+
+def as_patterns(
+    value,
+    name: str,
+    *,
+    dim: int | None = None,
+    coding: str | None = "bipolar",
+    dtype: torch.dtype = torch.float32,
+    device=None,
+) -> torch.Tensor:
+    """Patterns (batch, dim) whose values lie in the ``coding``'s set; ``coding=None`` only needs finite values."""
+    t = _as_tensor(value, name, device=device)
+    given = tuple(t.shape)
+    if t.dim() == 1:
+        t = t.unsqueeze(0)
+    if t.dim() != 2:
+        raise InvalidInputError(f"{name} must have shape (batch, size) or (size,), got shape {given}")
+    if t.numel() == 0:
+        raise InvalidInputError(f"{name} is empty (shape {given}): give at least one pattern")
+    _check_finite(t, name)
+    if dim is not None and t.shape[-1] != dim:
+        raise InvalidInputError(f"{name} has patterns of length {t.shape[-1]}, expected {dim} (the field size)")
+    if coding is not None:
+        off, on = CODINGS[check_coding(coding)]
+        bad = (t != off) & (t != on)
+        if bad.any():
+            example = t[bad].flatten()[0].item()
+            raise InvalidInputError(
+                f"{name} must be {coding} (values {off:g} or {on:g}); "
+                f"found {int(bad.sum())} other value(s), e.g. {example:g}"
+            )
+    return t.to(dtype)
+
+
+def as_images(value, name: str, shape: tuple[int, int, int], *, dtype=torch.float32, device=None) -> torch.Tensor:
+    """Images (batch, C, H, W) from that shape, flat rows (batch, C*H*W), (batch, H, W) when C = 1, or one image."""
+    t = _as_tensor(value, name, dtype, device)
+    given = tuple(t.shape)
+    C, H, W = shape
+    if t.dim() == 1 or (t.dim() == 3 and C > 1):
+        t = t.unsqueeze(0)  # one image, flat or (C, H, W)
+    if t.dim() == 2 and t.shape[1] == C * H * W:
+        t = t.reshape(-1, C, H, W)
+    if t.dim() == 3 and C == 1:
+        t = t.unsqueeze(1)  # (batch, H, W) of one channel
+    if t.dim() != 4 or tuple(t.shape[1:]) != tuple(shape):
+        raise InvalidInputError(f"{name} must have shape (batch, {C}, {H}, {W}) or (batch, {C * H * W}), got {given}")
+    return _check_finite(t, name)
+
+
+def as_labels(value, name: str, classes: int, n: int | None = None, *, device=None) -> torch.Tensor:
+    """Integer class labels in 0..classes-1, 1-D (of length ``n`` where given); an error names the bad value."""
+    t = _as_tensor(value, name, device=device)
+    t = t.reshape(1) if t.dim() == 0 else t
+    expect = f"{n} integers" if n is not None else "integers"
+    if t.dim() != 1 or (n is not None and t.shape[0] != n):
+        raise InvalidInputError(f"{name} must be {expect} in 0..{classes - 1}, got shape {tuple(t.shape)}")
+    if t.is_floating_point():
+        raise InvalidInputError(f"{name} must be {expect} in 0..{classes - 1}, got floats (dtype {t.dtype})")
+    bad = (t < 0) | (t >= classes)
+    if bad.any():
+        raise InvalidInputError(f"{name} must be {expect} in 0..{classes - 1}, got label {int(t[bad][0])}")
+    return t.long()
