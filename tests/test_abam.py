@@ -96,3 +96,19 @@ def test_competitive_abam_with_shallow_neurons_can_raise_energy():
             model.integrate(*state, torch.linspace(0, 40, 201, dtype=torch.float64)).energy.diff(dim=0).max().item()
         )
     assert max(rises) > 1e-4
+
+
+def test_discrete_abam_learning_rate_follows_c_t_exactly():
+    """At a fixed point of the neurons, M_T = M_0 + sum_t c_t x^T y with c_t = rate / (1 + t)^rate_decay (eq 32)."""
+    from bidir.bam.adaptive import learning_rate
+
+    x, y = torch.tensor([[1.0, -1.0, 1.0]], dtype=torch.float64), torch.tensor([[1.0, 1.0]], dtype=torch.float64)
+    bam = BAM.from_pairs(x, y, dtype=torch.float64)
+    bam.M.mul_(10)  # (x, y) is a fixed point from the start, so the states stay put
+    rates = [learning_rate(t, 2.0, 0.5) for t in range(3)]
+    assert rates == [2.0, 2.0 / 2**0.5, 2.0 / 3**0.5]
+    d = hebbian_abam(bam, x, y, steps=3, rate=2.0, rate_decay=0.5)
+    assert torch.equal(d.x, x) and torch.equal(d.y, y)
+    expected = bam.M + sum(rates) * x.T @ y
+    assert torch.allclose(d.M[0], expected, atol=1e-12)
+    assert torch.allclose(d.energy.diff(dim=-1)[0], -torch.tensor(rates, dtype=torch.float64) * 3 * 2, atol=1e-9)

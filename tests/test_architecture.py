@@ -17,6 +17,7 @@ LAYERS = [
     {"train", "data", "backprop", "plotting"},
     {"bam", "bbp", "bsp", "style"},
     {"experiments"},
+    {"run_folder"},
     {"runner"},
     {"cli"},
 ]

@@ -34,3 +34,19 @@ def test_greedy_subset_is_stored():
     kept = greedy_stored_subset(X, Y)
     assert len(kept) >= 1
     assert stored_pairs(X[kept], Y[kept]).all()
+
+
+def test_a_tie_on_the_y_side_is_not_strict_storage():
+    """x M = (2, 0): the second Y neuron sits on its threshold. Strictly that pair is not stored; under eq (5)
+    literally (a tie keeps the state) it is. Both sides of the pair are checked."""
+    from bidir.bam import BAM
+
+    X, Y = torch.tensor([[1.0, -1.0]]), torch.tensor([[1.0, 1.0]])
+    M = torch.tensor([[1.0, 0.0], [-1.0, 0.0]])
+    assert stored_pairs(X, Y, M, strict=True).tolist() == [False]
+    assert stored_pairs(X, Y, M, strict=False).tolist() == [True]
+    bam = BAM(2, 2)
+    bam.M.copy_(M)
+    assert bam.is_fixed_point(X, Y, strict=True).tolist() == [False]
+    assert bam.is_fixed_point(X, Y, strict=False).tolist() == [True]
+    assert stored_pairs(Y, X, M.T, strict=True).tolist() == [False]  # the same tie, now on the X side

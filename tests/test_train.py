@@ -165,21 +165,25 @@ DDP_SCRIPT = textwrap.dedent(
     net = BidirectionalMLP((6, 8, 2), hidden="tanh", output="softmax", input="identity", dtype=torch.float64)
     opt = make_optimizer("sgd", net.parameters(), 0.2, momentum=0.9)
     loss = lambda m, a, b: m.loss(a, b, "bidirectional", sys.argv[2])
-    Trainer(net, loss, opt, out=sys.argv[1], batch_size=20, progress=False).fit((x.double(), t.double()), 3)
+    batch = int(sys.argv[3])
+    Trainer(net, loss, opt, out=sys.argv[1], batch_size=batch, progress=False).fit((x.double(), t.double()), 3)
     state = {"state": net.state_dict(), "world": size, "ddp": torch.distributed.is_initialized()}
     torch.save(state, f"{sys.argv[1]}/rank{rank}.pt")
     """
 )
 
 
-@pytest.mark.parametrize("engine", ["autograd", "explicit"])
-def test_ddp_with_two_processes_matches_one_process(tmp_path, engine):
+@pytest.mark.parametrize("engine, batch", [("autograd", 20), ("explicit", 20), ("autograd", 25)])
+def test_ddp_with_two_processes_matches_one_process(tmp_path, engine, batch):
+    """90 samples: batches of 20 split evenly across 2 ranks except the last; of 25, 13/12 and 8/7 (uneven)."""
     script = tmp_path / "ddp.py"
     script.write_text(DDP_SCRIPT)
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir()
     two.mkdir()
-    subprocess.run([sys.executable, str(script), str(one), engine], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, str(script), str(one), engine, str(batch)], check=True, capture_output=True, timeout=120
+    )
     proc = subprocess.run(
         [
             sys.executable,
@@ -191,6 +195,7 @@ def test_ddp_with_two_processes_matches_one_process(tmp_path, engine):
             str(script),
             str(two),
             engine,
+            str(batch),
         ],
         capture_output=True,
         text=True,
@@ -205,3 +210,62 @@ def test_ddp_with_two_processes_matches_one_process(tmp_path, engine):
         assert torch.equal(r0[k], r1[k]), k  # the ranks agree exactly
         assert torch.allclose(r0[k], ref[k], atol=1e-10), k  # and equal one process on the whole batch
     assert json.loads((two / "metrics.json").read_text())[-1]["epoch"] == 3
+
+
+def test_resume_restores_the_random_state_a_stochastic_loss_draws_from(tmp_path):
+    """Noise in the loss (as style memory's input noise): cut off and resumed equals never cut off, which holds
+    only because the checkpoint restores torch's generator (a resume without it fails this test)."""
+
+    def noisy(model, x, t):
+        return model.loss(x + 0.3 * torch.randn_like(x), t)
+
+    def fit(out, loss):
+        torch.manual_seed(123)  # a fresh process's generator, whatever came before
+        net = _net()
+        opt = make_optimizer("adam", net.parameters(), 0.01)
+        Trainer(net, loss, opt, out=out, batch_size=16, progress=False, log=lambda s: None).fit(_data(), 4)
+        return net
+
+    whole = fit(tmp_path / "whole", noisy)
+    calls = {"n": 0}
+
+    def crash(model, x, t):
+        calls["n"] += 1
+        if calls["n"] == 6 * 2 + 3:  # in epoch 3
+            raise KeyboardInterrupt
+        return noisy(model, x, t)
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(tmp_path / "cut", crash)
+    resumed = fit(tmp_path / "cut", noisy)
+    for k, v in whole.state_dict().items():
+        assert torch.equal(v, resumed.state_dict()[k]), k
+
+
+def test_batch_order_differs_between_epochs_and_repeats_for_the_same_seed():
+    net = _net()
+    opt = make_optimizer("sgd", net.parameters(), 0.1)
+    a, b = (Trainer(net, _loss, opt, seed=3, batch_size=10) for _ in range(2))
+    orders = [torch.cat(a._batches(40, epoch)) for epoch in (1, 2, 3)]
+    assert not torch.equal(orders[0], orders[1]) and not torch.equal(orders[1], orders[2])
+    assert all(sorted(o.tolist()) == list(range(40)) for o in orders)  # each a permutation
+    assert all(torch.equal(o, torch.cat(b._batches(40, e))) for o, e in zip(orders, (1, 2, 3), strict=True))
+    assert not torch.equal(orders[0], torch.cat(Trainer(net, _loss, opt, seed=4, batch_size=10)._batches(40, 1)))
+    unshuffled = Trainer(net, _loss, opt, batch_size=16, shuffle=False)._batches(40, 1)
+    assert [b.tolist() for b in unshuffled] == [list(range(16)), list(range(16, 32)), list(range(32, 40))]
+
+
+def test_a_changed_optimizer_setting_is_refused_on_resume(tmp_path):
+    _fit(tmp_path, 2)
+    net = _net()
+    tr = Trainer(
+        net,
+        _loss,
+        make_optimizer("adam", net.parameters(), 0.05),
+        out=tmp_path,
+        batch_size=16,
+        progress=False,
+        log=lambda s: None,
+    )
+    with pytest.raises(InvalidInputError, match=r"other optimizer settings \(lr 0.01 -> 0.05\)"):
+        tr.fit(_data(), 4)

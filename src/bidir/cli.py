@@ -81,8 +81,13 @@ def _with_options(options):
 )
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config setting; repeatable.")
 @click.option("--dataset", default=None, help="Shorthand for --set dataset=NAME (experiments with a dataset setting).")
+@click.option(
+    "--restart",
+    is_flag=True,
+    help="If --out holds another run (or this one), move it aside to OUT.replaced-TIMESTAMP and start over.",
+)
 @_with_options(_run_options)
-def run(name, quick, out, sets, dataset, seed, data_dir, device, no_progress):
+def run(name, quick, out, sets, dataset, restart, seed, data_dir, device, no_progress):
     """Run experiment NAME and write results.json, figures and summary.txt."""
     from .runner import run_experiment
 
@@ -97,6 +102,7 @@ def run(name, quick, out, sets, dataset, seed, data_dir, device, no_progress):
             device=device,
             overrides=_parse_sets(sets),
             show_progress=not no_progress,
+            restart=restart,
         )
     except BidirError as exc:
         raise click.ClickException(str(exc)) from None

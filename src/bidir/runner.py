@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import json
 import platform
 import time
 from dataclasses import dataclass, field
@@ -26,11 +25,13 @@ import torch
 from tqdm.auto import tqdm
 
 from . import __version__
+from .data.datasets import check_data_dir, dataset_identity
 from .distributed import init_distributed, world
 from .errors import InvalidInputError
 from .experiments import EXPERIMENTS, Experiment
-from .io import write_json_atomic, write_text_atomic
+from .experiments.settings import build
 from .plotting import save_figure
+from .run_folder import RunFolder, identity
 from .seeds import derive_seed, generator, seed_everything
 from .validation import check_choice
 
@@ -48,6 +49,7 @@ class RunContext:
     quick: bool = False
     show_progress: bool = True
     main: bool = True  # False on the other ranks of a torchrun launch: they write nothing
+    staging: Path | None = None  # where figures wait until the run has finished (default: out)
     figures: list = field(default_factory=list)
     lines: list = field(default_factory=list)
 
@@ -72,41 +74,16 @@ class RunContext:
 
     def save_figure(self, fig, name: str) -> Path:
         """Write ``fig`` as ``out/NAME.png`` (on the main process) and list it in results.json."""
-        path = self.out / f"{name}.png"
+        path = (self.staging or self.out) / f"{name}.png"
         if self.main:
             save_figure(fig, path)
         self.figures.append(path.name)
-        return path
-
-
-def _coerce(value: str, kind, name: str):
-    kind_name = getattr(kind, "__name__", str(kind))
-    try:
-        if kind in (bool, "bool"):
-            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(value)
-            return value.lower() in ("true", "1", "yes")
-        if kind in (int, "int"):
-            return int(value)
-        if kind in (float, "float"):
-            return float(value)
-        if kind in (str, "str"):
-            return value
-        parsed = json.loads(value)  # tuples, lists and the like
-        return tuple(parsed) if isinstance(parsed, list) else parsed
-    except (ValueError, json.JSONDecodeError):
-        raise InvalidInputError(f"--set {name}={value}: cannot read {value!r} as {kind_name}") from None
+        return self.out / path.name
 
 
 def build_config(exp: Experiment, quick: bool = False, overrides: dict | None = None):
-    """Defaults, then the quick overrides, then user overrides (strings are parsed)."""
-    fields = {f.name: f for f in dataclasses.fields(exp.config)}
-    values = dict(exp.quick) if quick else {}
-    for key, value in (overrides or {}).items():
-        if key not in fields:
-            raise InvalidInputError(f"{exp.name} has no setting {key!r}; settings: {', '.join(fields)}")
-        values[key] = _coerce(value, fields[key].type, key) if isinstance(value, str) else value
-    return exp.config(**values)
+    """Defaults, then the quick overrides, then the user's ``--set`` strings, every field checked (settings.py)."""
+    return build(exp.config, exp.name, exp.quick if quick else {}, overrides)
 
 
 def versions() -> dict:
@@ -139,22 +116,34 @@ def run_experiment(
     device: str = "cpu",
     overrides: dict | None = None,
     show_progress: bool = True,
+    restart: bool = False,
 ) -> dict:
-    """Run a registered experiment into its run folder and return the results dict."""
+    """Run a registered experiment into its run folder and return the results dict.
+
+    Everything is checked before any work (the experiment, the seed, every setting, the device, the
+    data folder, and that ``out`` is new, empty or this same run: :mod:`bidir.run_folder`); a refused
+    run writes nothing. ``restart`` moves an existing ``out`` aside to a dated name and starts over.
+    """
     if name not in EXPERIMENTS:
         raise InvalidInputError(f"unknown experiment {name!r}; see `bidir list`: {', '.join(sorted(EXPERIMENTS))}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InvalidInputError(f"seed must be a non-negative integer, got {seed!r}")
+        raise InvalidInputError(f"--seed must be a non-negative integer, got {seed!r}")
     exp = EXPERIMENTS[name]
     config = build_config(exp, quick, overrides)
-    dev = init_distributed(resolve_device(device))  # joins torchrun's process group, if any
+    check_data_dir(data_dir)
+    dev = resolve_device(device)
     rank, size = world()
     if size > 1 and out is None:  # every rank must read the same checkpoints
         raise InvalidInputError("a torchrun launch needs --out, so that all ranks share one run folder")
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(out) if out is not None else Path("runs") / f"{name}-{stamp}{'-quick' if quick else ''}"
-    created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
+    resolved = dataclasses.asdict(config)
+    dataset = dataset_identity(resolved["dataset"], data_dir) if "dataset" in resolved else None
+    folder = RunFolder(out, identity(name, quick, seed, resolved, dataset), restart=restart and rank == 0)
+    folder.check()
+    dev = init_distributed(dev)  # joins torchrun's process group, if any
+    if rank == 0:
+        folder.open()
     seed_everything(seed)
     ctx = RunContext(
         out=out,
@@ -164,14 +153,17 @@ def run_experiment(
         quick=quick,
         show_progress=show_progress,
         main=rank == 0,
+        staging=folder.staging,
     )
     ctx.log(f"== {name}: {exp.description}{' (quick)' if quick else ''}, seed {seed}, device {dev}")
-    start = time.perf_counter()
+    for note in folder.notes:
+        ctx.log(f"note: {note}")
+    started, start = _dt.datetime.now(), time.perf_counter()
     try:
         metrics = exp.run(config, ctx)
     except BaseException:
-        if created and rank == 0 and not any(out.iterdir()):
-            out.rmdir()  # a run refused at the start leaves no empty folder behind
+        if rank == 0:
+            folder.abandon()  # a finished folder's files stay as they were
         raise
     elapsed = time.perf_counter() - start
     results = {
@@ -180,16 +172,14 @@ def run_experiment(
         "quick": quick,
         "seed": seed,
         "device": str(dev),
-        "config": dataclasses.asdict(config),
+        "config": resolved,
         "metrics": metrics,
         "figures": sorted(ctx.figures),
         "versions": versions(),
     }
     if rank != 0:
         return results
-    write_json_atomic(out / "results.json", results)
-    ctx.lines.append(f"wall time: {elapsed:.1f} s")
-    write_text_atomic(out / "summary.txt", "\n".join(ctx.lines) + "\n")
+    folder.finish(results, ctx.lines, str(dev), started, elapsed)
     tqdm.write(
         f"-> {name} finished in {elapsed:.1f} s; results in {out}/ (results.json, summary.txt, "
         f"{len(ctx.figures)} figures)"

@@ -202,8 +202,14 @@ class Trainer:
             return 0
         state = load_checkpoint(path, device=next(self.model.parameters()).device)
         self._check_same_run(path, state)
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (KeyError, RuntimeError, ValueError) as exc:
+            why = " ".join(str(exc).strip().splitlines()[:2])[:300]
+            raise InvalidInputError(
+                f"{path} does not fit this model or optimizer ({why}); use another folder"
+            ) from None
         if self.scheduler is not None and state["scheduler"] is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         self.history = list(state["history"])

@@ -333,6 +333,35 @@ def _verify(spec: DatasetSpec, folder: Path, name: str) -> None:
     _verified[key] = True
 
 
+def check_data_dir(data_dir) -> None:
+    """A data folder the user named must exist: a mistyped one is an error, not a new folder to download into."""
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise DatasetError(f"--data-dir {data_dir}: no such folder")
+
+
+_digests: dict = {}
+
+
+def dataset_identity(name: str, data_dir=None) -> dict:
+    """What a run's data are: the dataset, and each file it reads with its size and sha256 (None while the files
+    are still to be downloaded). Digests are remembered per file, size and modification time."""
+    spec = DATASETS.get(name)
+    if spec is None:
+        return {"name": name, "files": None}
+    names = [n for split in spec.splits.values() for n in split]
+    folder = _locate(spec, names, data_dir)
+    if folder is None:
+        return {"name": name, "files": None}
+    files = {}
+    for n in names:
+        path = folder / n
+        key = (str(path.resolve()), path.stat().st_mtime_ns, path.stat().st_size)
+        if key not in _digests:
+            _digests[key] = file_digest(path)
+        files[n] = {"bytes": key[2], "sha256": _digests[key]}
+    return {"name": name, "files": files}
+
+
 def load_dataset(
     name: str, split: str = "train", data_dir=None, download: bool = True, verify: bool = True, progress: bool = True
 ) -> ImageDataset:
@@ -345,6 +374,7 @@ def load_dataset(
     """
     if name not in DATASETS:
         raise InvalidInputError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
+    check_data_dir(data_dir)
     spec = DATASETS[name]
     if split not in spec.splits:
         raise InvalidInputError(f"{name} has no split {split!r}; choose one of {sorted(spec.splits)}")
@@ -361,6 +391,13 @@ def load_dataset(
         for n in names:
             _verify(spec, folder, n)
     if spec.format == "cifar":
+        for n in names:  # no header: the size is the structure, checked with or without verify
+            size, expected = (folder / n).stat().st_size, spec.files.get(n, RemoteFile(n, ())).size
+            if expected is not None and size != expected:
+                raise DatasetError(
+                    f"{folder / n} holds {size / CIFAR_RECORD:g} records; "
+                    f"a CIFAR-10 batch holds {expected // CIFAR_RECORD}"
+                )
         parts = [read_cifar_batch(folder / n) for n in names]
         images, labels = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
     else:

@@ -43,7 +43,8 @@ def _check(where, size: int, digest, remote: RemoteFile) -> None:
     if remote.size is not None and size != remote.size:
         kind = "truncated" if size < remote.size else "too large"
         raise ChecksumError(
-            f"{where} is {kind}: {size} bytes, the official file has {remote.size}. Delete it to fetch it again."
+            f"{where} is {kind}: {size} bytes, the official file has {remote.size}{_looks_like_a_page(where)}. "
+            "Delete it to fetch it again."
         )
     for algorithm in ("sha256", "md5"):
         expected = getattr(remote, algorithm)
@@ -52,9 +53,19 @@ def _check(where, size: int, digest, remote: RemoteFile) -> None:
             if actual != expected:
                 raise ChecksumError(
                     f"{where} has {algorithm} {actual}, expected {expected}: the file is corrupt or not the official "
-                    "release. Delete it to fetch it again, or skip the check with verify=False (--no-verify)."
+                    f"release{_looks_like_a_page(where)}. Delete it to fetch it again; for files you supplied "
+                    "yourself, `bidir fetch NAME --no-verify` (or verify=False) skips the checksum."
                 )
             return
+
+
+def _looks_like_a_page(where) -> str:
+    """' (it is an HTML page, not the dataset file)' when the file at ``where`` starts like one."""
+    try:
+        start = Path(where).read_bytes()[:512].lstrip().lower()
+    except OSError:
+        return ""
+    return " (it is an HTML page, not the dataset file)" if start.startswith((b"<!doctype html", b"<html")) else ""
 
 
 def verify_file(path, remote: RemoteFile) -> None:

@@ -38,6 +38,11 @@ def _read_bytes(path: Path) -> bytes:
         raise DatasetError(f"missing dataset file: {path}")
     try:
         if path.suffix == ".gz":
+            head = path.read_bytes()[:512]
+            if not head.startswith(b"\x1f\x8b"):
+                page = head.lstrip().lower().startswith((b"<!doctype html", b"<html"))
+                what = "an HTML page" if page else "not gzip-compressed"
+                raise DatasetError(f"{path} is {what}, not a .gz dataset file; delete it and fetch it again")
             with gzip.open(path, "rb") as f:
                 return f.read()
         return path.read_bytes()

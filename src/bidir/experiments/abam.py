@@ -9,35 +9,37 @@ to show the assumption the competitive theorem needs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import torch
+from pydantic import Field
 
 from ..bam import BAM, ContinuousABAM, hebbian_abam
 from ..plotting import figure
 from .registry import experiment
+from .settings import NonNegative, Positive, PositiveInt, settings
 
 
-@dataclass
+@settings
 class Config:
     """Settings of the abam experiment (the paper gives none; ours keep every energy step resolvable)."""
 
-    n: int = 8
-    p: int = 6
-    systems: int = 8  # independent systems integrated as one batch
-    t_end: float = 40.0
-    points: int = 401
-    input_scale: float = 2.0  # external inputs I ~ N(0, scale^2)
-    steepness_x: float = 1.0
-    steepness_y: float = 1.0  # Hebbian law
-    competitive_steepness_y: float = 100.0  # steep win-loss Y neurons for the competitive law (eq 43)
-    shallow_steepness_y: float = 1.0  # the contrast run: competitive law, shallow Y neurons
-    method: str = "dopri5"
-    rtol: float = 1e-9
-    atol: float = 1e-11
-    discrete_n: int = 64
-    discrete_p: int = 48
-    discrete_steps: int = 20
+    n: PositiveInt = 8
+    p: PositiveInt = 6
+    systems: PositiveInt = 8  # independent systems integrated as one batch
+    t_end: Positive = 40.0
+    points: Annotated[int, Field(ge=2)] = 401
+    input_scale: NonNegative = 2.0  # external inputs I ~ N(0, scale^2)
+    steepness_x: Positive = 1.0
+    steepness_y: Positive = 1.0  # Hebbian law
+    competitive_steepness_y: Positive = 100.0  # steep win-loss Y neurons for the competitive law (eq 43)
+    shallow_steepness_y: Positive = 1.0  # the contrast run: competitive law, shallow Y neurons
+    method: Literal["dopri5", "dopri8", "bosh3", "fehlberg2", "adaptive_heun", "rk4", "midpoint", "euler"] = "dopri5"
+    rtol: Positive = 1e-9
+    atol: Positive = 1e-11
+    discrete_n: PositiveInt = 64
+    discrete_p: PositiveInt = 48
+    discrete_steps: PositiveInt = 20
 
 
 def synapse_gap(model: ContinuousABAM, tr) -> torch.Tensor:

@@ -7,23 +7,26 @@ binary keys, which carry half the signal, recall worse.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from ..bam.capacity import capacity_sweep
 from ..plotting import figure
 from .registry import experiment
+from .settings import Fractions, PositiveInt, Sizes, settings
 
 
-@dataclass
+@settings
 class Config:
     """Settings of the bam-capacity experiment: field sizes and the grids of stored pairs and noise."""
 
-    n: int = 128
-    p: int = 128
-    ms: tuple = (1, 2, 4, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64, 96, 128)
-    noises: tuple = (0.0, 0.1, 0.2, 0.3)
-    trials: int = 200
-    codings: tuple = ("bipolar", "binary")
+    n: PositiveInt = 128
+    p: PositiveInt = 128
+    ms: Sizes = (1, 2, 4, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64, 96, 128)
+    noises: Fractions = (0.0, 0.1, 0.2, 0.3)
+    trials: PositiveInt = 200
+    codings: Annotated[tuple[Literal["bipolar", "binary"], ...], Field(min_length=1)] = ("bipolar", "binary")
 
 
 @experiment(

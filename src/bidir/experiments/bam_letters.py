@@ -7,30 +7,32 @@ random neurons per field update per step until a bidirectional fixed point.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated
 
 import torch
+from pydantic import Field
 
 from ..bam import BAM
 from ..bam.capacity import flip_noise
 from ..data.patterns import LETTERS_9x12, LETTERS_10x14, letter
 from ..plotting import figure, show_image
 from .registry import experiment
+from .settings import Fraction, Fractions, PositiveInt, settings
 
 PAIRS = (("S", "E"), ("M", "V"), ("G", "N"))
 SHAPE_X, SHAPE_Y = (14, 10), (12, 9)
 
 
-@dataclass
+@settings
 class Config:
     """Settings of the bam-letters experiment; the defaults are Fig 2's."""
 
-    noise: float = 0.4  # fraction of flipped bits in the Fig 2 probe (both fields)
-    k: int = 6  # neurons updated per field per step
-    trials: int = 1000  # probes per noise level and pair for the recall-rate curves
-    noise_levels: tuple = (0.0, 0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5)
-    max_steps: int = 2000
-    snapshots: int = 6
+    noise: Fraction = 0.4  # fraction of flipped bits in the Fig 2 probe (both fields)
+    k: PositiveInt = 6  # neurons updated per field per step
+    trials: PositiveInt = 1000  # probes per noise level and pair for the recall-rate curves
+    noise_levels: Fractions = (0.0, 0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5)
+    max_steps: PositiveInt = 2000
+    snapshots: Annotated[int, Field(ge=2)] = 6
 
 
 @experiment(

@@ -8,15 +8,17 @@ largest storable one, and repeat the count for random n-bit permutations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated
 
 import torch
+from pydantic import Field
 
 from ..bam import BAM, hebbian_matrix
 from ..bam.capacity import greedy_stored_subset, largest_stored_subset, stored_pairs
 from ..data.patterns import TABLE_I_PERMUTATION, permutation_pairs, random_permutation
 from ..plotting import figure
 from .registry import experiment
+from .settings import PositiveInt, settings
 
 # The paper's printed numbers: the oracles this experiment checks against.
 PAPER_EQ17 = [[-1, -1, 1, 1]] * 4
@@ -30,14 +32,19 @@ PAPER_SUMS = {
 PAPER_STORED = 8  # "can encode at most eight of the bipolar vector associations"
 
 
-@dataclass
+# the encoded pairs include the paper's pair 7 (X7 M, Y7 M^T), so at least seven
+TablePairs = Annotated[tuple[Annotated[int, Field(ge=1, le=16)], ...], Field(min_length=7)]
+Bits = Annotated[tuple[Annotated[int, Field(ge=2, le=10)], ...], Field(min_length=1)]
+
+
+@settings
 class Config:
     """Settings of the bam-permutation experiment; ``pairs`` are the paper's eight encoded Table I pairs."""
 
-    pairs: tuple = (1, 2, 3, 5, 12, 14, 15, 16)  # 1-based Table I pairs encoded in eq (18)
-    random_bits: tuple = (3, 4, 5, 6, 7, 8)  # n for random n-bit permutations
-    random_trials: int = 50
-    exhaustive_up_to_bits: int = 4  # exhaustive subset search for n <= this (2^(2^n) subsets)
+    pairs: TablePairs = (1, 2, 3, 5, 12, 14, 15, 16)  # 1-based Table I pairs encoded in eq (18)
+    random_bits: Bits = (3, 4, 5, 6, 7, 8)  # n for random n-bit permutations
+    random_trials: PositiveInt = 50
+    exhaustive_up_to_bits: Annotated[int, Field(ge=0, le=4)] = 4  # exhaustive subset search up to n (2^(2^n) subsets)
 
 
 @experiment(

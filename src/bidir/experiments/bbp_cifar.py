@@ -11,7 +11,7 @@ measured as distances, the nearest centroid, and the relative error to its own c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +22,7 @@ from ..plotting import figure, show_image
 from ..train import Trainer, make_optimizer
 from ..validation import check_choice
 from .registry import experiment
+from .settings import NonNegative, NonNegativeInt, Positive, PositiveInt, Sizes, settings
 
 TRAININGS = {"unidirectional": "forward", "bidirectional": "bidirectional"}
 # Fig 4 gives pictures, no numbers: the paper's claims, kept beside ours in results.json
@@ -32,20 +33,22 @@ PAPER = {
 }
 
 
-@dataclass
+@settings
 class Config:
     """Settings of the bbp-cifar experiment: Fig 4's network; the training choices are ours (the paper gives none)."""
 
-    dataset: str = "cifar10"  # cifar10 | mnist | fashion-mnist | mnist-subset
-    hidden: tuple = (512,) * 7
-    epochs: int = 30
-    batch_size: int = 128
-    optimizer: str = "adam"
-    lr: float = 1e-4
-    backward_weight: float = 1.0  # weight of E_b in eq 69 (1 = the paper)
-    engine: str = "autograd"  # or 'explicit'
-    train_size: int = 0  # 0 = the whole split
-    test_size: int = 0
+    dataset: Literal["cifar10", "mnist", "fashion-mnist", "mnist-subset"] = (
+        "cifar10"  # cifar10 | mnist | fashion-mnist | mnist-subset
+    )
+    hidden: Sizes = (512,) * 7
+    epochs: PositiveInt = 30
+    batch_size: PositiveInt = 128
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
+    lr: Positive = 1e-4
+    backward_weight: NonNegative = 1.0  # weight of E_b in eq 69 (1 = the paper)
+    engine: Literal["autograd", "explicit"] = "autograd"  # or 'explicit'
+    train_size: NonNegativeInt = 0  # 0 = the whole split
+    test_size: NonNegativeInt = 0
 
 
 @experiment(

@@ -10,7 +10,7 @@ error climbs back while the forward error falls.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
@@ -19,19 +19,20 @@ from ..bbp.ensemble import Ensemble
 from ..data.patterns import TABLE_I_PERMUTATION, permutation_pairs
 from ..plotting import figure
 from .registry import experiment
+from .settings import Positive, PositiveInt, settings
 
 
-@dataclass
+@settings
 class Config:
     """Settings of the bbp-overwrite experiment (Fig 3's 4-h-4 network; training choices ours)."""
 
-    hidden: int = 5
-    steepness: float = 1.0
-    lr: float = 0.05
-    epochs: int = 1000
-    optimizer: str = "adam"
-    engine: str = "autograd"
-    seeds: int = 20
+    hidden: PositiveInt = 5
+    steepness: Positive = 1.0
+    lr: Positive = 0.05
+    epochs: PositiveInt = 1000
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
+    engine: Literal["autograd", "explicit"] = "autograd"
+    seeds: PositiveInt = 20
 
 
 # Fig 3 gives curves, no numbers: the paper's claims, kept beside ours in results.json

@@ -16,39 +16,41 @@ Whether the swap is exact depends on the initial weights, so we report:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import torch
+from pydantic import Field
 
 from ..bam.capacity import greedy_stored_subset, largest_stored_subset, stored_pairs
 from ..bbp.ensemble import Ensemble
 from ..data.patterns import TABLE_I_PERMUTATION, permutation_pairs, random_permutation
 from ..plotting import figure
 from .registry import experiment
+from .settings import Positive, PositiveInt, settings
 
 PAPER_HIDDEN = 5  # "reduced the needed number of hidden neurons from 16 to 5"
 
 
-@dataclass
+@settings
 class Config:
     """Settings of the bbp-permutation experiment (Fig 1b's 4-5-4 network; training choices ours)."""
 
-    hidden: int = 5
-    steepness: float = 1.0  # c at the start (and of the terminal layers throughout)
-    final_steepness: float = 8.0  # hidden c annealed geometrically to this; 1 = no annealing
-    lr: float = 0.1
-    epochs: int = 1000
-    optimizer: str = "adam"
-    engine: str = "explicit"  # or 'autograd'
-    seeds: int = 200  # single runs, for the per-seed success rate
-    restarts: int = 4  # the recipe: best of this many initialisations
-    recipe_trials: int = 50
-    search_bits: tuple = (3, 4, 5, 6)
-    search_permutations: int = 2  # random permutations per n
-    search_seeds: int = 16
-    search_epochs: int = 3000
-    search_lr: float = 0.03
-    search_multiples: tuple = (3, 4)  # besides h = n-1..2n, also try h = 3n, 4n
+    hidden: PositiveInt = 5
+    steepness: Positive = 1.0  # c at the start (and of the terminal layers throughout)
+    final_steepness: Positive = 8.0  # hidden c annealed geometrically to this; 1 = no annealing
+    lr: Positive = 0.1
+    epochs: PositiveInt = 1000
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
+    engine: Literal["autograd", "explicit"] = "explicit"  # or 'autograd'
+    seeds: PositiveInt = 200  # single runs, for the per-seed success rate
+    restarts: PositiveInt = 4  # the recipe: best of this many initialisations
+    recipe_trials: PositiveInt = 50
+    search_bits: Annotated[tuple[Annotated[int, Field(ge=2, le=8)], ...], Field(min_length=1)] = (3, 4, 5, 6)
+    search_permutations: PositiveInt = 2  # random permutations per n
+    search_seeds: PositiveInt = 16
+    search_epochs: PositiveInt = 3000
+    search_lr: Positive = 0.03
+    search_multiples: tuple[PositiveInt, ...] = (3, 4)  # besides h = n-1..2n, also try h = 3n, 4n
 
 
 def _train(cfg: Config, n: int, h: int, X, Y, seeds, epochs: int, lr: float | None = None):

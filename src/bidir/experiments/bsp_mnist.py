@@ -61,18 +61,19 @@ softmax regression) give the ceiling a network that acts linearly cannot pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
+from pydantic import ValidationInfo, field_validator
 
 from ..bsp.learning import BSPLearner, BSPRule, backprop_loss, gradient_agreement, output_error
 from ..bsp.network import BSPNetwork
 from ..data.datasets import train_test
-from ..errors import InvalidInputError
 from ..plotting import figure
 from ..train import Trainer, make_optimizer
 from .registry import experiment
+from .settings import NonNegative, NonNegativeInt, Positive, PositiveInt, settings
 
 # the nonlinear regime: neuron rates, pulse amplitude in units of B0, cross-entropy injection, AdamW
 NONLINEAR = dict(
@@ -125,37 +126,54 @@ PAPER = {
 }
 
 
-@dataclass
+@settings
 class Config:
     """Settings of the bsp-mnist experiment; the defaults are the paper's networks and the notes' choices."""
 
-    dataset: str = "mnist"
+    dataset: Literal["mnist", "fashion-mnist", "mnist-subset"] = "mnist"
     settings: str = (
         "method1,method1-adam,method2-one-to-one,method2-multi,bp,softmax,nonlinear,nonlinear-trajectory,nonlinear-bp"
     )
-    train_size: int = 60000
-    test_size: int = 10000
-    epochs: int = 3
-    batch_size: int = 100
-    width: float = 1.0  # multiplies every hidden layer size (quick runs shrink the networks)
-    horizon: float = 20.0
-    dt: float = 0.2
-    lr_connections: float = 3.0
-    lr_fixed_points: float = (
+    train_size: NonNegativeInt = 60000
+    test_size: NonNegativeInt = 10000
+    epochs: PositiveInt = 3
+    batch_size: PositiveInt = 100
+    width: Positive = 1.0  # multiplies every hidden layer size (quick runs shrink the networks)
+    horizon: Positive = 20.0
+    dt: Positive = 0.2
+    lr_connections: Positive = 3.0
+    lr_fixed_points: Positive = (
         300.0  # method 1 on the paper's deep network (1000, the notes' value for 784-100-10, oscillates there)
     )
-    lr_softmax: float = 3.0
-    lr_adam: float = 0.01  # method1-adam's Adam step on log K3
-    lr_adamw: float = 2e-4  # the nonlinear settings' AdamW step
-    weight_decay: float = 0.0  # ... its decoupled weight decay
-    max_norm: float = 0.14  # ... the bound on each first-layer neuron's incoming coefficient norm (inputs >= -9 B0)
-    max_norm_later: float = 1.0  # ... and on the later layers' (rarely active; a guard against runaway scores)
-    score_penalty: float = 0.02  # ... and lambda/2 |score|^2 added to their loss (pins the scores' common level)
-    kt: float = 1.0
-    input_connection: str = "dense"  # pixels -> first layer in the one-to-one settings too
-    cosine_batch: int = 20
-    init_scale: float = 1.0  # C ~ U(-s, s) / sqrt(fan_in)
+    lr_softmax: Positive = 3.0
+    lr_adam: Positive = 0.01  # method1-adam's Adam step on log K3
+    lr_adamw: Positive = 2e-4  # the nonlinear settings' AdamW step
+    weight_decay: NonNegative = 0.0  # ... its decoupled weight decay
+    max_norm: Positive = 0.14  # ... the bound on each first-layer neuron's incoming coefficient norm (inputs >= -9 B0)
+    max_norm_later: Positive = 1.0  # ... and on the later layers' (rarely active; a guard against runaway scores)
+    score_penalty: NonNegative = 0.02  # ... and lambda/2 |score|^2 added to their loss (pins the scores' common level)
+    kt: Positive = 1.0
+    input_connection: Literal["dense", "one-to-one"] = "dense"  # pixels -> first layer in the one-to-one settings too
+    cosine_batch: PositiveInt = 20
+    init_scale: Positive = 1.0  # C ~ U(-s, s) / sqrt(fan_in)
     compiled: bool = False  # integrate through torch.compile: the same numbers to rounding, faster once compiled
+
+    @field_validator("dt")
+    @classmethod
+    def _whole_steps(cls, dt: float, info: ValidationInfo) -> float:
+        horizon = info.data.get("horizon")
+        if horizon is not None and abs(horizon / dt - round(horizon / dt)) > 1e-6 or abs(1 / dt - round(1 / dt)) > 1e-6:
+            raise ValueError(f"must divide the horizon ({horizon:g}) and the pulse (1) into whole steps")
+        return dt
+
+    @field_validator("settings")
+    @classmethod
+    def _known_settings(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = [name for name in names if name not in SETTINGS]
+        if unknown or not names:
+            raise ValueError(f"must be a comma-separated subset of {', '.join(SETTINGS)} (unknown: {unknown})")
+        return value
 
 
 def _sizes(sizes, width):
@@ -312,9 +330,6 @@ def _gains_only_ceiling(net: BSPNetwork, rule: BSPRule, x, y, xt, yt, epochs: in
 def run(cfg: Config, ctx) -> dict:
     """Figs 6-7: train each setting by BSP (or backprop), with test accuracy and gradient cosines per epoch."""
     names = [s.strip() for s in cfg.settings.split(",") if s.strip()]
-    unknown = [n for n in names if n not in SETTINGS]
-    if unknown or not names:
-        raise InvalidInputError(f"settings must be a comma-separated subset of {list(SETTINGS)}, got {cfg.settings!r}")
     train, test = train_test(cfg.dataset, ctx.data_dir, cfg.train_size, cfg.test_size, ctx.seed, ctx.show_progress)
     x, y, xt, yt = train.features(), train.labels, test.features(), test.labels
     linear = _linear_baselines(x, y, xt, yt, ctx)

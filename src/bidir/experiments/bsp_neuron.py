@@ -14,10 +14,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 import torch
+from pydantic import Field
 
 from ..bsp.causal import symmetric_neuron_system
 from ..bsp.neuron import (
@@ -33,22 +34,23 @@ from ..bsp.neuron import (
 )
 from ..plotting import figure
 from .registry import experiment
+from .settings import Positive, settings
 
 
-@dataclass
+@settings
 class Config:
     """Settings of the bsp-neuron experiment: the neuron's rates, the pulse, the integration and the regimes."""
 
-    k1: float = 1.0
-    k2: float = 0.5
-    k3: float = 0.25
-    k2_oscillating: float = 0.14  # just past the Hopf point: a sustained limit cycle (0.13 and below blow up)
-    jitter: float = 0.05
-    amplitude: float = 0.2  # 0.1 B0
-    pulse: float = 1.0
-    horizon: float = 25.0
-    dt: float = 0.05
-    oscillation_horizon: float = 300.0
+    k1: Positive = 1.0
+    k2: Positive = 0.5
+    k3: Positive = 0.25
+    k2_oscillating: Positive = 0.14  # just past the Hopf point: a sustained limit cycle (0.13 and below blow up)
+    jitter: Annotated[float, Field(ge=0, lt=1)] = 0.05
+    amplitude: Positive = 0.2  # 0.1 B0
+    pulse: Positive = 1.0
+    horizon: Positive = 25.0
+    dt: Positive = 0.05
+    oscillation_horizon: Positive = 300.0
 
 
 def _pulse(cfg, amplitude=None):

@@ -12,14 +12,14 @@ adversarial (FGSM, PGD) inputs by reconstruction distance, AUROC beside max-soft
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import torch
+from pydantic import Field
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_curve
 
 from ..data.datasets import train_test
-from ..errors import InvalidInputError
 from ..plotting import figure, show_image
 from ..style import (
     LAMBDAS,
@@ -33,10 +33,9 @@ from ..style import (
     pgd,
     transfer,
 )
-from ..style.attacks import check_budget
 from ..style.training import resolve_schedule, train_style_memory
-from ..validation import check_choice
 from .registry import experiment
+from .settings import NonNegative, NonNegativeInt, PositiveInt, settings
 
 DECODERS = ("untied", "tied")
 # Sec IV and Figs 7-8 of the paper, kept beside ours in results.json
@@ -76,43 +75,47 @@ PAPER_QUERIES = {
     "mnist": (5, 3),
     "emnist-letters": (18, 15),
 }  # class of each neighbour query (a '5', a '3'; an 's', a 'p')
-DATASETS = ("mnist", "emnist-letters", "fashion-mnist", "mnist-subset")
 
 
-@dataclass
+StyleDataset = Literal["mnist", "emnist-letters", "fashion-mnist", "mnist-subset"]
+Budget = Annotated[float, Field(gt=0, le=1)]  # an L-inf attack budget or step, pixels in [0, 1]
+Budgets = Annotated[tuple[Budget, ...], Field(min_length=1)]
+
+
+@settings
 class Config:
     """Settings of the style-memory experiments; the defaults are the paper's network with our fast schedule."""
 
-    dataset: str = "mnist"
-    schedule: str = "fast"  # fast (ours) | paper (Adam 1e-5, 250 epochs)
-    epochs: int = 0  # 0: the schedule's
-    lr: float = 0.0  # 0: the schedule's
-    batch_size: int = 0  # 0: the schedule's
-    alpha: float = 0.05  # weight of the reconstruction loss, eq (3)
-    noise_std: float = 0.1  # additive Gaussian input noise in training (std, pixels in [0, 1])
-    style_dim: int = 16
-    decoders: tuple = DECODERS
-    train_size: int = 0  # 0: the whole split
-    test_size: int = 0
-    neighbours: int = 97
-    attack_size: int = 1000  # test images attacked
-    eps: tuple = (0.1, 0.2)  # L-inf budgets of FGSM and PGD (each attack at each budget)
-    pgd_steps: int = 40
-    pgd_step_size: float = 0.01
+    dataset: StyleDataset = "mnist"
+    schedule: Literal["fast", "paper"] = "fast"  # fast (ours) | paper (Adam 1e-5, 250 epochs)
+    epochs: NonNegativeInt = 0  # 0: the schedule's
+    lr: NonNegative = 0.0  # 0: the schedule's
+    batch_size: NonNegativeInt = 0  # 0: the schedule's
+    alpha: NonNegative = 0.05  # weight of the reconstruction loss, eq (3)
+    noise_std: NonNegative = 0.1  # additive Gaussian input noise in training (std, pixels in [0, 1])
+    style_dim: PositiveInt = 16
+    decoders: Annotated[tuple[Literal["untied", "tied"], ...], Field(min_length=1)] = DECODERS
+    train_size: NonNegativeInt = 0  # 0: the whole split
+    test_size: NonNegativeInt = 0
+    neighbours: PositiveInt = 97
+    attack_size: NonNegativeInt = 1000  # test images attacked
+    eps: Budgets = (0.1, 0.2)  # L-inf budgets of FGSM and PGD (each attack at each budget)
+    pgd_steps: PositiveInt = 40
+    pgd_step_size: Budget = 0.01
 
 
-@dataclass
+@settings
 class EmnistConfig(Config):
     """style-emnist: EMNIST letters (26 classes), where the official files are present."""
 
-    dataset: str = "emnist-letters"
+    dataset: StyleDataset = "emnist-letters"
 
 
-@dataclass
+@settings
 class FashionConfig(Config):
     """style-fashion: Fashion-MNIST."""
 
-    dataset: str = "fashion-mnist"
+    dataset: StyleDataset = "fashion-mnist"
 
 
 QUICK = {
@@ -172,11 +175,7 @@ def _stand_in(cfg: Config, name: str, ctx) -> None:
 
 def run(cfg: Config, ctx) -> dict:
     """Train the style-memory network(s) on eq (3), then measure classification, reconstruction and style."""
-    check_choice(cfg.dataset, "dataset", DATASETS)
-    if not cfg.decoders or any(d not in DECODERS for d in cfg.decoders):
-        raise InvalidInputError(f"decoders must be a non-empty list of {DECODERS}, got {cfg.decoders!r}")
     lr, epochs, batch_size, _ = resolve_schedule(cfg.schedule, cfg.epochs, cfg.lr, cfg.batch_size)
-    _budgets(cfg.eps)
     train, test = train_test(
         cfg.dataset, ctx.data_dir, cfg.train_size, cfg.test_size, seed=ctx.seed, progress=ctx.show_progress
     )
@@ -213,7 +212,7 @@ def run(cfg: Config, ctx) -> dict:
         results[decoder], scores[decoder] = _measure(model, c, xt, yt, cfg, ctx)
         results[decoder]["parameters"] = sum(p.numel() for p in model.parameters())
         results[decoder]["history"] = [{k: v for k, v in row.items() if k != "seconds"} for row in history]
-        results[decoder]["train_seconds"] = sum(row["seconds"] for row in history)
+        ctx.log(f"{decoder}: trained in {sum(row['seconds'] for row in history):.1f} s")  # timings: summary.txt only
         r = results[decoder]
         ctx.log(
             f"{decoder}: test accuracy {r['test_accuracy']:.2%}, recon error {r['recon_error']:.2f} per image "
@@ -250,7 +249,7 @@ def _measure(model, codes, xt, yt, cfg, ctx) -> tuple[dict, dict]:
     clean, labels = xt[:n], yt[:n]
     clean_ok = correct[:n]
     attacks = {}
-    for name, eps in ((f"{a} eps {e:g}", e) for e in _budgets(cfg.eps) for a in ("FGSM", "PGD")):
+    for name, eps in ((f"{a} eps {e:g}", e) for e in cfg.eps for a in ("FGSM", "PGD")):
         if name.startswith("FGSM"):
             adv = fgsm(model, clean, labels, eps)
         else:
@@ -285,13 +284,6 @@ def _true_fits_better(codes, yt, wrong) -> float:
         return float("nan")
     e = codes.class_errors[wrong]
     return float((e.gather(1, yt[wrong, None]) < e.gather(1, codes.predicted[wrong, None])).float().mean())
-
-
-def _budgets(eps) -> tuple:
-    eps = (eps,) if isinstance(eps, int | float) else tuple(eps)
-    if not eps:
-        raise InvalidInputError("eps must name at least one budget in (0, 1]")
-    return tuple(check_budget(e, "eps") for e in eps)
 
 
 def _analyse(model, codes, xt, yt, classes, cfg, ctx) -> dict:
