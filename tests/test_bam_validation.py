@@ -71,3 +71,18 @@ def test_bad_probe_raises_clear_error(bam, call, message):
 def test_bad_construction_raises_clear_error(make, message):
     with pytest.raises(InvalidInputError, match=message):
         make()
+
+
+def test_recall_that_stops_at_max_steps_unconverged_says_so():
+    """A probe far from its pair, one neuron per field per step, one step: not a fixed point, and a warning."""
+    X = torch.tensor([[1.0, -1.0, 1.0, -1.0, 1.0, -1.0]])
+    Y = torch.tensor([[1.0, 1.0, -1.0, -1.0]])
+    bam = BAM.from_pairs(X, Y)
+    with pytest.warns(UserWarning, match="stopped at max_steps=1 with 1 of 1 probe"):
+        out = bam.recall(x=torch.tensor([[-1.0, 1.0, 1.0, -1.0, 1.0, -1.0]]), y=-Y, mode="async", k=1, max_steps=1)
+    assert not bool(out.converged[0])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a converged recall is silent
+        assert bool(bam.recall(x=X).converged[0])

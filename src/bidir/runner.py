@@ -156,6 +156,8 @@ def run_experiment(
         staging=folder.staging,
     )
     ctx.log(f"== {name}: {exp.description}{' (quick)' if quick else ''}, seed {seed}, device {dev}")
+    if quick:
+        ctx.log("quick settings: a smoke test of the pipeline, not the paper's; its numbers are not comparable")
     for note in folder.notes:
         ctx.log(f"note: {note}")
     started, start = _dt.datetime.now(), time.perf_counter()

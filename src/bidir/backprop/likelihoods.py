@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from ..errors import InvalidInputError
 from .activations import Activation, BipolarLogistic, Identity, Logistic, Softmax
 
-__all__ = ["LIKELIHOODS", "error", "grad_z", "check_likelihood"]
+__all__ = ["LIKELIHOODS", "error", "grad_z", "check_likelihood", "check_targets"]
 
 LIKELIHOODS = ("categorical", "gaussian", "bernoulli")
 _EPS = 1e-12
@@ -42,6 +42,28 @@ def check_likelihood(name: str, act: Activation) -> str:
 
 def _coin(act: Activation, v: torch.Tensor) -> torch.Tensor:
     return (v + 1) / 2 if isinstance(act, BipolarLogistic) else v
+
+
+def check_targets(name: str, act: Activation, target: torch.Tensor, what: str, field: str) -> None:
+    """Refuse targets the likelihood cannot score: a Bernoulli coin needs t in its neurons' range ([0, 1], or
+    [-1, 1] for bipolar logistics); a categorical die needs probability rows (one-hot labels). A Gaussian takes any
+    real target. ``what`` names the targets ("t", or "x" for the backward pass), ``field`` the layer's argument."""
+    if name == "bernoulli":
+        low = -1.0 if isinstance(act, BipolarLogistic) else 0.0
+        t_min, t_max = float(target.min()), float(target.max())
+        if t_min < low or t_max > 1.0:
+            raise InvalidInputError(
+                f"{what} has values in [{t_min:.3g}, {t_max:.3g}], but the bernoulli likelihood of {act} neurons needs "
+                f"[{low:g}, 1]: for real values use {field}='identity' (gaussian), or rescale {what}"
+            )
+    elif name == "categorical":
+        sums = target.sum(-1)
+        if bool((target < 0).any()) or not torch.allclose(sums, torch.ones_like(sums), atol=1e-4):
+            raise InvalidInputError(
+                f"{what} must be one-hot (or probability) rows for the categorical likelihood of softmax neurons; "
+                f"its rows sum to {float(sums.min()):.3g}..{float(sums.max()):.3g}, its least value is "
+                f"{float(target.min()):.3g}"
+            )
 
 
 def error(name: str, act: Activation, z: torch.Tensor, a: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

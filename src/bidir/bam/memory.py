@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from ..errors import InvalidInputError
@@ -199,7 +201,16 @@ class BAM(BidirModule):
         if x is None:  # from the Y side: run the same loop on the transposed memory
             y = self.states(y, "y", self.p)
             r = bidirectional_recall(self.M.T, y, self.backward_pass(y), self.threshold_y, self.threshold_x, **args)
-            return RecallResult(r.y, r.x, r.converged, r.steps, r.energy, r.states_y, r.states_x)
-        x = self.states(x, "x", self.n)
-        y = self.forward(x) if y is None else self.start_states(y, "y", self.p, x)
-        return bidirectional_recall(self.M, x, y, self.threshold_x, self.threshold_y, **args)
+            r = RecallResult(r.y, r.x, r.converged, r.steps, r.energy, r.states_y, r.states_x)
+        else:
+            x = self.states(x, "x", self.n)
+            y = self.forward(x) if y is None else self.start_states(y, "y", self.p, x)
+            r = bidirectional_recall(self.M, x, y, self.threshold_x, self.threshold_y, **args)
+        if not bool(r.converged.all()):
+            left, total = int((~r.converged).sum()), r.converged.numel()
+            warnings.warn(
+                f"{mode} recall stopped at max_steps={max_steps} with {left} of {total} probe(s) not at a fixed point "
+                "(RecallResult.converged is False for them); raise max_steps",
+                stacklevel=3,  # the caller, past torch.no_grad's wrapper
+            )
+        return r

@@ -185,8 +185,10 @@ class BidirectionalMLP(BidirModule):
         check_choice(mode, "mode", MODES)
         out = []
         if mode in ("forward", "bidirectional"):
+            lk.check_targets(self.forward_likelihood, self.output, t, "t", "output")
             out.append(Pass(self.forward_path(), x, t, self.forward_likelihood))
         if mode in ("backward", "bidirectional"):
+            lk.check_targets(self.backward_likelihood, self.input, x, "x (the backward pass's target)", "input")
             out.append(Pass(self.backward_path(), t, x, self.backward_likelihood, backward_weight))
         return out
 

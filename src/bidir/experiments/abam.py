@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import torch
+from matplotlib.ticker import MaxNLocator
 from pydantic import Field
 
 from ..bam import BAM, ContinuousABAM, hebbian_abam
@@ -140,15 +141,56 @@ def discrete_hebbian(cfg: Config, g: torch.Generator) -> dict:
 
 
 def _plot_energy(ctx, t, models, trajectories, discrete_energy) -> None:
-    fig, axes = figure(2, 2, size=(11, 7.5))
-    for ax, name in zip(axes.flat, models, strict=False):
-        ax.plot(t.numpy(), trajectories[name].energy.numpy(), lw=1)
-        ax.set_title(f"{name.replace('_', ' ')} (c_y={models[name].c_y:g}): energy (39)")
-        ax.set_xlabel("t")
-    ax = axes[1, 1]
-    ax.plot(discrete_energy.T.numpy(), ".-", lw=1)
-    ax.set_title("discrete Hebbian ABAM: E per step")
-    ax.set_xlabel("step")
+    """Top: the ABAM energy (39) of every system under each law; bottom: the discrete ABAM's energy per step, and
+    the largest change of (39) between output times, where the theorem's E never rising can be read off."""
+    fig, axes = figure(2, 3, size=(15, 8))
+    gs = axes[1, 1].get_gridspec()
+    for ax in axes[1, 1:]:
+        ax.remove()
+    rise_ax = fig.add_subplot(gs[1, 1:])
+    for i, (ax, name) in enumerate(zip(axes[0], models, strict=True)):
+        energy = trajectories[name].energy.numpy()
+        for s in range(energy.shape[1]):
+            ax.plot(
+                t.numpy(),
+                energy[:, s],
+                color=f"C{i}",
+                lw=1,
+                alpha=0.7,
+                label=f"{energy.shape[1]} systems" if s == 0 else None,
+            )
+        ax.set_title(f"{name.replace('_', ' ')} law (c_y = {models[name].c_y:g})")
+        ax.set_xlabel("time t")
+        ax.set_ylabel("ABAM energy E, eq (39)")
+        ax.legend()
+        rise = trajectories[name].energy.diff(dim=0).amax(1).numpy()  # the largest change over the systems
+        rise_ax.plot(
+            t[1:].numpy(), rise, color=f"C{i}", lw=1.2, label=f"{name.replace('_', ' ')} (c_y = {models[name].c_y:g})"
+        )
+    rise_ax.axhline(0, color="k", lw=0.8)
+    rise_ax.set_yscale("symlog", linthresh=1e-10)
+    rise_ax.set_yticks([-1, -1e-3, -1e-6, -1e-9, 0, 1e-9, 1e-6, 1e-3])
+    rise_ax.set_xlabel("time t")
+    rise_ax.set_ylabel("largest E(t_i+1) - E(t_i) over the systems")
+    rise_ax.set_title("energy change per output step: above 0 means E rose (the theorem needs win-loss a_y)")
+    rise_ax.legend()
+    ax = axes[1, 0]
+    steps = range(discrete_energy.shape[1])
+    for s in range(discrete_energy.shape[0]):
+        ax.plot(
+            steps,
+            discrete_energy[s].numpy(),
+            ".-",
+            color="C4",
+            lw=1,
+            alpha=0.7,
+            label=f"{discrete_energy.shape[0]} systems" if s == 0 else None,
+        )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title("discrete Hebbian ABAM, eqs (29)-(33)")
+    ax.set_xlabel("step (neurons, then synapses)")
+    ax.set_ylabel("energy E = -x M y^T")
+    ax.legend()
     fig.tight_layout()
     ctx.save_figure(fig, "abam_energy")
 

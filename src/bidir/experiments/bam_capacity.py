@@ -78,7 +78,9 @@ def run(cfg: Config, ctx) -> dict:
                 label=f"{coding}, noise {noise:.1f}",
             )
     ax.axvline(min(cfg.n, cfg.p), color="k", ls=":", label="m = min(n, p)")
-    ax.set_xlabel("stored pairs m")
+    ax.set_xticks(list(cfg.ms), [str(m) for m in cfg.ms], fontsize=7)
+    ax.minorticks_off()
+    ax.set_xlabel("stored pairs m (log scale)")
     ax.set_ylabel("exact recall rate")
     ax.set_title(f"Hebbian BAM capacity, n = {cfg.n}, p = {cfg.p}, {cfg.trials} memories per point")
     ax.legend(fontsize=7)

@@ -148,6 +148,7 @@ def _plot_recall(ctx, cfg: Config, rates: dict) -> None:
     for mode, style in (("async", "-"), ("sync", ":")):
         for pair, vs in rates[mode].items():
             ax.plot(cfg.noise_levels, vs, style, marker="o", label=f"({pair.replace('/', ', ')}) {mode}")
+    ax.axvline(cfg.noise, color="k", ls=":", lw=1, label=f"Fig 2's probe: {cfg.noise:.0%} noise")
     ax.set_xlabel("fraction of flipped bits in both fields")
     ax.set_ylabel("exact recall rate")
     ax.set_title(f"recall vs noise ({cfg.trials} probes per point)")

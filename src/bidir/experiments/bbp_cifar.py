@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from ..bbp import BidirectionalMLP
 from ..data.datasets import train_test
-from ..plotting import figure, show_image
+from ..plotting import figure, image_grid
 from ..train import Trainer, make_optimizer
 from ..validation import check_choice
 from .registry import experiment
@@ -55,7 +55,7 @@ class Config:
     "bbp-cifar",
     "Fig 4: deep ReLU classifier run backward; N^T(e_k) vs class centroids, unidirectional vs bidirectional",
     Config,
-    quick={"dataset": "mnist-subset", "epochs": 4},
+    quick={"dataset": "mnist-subset", "epochs": 2, "lr": 1e-3, "train_size": 3000, "test_size": 500},
 )
 def run(cfg: Config, ctx) -> dict:
     """Fig 4: train the deep classifier both ways and compare N^T(e_k) with the class centroids."""
@@ -139,22 +139,28 @@ def _plot(ctx, centroids, recalls, shape, classes, dataset) -> None:
         ("(b) N^T(e_k), unidirectional BP", recalls["unidirectional"]),
         ("(c) N^T(e_k), bidirectional BP", recalls["bidirectional"]),
     ]
-    K = len(classes)
-    fig, axes = figure(3, K, size=(1.3 * K, 4.6))
-    for r, (title, mats) in enumerate(rows):
-        for k in range(K):
-            show_image(axes[r, k], mats[k].clamp(0, 1), shape, title=classes[k] if r == 0 else "")
-        axes[r, 0].set_ylabel(title, fontsize=7, rotation=0, ha="right", va="center")
-    fig.suptitle(f"{dataset}: backward-pass recall of the class vectors (clipped to [0, 1])", fontsize=9)
+    fig, ax = figure(size=(1.1 * len(classes) + 2.5, 4.2))
+    image_grid(
+        ax,
+        [[m.clamp(0, 1) for m in mats] for _, mats in rows],
+        shape=shape,
+        row_labels=[title for title, _ in rows],
+        col_labels=classes,
+    )
+    ax.set_title(f"{dataset}: backward-pass recall of the class vectors (clipped to [0, 1])", fontsize=9, pad=14)
     ctx.save_figure(fig, "backward_recall")
 
-    fig, axes = figure(1, 2, size=(9, 3.6))
-    for ax, name in zip(axes, ("unidirectional", "bidirectional"), strict=False):
+    fig, axes = figure(1, 2, size=(10, 4))
+    K = len(classes)
+    for ax, name in zip(axes, ("unidirectional", "bidirectional"), strict=True):
         d = torch.cdist(recalls[name], centroids)
         im = ax.imshow(d.numpy(), cmap="viridis")
-        ax.set_title(f"||N^T(e_k) - centroid_j||, {name}", fontsize=8)
-        ax.set_xlabel("centroid j")
-        ax.set_ylabel("class k")
+        ax.set_title(f"{name} training: a dark diagonal = N^T(e_k) at its own centroid", fontsize=9)
+        ax.set_xticks(range(K), classes, rotation=90 if max(map(len, classes)) > 2 else 0, fontsize=7)
+        ax.set_yticks(range(K), classes, fontsize=7)
+        ax.set_xlabel("class centroid j")
+        ax.set_ylabel("backward pass of class k, N^T(e_k)")
         ax.grid(False)
-        fig.colorbar(im, ax=ax, shrink=0.8)
+        fig.colorbar(im, ax=ax, shrink=0.8, label="distance ||N^T(e_k) - centroid_j||")
+    fig.tight_layout()
     ctx.save_figure(fig, "centroid_distances")

@@ -19,12 +19,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import torch
+from matplotlib.ticker import MaxNLocator
 from pydantic import Field
 
 from ..bam.capacity import greedy_stored_subset, largest_stored_subset, stored_pairs
 from ..bbp.ensemble import Ensemble
 from ..data.patterns import TABLE_I_PERMUTATION, permutation_pairs, random_permutation
-from ..plotting import figure
+from ..plotting import figure, image_grid, legend_outside
 from .registry import experiment
 from .settings import Positive, PositiveInt, settings
 
@@ -82,13 +83,13 @@ def _hebbian(X, Y, n: int, g) -> dict:
     "Fig 1b: a 3-layer B-BP BAM recalls a permutation and its inverse exactly after the threshold swap",
     Config,
     quick={
-        "seeds": 32,
-        "recipe_trials": 5,
-        "search_bits": (3, 4),
+        "seeds": 16,
+        "recipe_trials": 4,
+        "search_bits": (3,),
         "search_permutations": 1,
-        "search_seeds": 8,
-        "search_epochs": 1000,
-        "search_multiples": (3,),
+        "search_seeds": 4,
+        "search_epochs": 400,
+        "search_multiples": (),
     },
 )
 def run(cfg: Config, ctx) -> dict:
@@ -172,31 +173,43 @@ def run(cfg: Config, ctx) -> dict:
 
 
 def _plot(ctx, X, Y, net, search) -> None:
-    fig, axes = figure(1, 4, size=(9, 3.6))
     with torch.no_grad():
-        panels = [
-            (X, "X_k"),
-            (net(X), "N(X_k) (threshold)"),
-            (Y, "Y_k = pi(X_k)"),
-            (net.backward_pass(Y), "N^T(Y_k) (threshold)"),
-        ]
-    for ax, (m, title) in zip(axes, panels, strict=False):
-        ax.imshow(m.numpy(), cmap="gray_r", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
-        ax.set_title(title, fontsize=8)
-        ax.set_xticks([])
-        ax.grid(False)
-    axes[0].set_ylabel("pair k")
-    fig.suptitle("Table I permutation through one 4-5-4 web of synapses, both directions")
+        panels = [(X, "X_k"), (net(X), "N(X_k)"), (Y, "Y_k = pi(X_k)"), (net.backward_pass(Y), "N^T(Y_k)")]
+    fig, ax = figure(size=(6.5, 5.2))
+    image_grid(
+        ax,
+        [[m for m, _ in panels]],
+        col_labels=[title for _, title in panels],
+        vmin=-1,
+        cmap="gray_r",
+        pad=1,
+        fontsize=9,
+    )
+    ax.set_yticks(range(len(X)), [str(k + 1) for k in range(len(X))], fontsize=7)
+    ax.set_ylabel("Table I pair k")
+    ax.set_title(
+        "the Table I permutation through one 4-5-4 web of synapses, both ways, after the threshold swap\n"
+        "(each row a pattern of 4 bipolar neurons: black = +1, white = -1)",
+        fontsize=9,
+        pad=22,
+    )
     ctx.save_figure(fig, "permutation_recall")
 
     fig, ax = figure(size=(6.4, 4))
-    for row in search:
+    for i, row in enumerate(search):
         hs = sorted(row["success_rate_by_hidden"])
+        rates = [row["success_rate_by_hidden"][h] for h in hs]
+        label = f"n = {row['n']}, random permutation {row['permutation'] + 1}"
         ax.plot(
-            hs, [row["success_rate_by_hidden"][h] for h in hs], marker="o", label=f"n={row['n']} #{row['permutation']}"
+            hs, rates, marker="o", color=f"C{row['n'] % 10}", ls="-" if row["permutation"] == 0 else "--", label=label
         )
+        if i == 0 or row["n"] != search[i - 1]["n"]:
+            ax.axvline(
+                2 * row["n"], color=f"C{row['n'] % 10}", ls=":", lw=1, label=f"the paper's h = 2n = {2 * row['n']}"
+            )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("hidden neurons h")
     ax.set_ylabel("fraction of seeds with exact recall")
     ax.set_title("B-BP n-h-n permutation BAMs after the threshold swap")
-    ax.legend(fontsize=7)
+    legend_outside(ax)
     ctx.save_figure(fig, "hidden_neuron_search")

@@ -273,7 +273,8 @@ def _plot(ctx, cfg, traj, regimes, ratios, lam, causal, responses) -> None:
         for i, e in enumerate(ELEMENTS):
             ax.plot(t, D[:, i], label=e)
         ax.set_title(f"{name} neuron: D(t), pulse on {'J' if name == 'forward' else 'S'}", fontsize=9)
-        ax.set_xlabel("t")
+        ax.set_ylabel("deviation from rest D = E - B0")
+        ax.set_xlabel("time t")
         ax.legend(fontsize=7)
     axes[2].plot(list(nonlin), list(nonlin.values()), "o-")
     axes[2].set_xlabel("pulse area / B0")
@@ -293,7 +294,7 @@ def _plot(ctx, cfg, traj, regimes, ratios, lam, causal, responses) -> None:
         r = regimes[name]
         ax.plot(r["t"], r["D"][:, 0], lw=0.8)
         ax.set_title(f"{name}: K2/K1 = {r['k2_over_k1']:.2f}", fontsize=9)
-        ax.set_xlabel("t")
+        ax.set_xlabel("time t")
         ax.set_ylabel("D_J(t)")
     axes[2].plot(ratios, lam)
     axes[2].axhline(0, color="k", lw=0.5)

@@ -15,12 +15,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import torch
+from matplotlib.ticker import MaxNLocator
 from pydantic import Field
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_curve
 
-from ..data.datasets import train_test
-from ..plotting import figure, show_image
+from ..data.datasets import dataset_identity, train_test
+from ..plotting import figure, image_grid
 from ..style import (
     LAMBDAS,
     StyleMemoryNet,
@@ -120,14 +121,18 @@ class FashionConfig(Config):
 
 QUICK = {
     "dataset": "mnist-subset",
-    "epochs": 4,
+    "train_size": 2000,
+    "test_size": 400,
+    "epochs": 2,
     "batch_size": 32,
-    "attack_size": 200,
-    "pgd_steps": 10,
-    "pgd_step_size": 0.02,
+    "decoders": ("untied",),  # the paper's; the full run compares it with the tied decoder
+    "attack_size": 60,
+    "pgd_steps": 5,
+    "pgd_step_size": 0.04,
+    "neighbours": 20,
 }
-# the stand-ins run one decoder only: the quick run shows the pipeline, style-mnist --quick the comparison
-STAND_IN = {**QUICK, "decoders": ("untied",), "epochs": 2}
+# EMNIST letters and Fashion-MNIST, quick: their own data if present (one decoder), else skipped
+OTHER_DATA = {key: value for key, value in QUICK.items() if key != "dataset"}
 
 
 @experiment(
@@ -143,34 +148,37 @@ def run_mnist(cfg: Config, ctx) -> dict:
 
 @experiment(
     "style-emnist",
-    "Style memory on EMNIST letters (Figs 4, 6, 8, 10, 11); quick: the MNIST subset stands in",
+    "Style memory on EMNIST letters (Figs 4, 6, 8, 10, 11)",
     EmnistConfig,
-    quick=STAND_IN,
+    quick=OTHER_DATA,
 )
 def run_emnist(cfg: Config, ctx) -> dict:
     """style-emnist: the style memory on EMNIST letters."""
-    _stand_in(cfg, "EMNIST letters", ctx)
-    return run(cfg, ctx)
+    return _skipped(cfg, "EMNIST letters", ctx) or run(cfg, ctx)
 
 
 @experiment(
     "style-fashion",
-    "Style memory on Fashion-MNIST (our second dataset); quick: the MNIST subset stands in",
+    "Style memory on Fashion-MNIST (our second dataset)",
     FashionConfig,
-    quick=STAND_IN,
+    quick=OTHER_DATA,
 )
 def run_fashion(cfg: Config, ctx) -> dict:
     """style-fashion: the style memory on Fashion-MNIST."""
-    _stand_in(cfg, "Fashion-MNIST", ctx)
-    return run(cfg, ctx)
+    return _skipped(cfg, "Fashion-MNIST", ctx) or run(cfg, ctx)
 
 
-def _stand_in(cfg: Config, name: str, ctx) -> None:
-    if cfg.dataset == "mnist-subset":
-        ctx.log(
-            f"the embedded MNIST subset stands in for {name} (not shipped in the package); "
-            "run without --quick, with the official files in --data-dir, for the real thing"
-        )
+def _skipped(cfg: Config, name: str, ctx) -> dict | None:
+    """A quick run on data that is not here is skipped, with a line saying why (a stand-in would only repeat
+    style-mnist --quick on the same shipped images); a full run fetches its data."""
+    if not ctx.quick or dataset_identity(cfg.dataset, ctx.data_dir)["files"] is not None:
+        return None
+    why = (
+        f"skipped: {name} is not on this machine (only MNIST ships with bidir), and style-mnist --quick already runs "
+        f"this pipeline on the shipped images; `bidir fetch {cfg.dataset}` or --data-dir runs it for real"
+    )
+    ctx.log(why)
+    return {"skipped": why, "dataset": cfg.dataset}
 
 
 def run(cfg: Config, ctx) -> dict:
@@ -226,7 +234,7 @@ def run(cfg: Config, ctx) -> dict:
             ctx.log(f"  AUROC {what:<16} " + ", ".join(f"{k} {v:.3f}" for k, v in aucs.items()))
     main = cfg.decoders[0]
     analysis = _analyse(models[main], codes[main], xt, yt, classes, cfg, ctx)
-    _plot_curves(ctx, results)
+    _plot_curves(ctx, results, None if ctx.quick else PAPER.get(cfg.dataset, {}).get("test_accuracy"))
     _plot_detection(ctx, results, scores, codes, yt)
     _plot_reconstructions(ctx, models, codes, xt, yt, classes)
     return {
@@ -360,15 +368,19 @@ def _class_probe(style, labels, seed: int) -> dict:
 
 
 # -- figures -----------------------------------------------------------------------------
-def _plot_curves(ctx, results) -> None:
+def _plot_curves(ctx, results, paper_accuracy: float | None) -> None:
+    """Test accuracy and reconstruction error per epoch, per decoder (the paper's accuracy on full runs)."""
     fig, axes = figure(1, 2, size=(9, 3.4))
     for name, r in results.items():
         ep = [row["epoch"] for row in r["history"]]
         axes[0].plot(ep, [100 * row["test_accuracy"] for row in r["history"]], marker=".", label=f"{name} decoder")
         axes[1].plot(ep, [row["test_recon"] for row in r["history"]], marker=".", label=f"{name} decoder")
+    if paper_accuracy is not None:
+        axes[0].axhline(100 * paper_accuracy, color="k", ls=":", lw=1, label=f"the paper: {100 * paper_accuracy:.2f}%")
     axes[0].set(xlabel="epoch", ylabel="test accuracy (%)", title="classification (forward)")
     axes[1].set(xlabel="epoch", ylabel="||x_hat - x||^2 per image", title="reconstruction from (predicted y, m)")
     for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=8)
     ctx.save_figure(fig, "curves")
 
@@ -421,95 +433,74 @@ def _plot_reconstructions(ctx, models, codes, xt, yt, classes, n: int = 20) -> N
     first = next(iter(codes.values()))
     ok = torch.nonzero(first.predicted == yt).flatten()
     # two of each class first (different styles), as in Figs 3-4
-    pick = torch.cat([ok[yt[ok] == c][:2] for c in range(len(classes))])[:n]
-    fig, axes = figure(1 + len(models), len(pick), size=(0.8 * len(pick), 0.9 * (1 + len(models))))
-    axes = axes.reshape(1 + len(models), -1)
-    for j, i in enumerate(pick.tolist()):
-        show_image(axes[0, j], xt[i], title=classes[int(yt[i])], title_size=6)
-        for r, c in enumerate(codes.values(), start=1):
-            show_image(axes[r, j], c.recon[i], title_size=6)
-    axes[0, 0].set_ylabel("input", fontsize=7)
-    for r, name in enumerate(codes, start=1):
-        axes[r, 0].set_ylabel(f"{name}", fontsize=7)
-    fig.suptitle("reconstruction from (predicted y, m)", fontsize=8)
+    pick = torch.cat([ok[yt[ok] == c][:2] for c in range(len(classes))])[:n].tolist()
+    rows = [[xt[i] for i in pick]] + [[c.recon[i] for i in pick] for c in codes.values()]
+    fig, ax = figure(size=(0.55 * len(pick) + 1, 0.6 * len(rows) + 0.8))
+    image_grid(
+        ax,
+        rows,
+        row_labels=["input", *[f"{name} decoder" for name in codes]],
+        col_labels=[classes[int(yt[i])] for i in pick],
+    )
+    ax.set_title("test images and their reconstruction from (predicted y, m)", fontsize=9, pad=14)
     ctx.save_figure(fig, "reconstructions")
 
 
 def _plot_misclassified(ctx, x, from_pred, from_true, pred, conf, truth, classes) -> None:
     """Figs 5-6: misclassified inputs decoded from the prediction and from the true one-hot label."""
     n = len(x)
-    fig, axes = figure(3, n, size=(0.9 * n + 0.6, 3.4))
-    axes = axes.reshape(3, n)
-    for j in range(n):
-        show_image(axes[0, j], x[j], title_size=6)
-        show_image(axes[1, j], from_pred[j], title=f"{classes[int(pred[j])]} ({conf[j]:.0%})", title_size=7)
-        show_image(axes[2, j], from_true[j], title=f"{classes[int(truth[j])]}", title_size=7)
-    for r, label in enumerate(("input", "predicted y", "true one-hot")):
-        axes[r, 0].set_ylabel(label, fontsize=7)
-    fig.suptitle(
-        "misclassified test images: reconstruction from the prediction (class, confidence) vs the true label",
-        fontsize=8,
+    captions = {(1, j): f"{classes[int(pred[j])]} ({conf[j]:.0%})" for j in range(n)}
+    captions |= {(2, j): f"{classes[int(truth[j])]}" for j in range(n)}
+    fig, ax = figure(size=(0.6 * n + 1.5, 2.8))
+    image_grid(
+        ax,
+        [list(x), list(from_pred), list(from_true)],
+        captions=captions,
+        pad=8,
+        row_labels=["input", "from predicted y", "from true one-hot"],
+    )
+    ax.set_title(
+        "misclassified test images: decoded from the prediction (class, confidence) and from the true label", fontsize=9
     )
     ctx.save_figure(fig, "misclassified")
 
 
 def _plot_neighbours(ctx, neighbours, xt, classes, cols: int = 14) -> None:
-    """Figs 7-8: the query (top left) and its 97 nearest in image space (left) and style space (right)."""
+    """Figs 7-8: the query (top left) and its nearest neighbours in image space (left) and style space (right)."""
     for q, nb in enumerate(neighbours, start=1):
-        n = len(nb["image"]["indices"]) + 1
-        rows = (n + cols - 1) // cols
-        fig, axes = figure(rows, 2 * cols + 1, size=((2 * cols + 1) * 0.42, rows * 0.46 + 0.5))
-        axes = axes.reshape(rows, 2 * cols + 1)
-        for ax in axes[:, cols]:
-            ax.axis("off")  # a gap between the two panels
-        for s, space in enumerate(("image", "style")):
+        fig, axes = figure(1, 2, size=(13, 0.45 * ((len(nb["image"]["indices"]) + cols) // cols) + 1.2))
+        n = len(nb["image"]["indices"])
+        for s, (ax, space) in enumerate(zip(axes, ("image", "style"), strict=True)):
             idx = [nb["query"]] + nb[space]["indices"]
-            for t in range(rows * cols):
-                ax = axes[t // cols, s * (cols + 1) + t % cols]
-                if t < len(idx):
-                    show_image(ax, xt[idx[t]], title_size=6)
-                else:
-                    ax.axis("off")
+            rows = [[xt[i] for i in idx[r : r + cols]] for r in range(0, len(idx), cols)]
+            rows[-1] += [None] * (cols - len(rows[-1]))
+            image_grid(ax, rows)
             info = nb[space]
-            fig.text(
-                0.27 + 0.48 * s,
-                0.995,
-                f"({'ab'[s]}) nearest in {space} space: image dist {info['mean_image_distance']:.2f}, "
-                f"style dist {info['mean_style_distance']:.2f}, {info['same_class']}/{n - 1} "
-                f"'{classes[nb['query_label']]}'",
-                ha="center",
-                va="bottom",
+            ax.set_title(
+                f"({'ab'[s]}) nearest in {space} space (query top left): "
+                f"image dist {info['mean_image_distance']:.2f}, style dist {info['mean_style_distance']:.2f}, "
+                f"{info['same_class']}/{n} '{classes[nb['query_label']]}'",
                 fontsize=8,
             )
+        fig.tight_layout()
         ctx.save_figure(fig, f"neighbours_{q}")
 
 
 def _plot_interpolation(ctx, ramp, x1, x2, names) -> None:
     """Figs 9-11: decode with m(lambda) = lambda m1 + (1 - lambda) m2, lambda = 0.1 .. 1.0 top to bottom."""
     L, P = ramp.shape[:2]
-    fig, axes = figure(L + 2, P, size=(0.75 * P + 0.8, 0.75 * (L + 2)))
-    axes = axes.reshape(L + 2, P)
-    for p in range(P):
-        show_image(axes[0, p], x2[p], title=names[p], title_size=6)
-        for r in range(L):
-            show_image(axes[r + 1, p], ramp[r, p], title_size=6)
-        show_image(axes[L + 1, p], x1[p], title_size=6)
-    axes[0, 0].set_ylabel("x2", fontsize=7)
-    for r, lam in enumerate(LAMBDAS[:L]):
-        axes[r + 1, 0].set_ylabel(f"{lam:.1f}", fontsize=7)
-    axes[L + 1, 0].set_ylabel("x1", fontsize=7)
-    fig.suptitle("style interpolation within a class, eq (4)", fontsize=8)
+    rows = [list(x2)] + [list(ramp[r]) for r in range(L)] + [list(x1)]
+    fig, ax = figure(size=(0.6 * P + 1.2, 0.6 * (L + 2) + 0.8))
+    image_grid(ax, rows, col_labels=names, row_labels=["x2", *[f"lambda {lam:.1f}" for lam in LAMBDAS[:L]], "x1"])
+    ax.set_title("style interpolation within a class, eq (4): m = lambda m1 + (1 - lambda) m2", fontsize=9, pad=14)
     ctx.save_figure(fig, "interpolation")
 
 
 def _plot_transfer(ctx, grid, sources, classes) -> None:
     """Each row: one image's style memory decoded with every class's one-hot vector."""
     B, K = grid.shape[:2]
-    fig, axes = figure(B, K + 1, size=(0.7 * (K + 1), 0.75 * B))
-    axes = axes.reshape(B, K + 1)
-    for b in range(B):
-        show_image(axes[b, 0], sources[b], title="source" if b == 0 else "", title_size=6)
-        for k in range(K):
-            show_image(axes[b, k + 1], grid[b, k], title=classes[k] if b == 0 else "", title_size=6)
-    fig.suptitle("style transfer: the source's style memory with every class", fontsize=8)
+    rows = [[sources[b], *grid[b]] for b in range(B)]
+    fig, ax = figure(size=(0.6 * (K + 1) + 1, 0.6 * B + 0.8))
+    image_grid(ax, rows, col_labels=["source", *classes])
+    ax.set_title("style transfer: each source's style memory decoded with every class", fontsize=9, pad=14)
     ctx.save_figure(fig, "transfer")
