@@ -14,7 +14,7 @@ LAYERS = [
     {"errors"},
     {"validation", "seeds", "distributed"},
     {"io", "module"},
-    {"train", "data", "backprop", "plotting"},
+    {"train", "data", "backprop", "layers", "plotting"},
     {"bam", "bbp", "bsp", "style"},
     {"experiments"},
     {"run_folder"},

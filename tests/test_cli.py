@@ -14,6 +14,7 @@ NAMES = [
     "bam-letters",
     "bam-permutation",
     "bbp-cifar",
+    "bbp-conv",
     "bbp-overwrite",
     "bbp-permutation",
     "bbp-regression",

@@ -12,7 +12,7 @@ import torch
 
 import bidir
 from bidir.bam import BAM, ContinuousABAM
-from bidir.bbp import BidirectionalMLP
+from bidir.bbp import BidirectionalCNN, BidirectionalMLP
 from bidir.bbp.ensemble import Ensemble
 from bidir.bsp import BSPNetwork, Signals
 from bidir.errors import BidirError
@@ -58,12 +58,25 @@ def _style():
     return net, torch.rand(2, 1, 28, 28), torch.cat([torch.eye(10)[[3, 7]], torch.rand(2, 3)], 1)
 
 
+def _cnn():
+    net = BidirectionalCNN(channels=(4, 8), hidden=(16,), seed=0)
+    return net, torch.rand(2, 1, 28, 28), torch.eye(10)[[3, 7]]
+
+
 def _abam_run(model, o_x, o_y):
     t = torch.linspace(0, 1, 5)
     return model.integrate(o_x, o_y, torch.zeros(3, 2), t, method="rk4").energy
 
 
-FAMILIES = {"bam": _bam, "continuous-abam": _abam, "mlp": _mlp, "ensemble": _ensemble, "bsp": _bsp, "style": _style}
+FAMILIES = {
+    "bam": _bam,
+    "continuous-abam": _abam,
+    "mlp": _mlp,
+    "ensemble": _ensemble,
+    "cnn": _cnn,
+    "bsp": _bsp,
+    "style": _style,
+}
 
 
 def _both_ways(model, a, b):
@@ -92,7 +105,7 @@ def test_every_family_follows_the_contract(family, tmp_path):
     forward, backward = _both_ways(model, a, b)
     assert forward.dtype == torch.float64 and torch.isfinite(forward).all() and torch.isfinite(backward).all()
     # one sample as a 1-D input is a batch of one
-    if not isinstance(model, StyleMemoryNet | ContinuousABAM):
+    if not isinstance(model, StyleMemoryNet | BidirectionalCNN | ContinuousABAM):  # images: checked elsewhere
         one_f, one_b = _both_ways(model, a[0], b[0])
         assert torch.allclose(one_f, forward[..., :1, :], atol=1e-12)
         assert torch.allclose(one_b, backward[..., :1, :], atol=1e-12)

@@ -22,6 +22,7 @@ from autograd (default) or from the explicit engine of :mod:`bidir.backprop`.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Sequence
 
@@ -34,6 +35,7 @@ from ..backprop.activations import Activation, Softmax
 from ..errors import InvalidInputError
 from ..module import BidirModule
 from ..validation import as_batch, check_choice, check_positive
+from .noise import target_noise
 
 __all__ = ["BidirectionalMLP", "MODES", "ENGINES"]
 
@@ -192,12 +194,28 @@ class BidirectionalMLP(BidirModule):
             out.append(Pass(self.backward_path(), t, x, self.backward_likelihood, backward_weight))
         return out
 
-    def loss(self, x, t, mode: str = "bidirectional", engine_name: str = "autograd", backward_weight: float = 1.0):
+    def loss(
+        self,
+        x,
+        t,
+        mode: str = "bidirectional",
+        engine_name: str = "autograd",
+        backward_weight: float = 1.0,
+        noise: tuple | None = None,
+    ):
         """(J, {error name: batch-mean error}) for the training mode; J.backward() gives dJ/dtheta.
 
-        ``backward_weight`` scales E_b in the joint error (1 = eqs 57/68).
+        ``backward_weight`` scales E_b in the joint error (1 = eqs 57/68); ``noise`` as in :meth:`objective`.
         """
-        return self.objective(self._params(), x, t, mode, engine_name, backward_weight)
+        return self.objective(self._params(), x, t, mode, engine_name, backward_weight, noise)
+
+    def _noisy(self, params: dict, p: Pass, kind: str, scale: float, generator=None) -> Pass:
+        """The pass with NEM or blind noise on its target, drawn against its current output (no gradient)."""
+        with torch.no_grad():
+            out = engine.forward(params, p.path, p.x)[-1].y
+        act = p.path[-1].activation
+        noise, _ = target_noise(kind, p.likelihood, out, p.target.expand_as(out), scale, generator, act)
+        return dataclasses.replace(p, target=p.target + noise)
 
     def objective(
         self,
@@ -207,12 +225,18 @@ class BidirectionalMLP(BidirModule):
         mode: str = "bidirectional",
         engine_name: str = "autograd",
         backward_weight: float = 1.0,
+        noise: tuple | None = None,
     ):
         """:meth:`loss` with the parameters given by name, possibly stacked (S, ...) for an
-        ensemble; then the errors have shape (S,) and J is their (weighted) sum."""
+        ensemble; then the errors have shape (S,) and J is their (weighted) sum.
+
+        ``noise=(kind, scale, generator)`` adds NEM ("nem") or blind ("blind") noise to each
+        trained direction's targets (:mod:`bidir.bbp.noise`), drawn against the current outputs."""
         check_choice(engine_name, "engine", ENGINES)
         x, t = self._pair(x, t)
         passes = self.passes(x, t, mode, backward_weight)
+        if noise is not None:
+            passes = [self._noisy(params, p, *noise) for p in passes]
         names = [f"{p}_error" for p in ("forward", "backward") if mode in (p, "bidirectional")]
         if engine_name == "explicit":
             J, errors = engine.explicit_loss(params, passes)

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..bbp import BidirectionalMLP
+from ..bbp.noise import annealed_scale
 from ..data.datasets import train_test
 from ..plotting import figure, image_grid
 from ..train import Trainer, make_optimizer
@@ -24,7 +25,14 @@ from ..validation import check_choice
 from .registry import experiment
 from .settings import NonNegative, NonNegativeInt, Positive, PositiveInt, Sizes, settings
 
-TRAININGS = {"unidirectional": "forward", "bidirectional": "bidirectional"}
+# training -> (mode, target noise): NEM / blind noise on both directions' targets (bidir.bbp.noise)
+TRAININGS = {
+    "unidirectional": ("forward", None),
+    "bidirectional": ("bidirectional", None),
+    "bidirectional-nem": ("bidirectional", "nem"),
+    "bidirectional-blind": ("bidirectional", "blind"),
+}
+Training = Literal["unidirectional", "bidirectional", "bidirectional-nem", "bidirectional-blind"]
 # Fig 4 gives pictures, no numbers: the paper's claims, kept beside ours in results.json
 PAPER = {
     "unidirectional": "N^T(e_k) only noise-like",
@@ -47,6 +55,9 @@ class Config:
     lr: Positive = 1e-4
     backward_weight: NonNegative = 1.0  # weight of E_b in eq 69 (1 = the paper)
     engine: Literal["autograd", "explicit"] = "autograd"  # or 'explicit'
+    trainings: tuple[Training, ...] = ("unidirectional", "bidirectional")  # add bidirectional-nem, -blind for NEM
+    noise_scale: NonNegative = 0.1  # the NEM / blind target noise's std in epoch 1 ...
+    noise_decay: NonNegative = 1.0  # ... annealed as scale / epoch^decay
     train_size: NonNegativeInt = 0  # 0 = the whole split
     test_size: NonNegativeInt = 0
 
@@ -75,7 +86,9 @@ def run(cfg: Config, ctx) -> dict:
     eye = torch.eye(K, device=ctx.device)
 
     results, recalls = {}, {}
-    for name, mode in TRAININGS.items():
+    for name in dict.fromkeys(("unidirectional", "bidirectional", *cfg.trainings)):  # Fig 4 needs the first two
+        mode, kind = TRAININGS[name]
+        noise = {"scale": cfg.noise_scale, "generator": ctx.generator("noise", name)}
         model = BidirectionalMLP(  # the same initial weights for both trainings
             (x.shape[1], *cfg.hidden, K),
             hidden="relu",
@@ -86,8 +99,12 @@ def run(cfg: Config, ctx) -> dict:
         )
         opt = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr)
 
-        def loss_fn(m, xb, tb, mode=mode):
-            return m.loss(xb, tb, mode, cfg.engine, cfg.backward_weight)
+        def loss_fn(m, xb, tb, mode=mode, kind=kind, noise=noise):
+            extra = None if kind is None else (kind, noise["scale"], noise["generator"])
+            return m.loss(xb, tb, mode, cfg.engine, cfg.backward_weight, noise=extra)
+
+        def anneal(epoch, noise=noise):
+            noise["scale"] = annealed_scale(cfg.noise_scale, epoch, cfg.noise_decay)
 
         def evaluate(m, epoch):
             return {
@@ -105,6 +122,7 @@ def run(cfg: Config, ctx) -> dict:
             progress=ctx.show_progress,
             log=ctx.log,
             name=name,
+            before_epoch=anneal,
         )
         history = trainer.fit((x, t), cfg.epochs, evaluate=evaluate)
         with torch.no_grad():

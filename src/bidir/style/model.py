@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InvalidInputError
+from ..layers import conv_adjoint, linear_adjoint
 from ..module import BidirModule
 from ..validation import as_batch, as_images, as_labels, check_positive_int
 
@@ -185,20 +186,13 @@ class StyleMemoryNet(BidirModule):
         h = torch.cat([y, m], 1)
         n = len(self.fcs)
         for i in reversed(range(n)):
-            h = F.linear(h, self.fcs[i].weight.t(), self.fc_biases[i]) if self.tied else self.dfcs[i](h)
+            h = linear_adjoint(h, self.fcs[i].weight, self.fc_biases[i]) if self.tied else self.dfcs[i](h)
             h = F.relu(h)
         h = h.reshape(-1, *self.feature_shape)
         for i in reversed(range(len(self.convs))):
             target = self.spatial[i]
-            if self.tied:
-                h = F.conv_transpose2d(
-                    h,
-                    self.convs[i].weight,
-                    self.conv_biases[i],
-                    self.stride,
-                    self.padding,
-                    output_padding=self._output_padding(h, target),
-                )
+            if self.tied:  # the adjoint of the encoder's convolution, its own bias
+                h = conv_adjoint(h, self.convs[i].weight, self.conv_biases[i], self.stride, self.padding, target)
             else:
                 h = self.dconvs[i](h, output_size=target)
             h = torch.sigmoid(h) if i == 0 else F.relu(h)
@@ -208,12 +202,6 @@ class StyleMemoryNet(BidirModule):
         """The image from the top layer's state ``code = [y, m]`` (B, K + S): :meth:`decode` of its two parts."""
         code = as_batch(code, "code", self.num_classes + self.style_dim, dtype=self.dtype, device=self.device)
         return self.decode(code[:, : self.num_classes], code[:, self.num_classes :])
-
-    def _output_padding(self, h, target) -> tuple[int, int]:
-        return tuple(
-            t - ((s - 1) * self.stride - 2 * self.padding + self.kernel)
-            for s, t in zip(h.shape[2:], target, strict=True)
-        )
 
     def reconstruct(self, x, labels=None) -> torch.Tensor:
         """x_hat from (predicted y, m), or from (one-hot ``labels``, m) when labels are given."""

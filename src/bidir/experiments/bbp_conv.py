@@ -1,0 +1,205 @@
+"""bbp-conv: does bidirectional training raise a convolutional classifier's accuracy, and does NEM noise raise it
+further? (Kosko 2021: "The bidirectionally trained BAM network also had higher classification accuracy. The accuracy
+increased further by carefully injecting EM-based (not blind) noise during its training"; sec I: bidirectional
+training "also tends to improve classification accuracy in deep convolutional classifiers".)
+
+Every method trains the same :class:`BidirectionalCNN` from the same initial weights per seed, for the same epochs,
+batches and optimiser, so the comparisons are paired:
+
+    bp          ordinary backpropagation, E_f only
+    bbp         bidirectional backpropagation, E_f + E_b (eq 69)
+    bbp-nem     B-BP with NEM noise on the targets of both directions (bidir.bbp.noise)
+    bbp-blind   B-BP with blind noise of the same (annealed) scale: the control
+    bp-nem      backpropagation with NEM noise on the labels
+
+Measured per dataset: test accuracy (mean +- std over seeds, and each method minus bp per seed with a paired t-test)
+and Fig 4's measure for the CNN, N^T(e_k) against the class centroids.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from scipy import stats
+
+from ..bbp.cnn import BidirectionalCNN
+from ..bbp.noise import annealed_scale
+from ..data.datasets import train_test
+from ..plotting import figure, image_grid, legend_outside
+from ..train import Trainer, make_optimizer
+from .registry import experiment
+from .settings import NonNegative, NonNegativeInt, Positive, PositiveInt, Sizes, settings
+
+METHODS = {  # name -> (training mode, noise kind or None)
+    "bp": ("forward", None),
+    "bbp": ("bidirectional", None),
+    "bbp-nem": ("bidirectional", "nem"),
+    "bbp-blind": ("bidirectional", "blind"),
+    "bp-nem": ("forward", "nem"),
+}
+Method = Literal["bp", "bbp", "bbp-nem", "bbp-blind", "bp-nem"]
+Dataset = Literal["mnist", "fashion-mnist", "cifar10", "mnist-subset"]
+
+
+@settings
+class Config:
+    """Settings of the bbp-conv experiment (the paper gives none: the network, budget and noise are ours)."""
+
+    datasets: tuple[Dataset, ...] = ("mnist", "fashion-mnist", "cifar10")
+    methods: tuple[Method, ...] = ("bp", "bbp", "bbp-nem", "bbp-blind", "bp-nem")
+    seeds: PositiveInt = 3
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt = 128
+    lr: Positive = 1e-3
+    channels: Sizes = (32, 64)
+    hidden: Sizes = (256,)
+    backward_weight: NonNegative = 1.0  # w in E_f + w E_b
+    noise_scale: NonNegative = 0.1  # std of the target noise in epoch 1
+    noise_decay: NonNegative = 1.0  # scale_k = noise_scale / k^decay
+    train_size: NonNegativeInt = 0  # 0 = the whole split
+    test_size: NonNegativeInt = 0
+
+
+QUICK = {  # each code path once: the forward-only mode, B-BP with NEM noise, and the blind control
+    "datasets": ("mnist-subset",),
+    "methods": ("bp", "bbp-nem", "bbp-blind"),
+    "seeds": 1,
+    "epochs": 2,
+    "batch_size": 32,
+    "train_size": 600,
+    "test_size": 300,
+    "channels": (8, 16),
+    "hidden": (32,),
+}
+
+
+def train_one(cfg: Config, method: str, data, seed: int, ctx, folder, label: str = "") -> tuple:
+    """One training of ``method`` from the seed's initial weights; returns (the network, its history)."""
+    (x, t), (xt, yt) = data
+    mode, kind = METHODS[method]
+    net = BidirectionalCNN(t.shape[1], tuple(x.shape[1:]), cfg.channels, hidden=cfg.hidden, seed=seed).to(ctx.device)
+    noise = {"scale": annealed_scale(cfg.noise_scale, 1, cfg.noise_decay)}
+    generator = torch.Generator().manual_seed(seed + 1)
+
+    def anneal(epoch):
+        noise["scale"] = annealed_scale(cfg.noise_scale, epoch, cfg.noise_decay)
+
+    def loss_fn(m, xb, tb):
+        extra = None if kind is None else (kind, noise["scale"], generator)
+        return m.loss(xb, tb, mode, cfg.backward_weight, noise=extra)
+
+    def evaluate(m, epoch):
+        predicted = torch.cat([m(chunk).argmax(1) for chunk in xt.split(500)])
+        return {"test_accuracy": float((predicted == yt).float().mean())}
+
+    history = Trainer(
+        net,
+        loss_fn,
+        make_optimizer("adam", net.parameters(), cfg.lr),
+        out=folder,
+        seed=seed,
+        batch_size=cfg.batch_size,
+        progress=ctx.show_progress,
+        log=ctx.log,
+        name=f"{method} {label}".strip(),
+        before_epoch=anneal,
+    ).fit((x, t), cfg.epochs, evaluate=evaluate)
+    return net, history
+
+
+def centroid_measure(net: BidirectionalCNN, centroids: torch.Tensor) -> dict:
+    """Fig 4's measure: N^T(e_k) against the class centroids (nearest own centroid; relative error to it)."""
+    with torch.no_grad():
+        recall = net.backward_pass(torch.eye(len(centroids), device=centroids.device)).flatten(1)
+    dist = torch.cdist(recall, centroids.flatten(1))
+    own = dist.diagonal() / centroids.flatten(1).norm(dim=1)
+    nearest = int((dist.argmin(1) == torch.arange(len(centroids), device=dist.device)).sum())
+    return {"own_centroid_nearest": nearest, "median_relative_error": float(own.median()), "recall": recall.cpu()}
+
+
+def paired(a: list[float], b: list[float]) -> dict:
+    """Per-seed differences a - b: mean, std and a paired t-test (p-value None for fewer than 2 seeds)."""
+    d = torch.tensor(a) - torch.tensor(b)
+    p = float(stats.ttest_rel(a, b).pvalue) if len(a) > 1 and float(d.std()) > 0 else None
+    return {"mean": float(d.mean()), "std": float(d.std()) if len(d) > 1 else 0.0, "p_value": p, "per_seed": d.tolist()}
+
+
+@experiment(
+    "bbp-conv",
+    "Conv B-BP and NEM noise: does bidirectional training raise a CNN's accuracy? BP vs B-BP (+NEM, +blind) over seeds",
+    Config,
+    quick=QUICK,
+)
+def run(cfg: Config, ctx) -> dict:
+    """Every method, every seed, every dataset at one budget; accuracies, paired differences, Fig 4's measure."""
+    results, recalls = {}, {}
+    for dataset in cfg.datasets:
+        train, test = train_test(dataset, ctx.data_dir, cfg.train_size, cfg.test_size, ctx.seed, ctx.show_progress)
+        x, xt = train.features(flatten=False).to(ctx.device), test.features(flatten=False).to(ctx.device)
+        K = len(train.classes)
+        t, yt = F.one_hot(train.labels, K).float().to(ctx.device), test.labels.to(ctx.device)
+        centroids = torch.stack([x[train.labels.to(ctx.device) == k].mean(0) for k in range(K)])
+        ctx.log(
+            f"{dataset}: {len(train)} train / {len(test)} test; methods {', '.join(cfg.methods)}; {cfg.seeds} seeds"
+        )
+        per = {m: {"test_accuracy": [], "own_centroid_nearest": [], "median_relative_error": []} for m in cfg.methods}
+        for s in range(cfg.seeds):
+            seed = ctx.stream_seed("weights", dataset, s)  # the same initial weights for every method
+            for method in cfg.methods:
+                folder = ctx.out / dataset / method / f"seed{s}" if ctx.main else None
+                net, history = train_one(cfg, method, ((x, t), (xt, yt)), seed, ctx, folder, f"{dataset} seed {s}")
+                measure = centroid_measure(net, centroids)
+                if s == 0:
+                    recalls[(dataset, method)] = measure["recall"]
+                per[method]["test_accuracy"].append(history[-1]["test_accuracy"])
+                per[method]["own_centroid_nearest"].append(measure["own_centroid_nearest"])
+                per[method]["median_relative_error"].append(measure["median_relative_error"])
+        summary = {}
+        for method, values in per.items():
+            acc = torch.tensor(values["test_accuracy"])
+            summary[method] = {**values, "mean": float(acc.mean()), "std": float(acc.std()) if len(acc) > 1 else 0.0}
+            if method != "bp" and "bp" in per:
+                summary[method]["minus_bp"] = paired(values["test_accuracy"], per["bp"]["test_accuracy"])
+            ctx.log(
+                f"{dataset} {method}: test accuracy {summary[method]['mean']:.2%} +- {summary[method]['std']:.2%}"
+                + (f", minus bp {summary[method]['minus_bp']['mean']:+.2%}" if "minus_bp" in summary[method] else "")
+                + f"; N^T(e_k) nearest its own centroid: {values['own_centroid_nearest']} (per seed, of {K} classes)"
+            )
+        results[dataset] = {"classes": list(train.classes), "methods": summary}
+        _plot_recall(ctx, dataset, centroids.cpu(), recalls, cfg.methods, tuple(x.shape[1:]), train.classes)
+    _plot_accuracy(ctx, results)
+    return {"budget": {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr}, "datasets": results}
+
+
+def _plot_accuracy(ctx, results) -> None:
+    fig, axes = figure(1, len(results), size=(4.5 * len(results) + 2, 3.8), squeeze=False)
+    for ax, (dataset, r) in zip(axes[0], results.items(), strict=True):
+        methods = list(r["methods"])
+        for i, method in enumerate(methods):
+            acc = [100 * a for a in r["methods"][method]["test_accuracy"]]
+            ax.bar(i, sum(acc) / len(acc), color=f"C{i}", alpha=0.6, label=method)
+            ax.plot([i] * len(acc), acc, "k.", ms=5, label="one seed" if i == 0 else None)
+        low = min(100 * min(m["test_accuracy"]) for m in r["methods"].values())
+        ax.set_ylim(max(0, low - 3), None)
+        ax.set_xticks(range(len(methods)), methods, rotation=30, fontsize=8)
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{dataset}: mean over seeds (bars), each seed (dots)")
+    legend_outside(axes[0, -1])
+    fig.tight_layout()
+    ctx.save_figure(fig, "accuracy")
+
+
+def _plot_recall(ctx, dataset, centroids, recalls, methods, shape, classes) -> None:
+    rows = [list(centroids)] + [list(recalls[(dataset, m)]) for m in methods]
+    fig, ax = figure(size=(1.0 * len(classes) + 2.5, 0.9 * len(rows) + 1))
+    image_grid(
+        ax,
+        [[im.clamp(0, 1) for im in row] for row in rows],
+        shape=shape,
+        col_labels=classes,
+        row_labels=["class centroid", *[f"N^T(e_k), {m}" for m in methods]],
+    )
+    ax.set_title(f"{dataset}: the CNN's backward pass of each class vector (seed 0, clipped to [0, 1])", pad=14)
+    ctx.save_figure(fig, f"backward_recall_{dataset}")
