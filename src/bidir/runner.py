@@ -61,6 +61,15 @@ class RunContext:
         """An integer seed for the named ``stream`` (to seed models, say): independent of every other stream."""
         return derive_seed(self.seed, *stream)
 
+    def trainer(self, model, loss_fn, optimizer, name: str, folder=None, **options):
+        """A :class:`bidir.train.Trainer` for one training of this run, checkpointing in ``out/folder`` (every rank
+        resumes from it; rank 0 writes), with the run's seed, progress and log unless ``options`` say otherwise."""
+        from .train import Trainer
+
+        options = {"seed": self.seed, "progress": self.show_progress, "log": self.log, **options}
+        out = None if folder is None else self.out / folder
+        return Trainer(model, loss_fn, optimizer, out=out, name=name, **options)
+
     def progress(self, iterable, **kwargs):
         """``iterable`` with a progress bar on a terminal (none in logs, CI or other ranks)."""
         # disable=None: bars on a terminal, none in a log file or CI (the log lines still print)

@@ -20,7 +20,7 @@ from ..bbp import BidirectionalMLP
 from ..bbp.noise import annealed_scale
 from ..data.datasets import train_test
 from ..plotting import figure, image_grid
-from ..train import Trainer, make_optimizer
+from ..train import make_optimizer
 from ..validation import check_choice
 from .registry import experiment
 from .settings import NonNegative, NonNegativeInt, Positive, PositiveInt, Sizes, settings
@@ -112,18 +112,7 @@ def run(cfg: Config, ctx) -> dict:
                 **{f"test_{k}": v for k, v in m.errors(xt, F.one_hot(yt, K).float()).items()},
             }
 
-        trainer = Trainer(
-            model,
-            loss_fn,
-            opt,
-            out=ctx.out / name,
-            seed=ctx.seed,
-            batch_size=cfg.batch_size,
-            progress=ctx.show_progress,
-            log=ctx.log,
-            name=name,
-            before_epoch=anneal,
-        )
+        trainer = ctx.trainer(model, loss_fn, opt, name, name, batch_size=cfg.batch_size, before_epoch=anneal)
         history = trainer.fit((x, t), cfg.epochs, evaluate=evaluate)
         with torch.no_grad():
             recall = model.backward_pass(eye)  # N^T(e_k), one row per class

@@ -28,7 +28,7 @@ from ..bbp.cnn import BidirectionalCNN
 from ..bbp.noise import annealed_scale
 from ..data.datasets import train_test
 from ..plotting import figure, image_grid, legend_outside
-from ..train import Trainer, make_optimizer
+from ..train import make_optimizer
 from .registry import experiment
 from .settings import NonNegative, NonNegativeInt, Positive, PositiveInt, Sizes, settings
 
@@ -94,18 +94,12 @@ def train_one(cfg: Config, method: str, data, seed: int, ctx, folder, label: str
         predicted = torch.cat([m(chunk).argmax(1) for chunk in xt.split(500)])
         return {"test_accuracy": float((predicted == yt).float().mean())}
 
-    history = Trainer(
-        net,
-        loss_fn,
-        make_optimizer("adam", net.parameters(), cfg.lr),
-        out=folder,
-        seed=seed,
-        batch_size=cfg.batch_size,
-        progress=ctx.show_progress,
-        log=ctx.log,
-        name=f"{method} {label}".strip(),
-        before_epoch=anneal,
-    ).fit((x, t), cfg.epochs, evaluate=evaluate)
+    optimizer = make_optimizer("adam", net.parameters(), cfg.lr)
+    name = f"{method} {label}".strip()
+    trainer = ctx.trainer(
+        net, loss_fn, optimizer, name, folder, seed=seed, batch_size=cfg.batch_size, before_epoch=anneal
+    )
+    history = trainer.fit((x, t), cfg.epochs, evaluate=evaluate)
     return net, history
 
 
@@ -148,7 +142,7 @@ def run(cfg: Config, ctx) -> dict:
         for s in range(cfg.seeds):
             seed = ctx.stream_seed("weights", dataset, s)  # the same initial weights for every method
             for method in cfg.methods:
-                folder = ctx.out / dataset / method / f"seed{s}" if ctx.main else None
+                folder = f"{dataset}/{method}/seed{s}"
                 net, history = train_one(cfg, method, ((x, t), (xt, yt)), seed, ctx, folder, f"{dataset} seed {s}")
                 measure = centroid_measure(net, centroids)
                 if s == 0:

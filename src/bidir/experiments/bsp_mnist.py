@@ -361,18 +361,7 @@ def run(cfg: Config, ctx) -> dict:
                 row.update(gradient_agreement(net, *probe, rule))
             return row
 
-        trainer = Trainer(
-            model,
-            loss_fn,
-            optimizer,
-            out=ctx.out / name if ctx.main else None,
-            seed=ctx.seed,
-            batch_size=cfg.batch_size,
-            progress=ctx.show_progress,
-            log=ctx.log,
-            name=name,
-            after_step=after_step,
-        )
+        trainer = ctx.trainer(model, loss_fn, optimizer, name, name, batch_size=cfg.batch_size, after_step=after_step)
         start = evaluate(model, 0)
         history = trainer.fit((x, y), cfg.epochs, evaluate=evaluate)
         acc = [start["test_accuracy"]] + [h["test_accuracy"] for h in history]
