@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import json
 import platform
 import time
 from dataclasses import dataclass, field
@@ -29,7 +30,9 @@ from .data.datasets import check_data_dir, dataset_identity
 from .distributed import init_distributed, world
 from .errors import InvalidInputError
 from .experiments import EXPERIMENTS, Experiment
+from .experiments.claims import judge_all
 from .experiments.settings import build
+from .io import jsonable
 from .plotting import save_figure
 from .run_folder import RunFolder, identity
 from .seeds import derive_seed, generator, seed_everything
@@ -116,6 +119,11 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def _brief(value) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def run_experiment(
     name: str,
     quick: bool = False,
@@ -177,6 +185,15 @@ def run_experiment(
             folder.abandon()  # a finished folder's files stay as they were
         raise
     elapsed = time.perf_counter() - start
+    defaults = dataclasses.asdict(build_config(exp))
+    changed = {k: v for k, v in resolved.items() if v != defaults[k] and not (quick and k in exp.quick)}
+    claims = judge_all(exp.claims, jsonable(metrics), resolved, quick, changed)
+    for c in claims:
+        why = f" ({c['why']})" if c["why"] else ""
+        ctx.log(
+            f"claim {c['id']} [{c['source']}]: {c['verdict']}{why}; paper {_brief(c['paper_value'])}, "
+            f"ours {_brief(c['measured'])}"
+        )
     results = {
         "experiment": name,
         "description": exp.description,
@@ -185,6 +202,7 @@ def run_experiment(
         "device": str(dev),
         "config": resolved,
         "metrics": metrics,
+        "claims": claims,
         "figures": sorted(ctx.figures),
         "versions": versions(),
     }

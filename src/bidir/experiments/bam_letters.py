@@ -16,6 +16,7 @@ from ..bam import BAM
 from ..bam.capacity import flip_noise
 from ..data.patterns import LETTERS_9x12, LETTERS_10x14, letter
 from ..plotting import figure, show_image
+from .claims import Claim
 from .registry import experiment
 from .settings import Fraction, Fractions, PositiveInt, settings
 
@@ -35,11 +36,35 @@ class Config:
     snapshots: Annotated[int, Field(ge=2)] = 6
 
 
+CLAIMS = (
+    Claim(
+        "kosko-fig2",
+        "kosko",
+        "Fig 2",
+        "from 40% noise, six neurons per field per step, the BAM converges to (S, E)",
+        "converges to (S, E)",
+        "fig2_probe.recalled_S_E",
+        "holds",
+    ),
+    Claim(
+        "kosko-bam-theorem-letters",
+        "kosko",
+        "sec III (BAM theorem)",
+        "discrete BAM energy never rises and every recall converges, sync and async",
+        "never rises",
+        lambda m: m["all_converged"] and m["max_energy_rise"] <= 0 and m["fig2_probe"]["energy_never_increases"],
+        "holds",
+        metric="all recalls converged and the largest energy rise <= 0",
+    ),
+)
+
+
 @experiment(
     "bam-letters",
     "Fig 2: 140x108 BAM stores (S,E),(M,V),(G,N); async recall of a 40%-noise (S,E), energy per step, recall vs noise",
     Config,
     quick={"trials": 100, "noise_levels": (0.0, 0.2, 0.4, 0.5)},
+    claims=CLAIMS,
 )
 def run(cfg: Config, ctx) -> dict:
     """Fig 2: the letter BAM, its 40%-noise probe step by step, and recall against noise."""

@@ -17,6 +17,7 @@ from ..bam import BAM, hebbian_matrix
 from ..bam.capacity import greedy_stored_subset, largest_stored_subset, stored_pairs
 from ..data.patterns import TABLE_I_PERMUTATION, permutation_pairs, random_permutation
 from ..plotting import figure
+from .claims import Claim
 from .registry import experiment
 from .settings import PositiveInt, settings
 
@@ -47,11 +48,57 @@ class Config:
     exhaustive_up_to_bits: Annotated[int, Field(ge=0, le=4)] = 4  # exhaustive subset search up to n (2^(2^n) subsets)
 
 
+CLAIMS = (
+    Claim(
+        "kosko-eq17",
+        "kosko",
+        "eq 17",
+        "the outer product M1 = X1^T Y1 of Table I's first pair",
+        PAPER_EQ17,
+        "eq17_matches_paper",
+        "holds",
+        metric="M1 equals the paper's eq 17",
+    ),
+    Claim(
+        "kosko-eq18",
+        "kosko",
+        "eq 18",
+        "M, the sum of the eight encoded pairs' outer products",
+        PAPER_EQ18,
+        "eq18_matrix",
+        "equal",
+    ),
+    *(
+        Claim(
+            f"kosko-recall-{k.replace(' ', '').replace('^', '')}",
+            "kosko",
+            "sec III.A",
+            f"the recall sum {k}",
+            v,
+            f"recall_sums.{k}",
+            "equal",
+        )
+        for k, v in PAPER_SUMS.items()
+    ),
+    Claim(
+        "kosko-table-i-at-most-eight",
+        "kosko",
+        "Table I",
+        "M can encode at most eight of the 16 associations",
+        PAPER_STORED,
+        "largest_stored_subset.strict.size",
+        "at_most",
+        metric="largest subset of Table I stored as strict fixed points (exhaustive search)",
+    ),
+)
+
+
 @experiment(
     "bam-permutation",
     "Fig 1a / Table I: Hebbian BAM on a 4-bit permutation; eq 17-18 and recall sums; storage counts",
     Config,
     quick={"random_bits": (3, 4, 5), "random_trials": 8},
+    claims=CLAIMS,
 )
 def run(cfg: Config, ctx) -> dict:
     """Fig 1a / Table I: eqs 17-18, the recall sums, what M stores, and storage of random permutations."""

@@ -73,6 +73,7 @@ from ..bsp.network import BSPNetwork
 from ..data.datasets import train_test
 from ..plotting import figure, legend_outside
 from ..train import Trainer, make_optimizer
+from .claims import Claim
 from .registry import experiment
 from .settings import NonNegative, NonNegativeInt, Positive, PositiveInt, settings
 
@@ -313,6 +314,58 @@ def _gains_only_ceiling(net: BSPNetwork, rule: BSPRule, x, y, xt, yt, epochs: in
     return {"test_accuracy_by_epoch": acc, "scale": c, "relative_error_at_init": error}
 
 
+CLAIMS = (
+    Claim(
+        "jiang-method1-mnist",
+        "jiang",
+        "Fig 6",
+        "method 1 reaches about 50% on MNIST",
+        0.5,
+        "settings.method1.test_accuracy",
+        "target",
+        tolerance=0.05,
+        trained=True,
+        when={"dataset": "mnist"},
+    ),
+    Claim(
+        "jiang-method1-fashion",
+        "jiang",
+        "Fig 6",
+        "method 1 reaches about 50% on Fashion-MNIST",
+        0.5,
+        "settings.method1.test_accuracy",
+        "target",
+        tolerance=0.05,
+        trained=True,
+        when={"dataset": "fashion-mnist"},
+    ),
+    Claim(
+        "jiang-method2-one-to-one",
+        "jiang",
+        "Fig 7 (red)",
+        "method 2, one-to-one connections: about 70% on MNIST",
+        0.7,
+        "settings.method2-one-to-one.test_accuracy",
+        "target",
+        tolerance=0.05,
+        trained=True,
+        when={"dataset": "mnist"},
+    ),
+    Claim(
+        "jiang-method2-multi",
+        "jiang",
+        "Fig 7 (yellow)",
+        "method 2, multiple connections: 82% on MNIST",
+        0.82,
+        "settings.method2-multi.test_accuracy",
+        "target",
+        tolerance=0.02,
+        trained=True,
+        when={"dataset": "mnist"},
+    ),
+)
+
+
 @experiment(
     "bsp-mnist",
     "BSP on MNIST / Fashion-MNIST: method 1, method 2 one-to-one and multi-connection (Figs 6-7), backprop "
@@ -329,6 +382,7 @@ def _gains_only_ceiling(net: BSPNetwork, rule: BSPRule, x, y, xt, yt, epochs: in
         "dt": 0.5,
         "cosine_batch": 10,
     },
+    claims=CLAIMS,
 )
 def run(cfg: Config, ctx) -> dict:
     """Figs 6-7: train each setting by BSP (or backprop), with test accuracy and gradient cosines per epoch."""

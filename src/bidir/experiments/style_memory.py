@@ -35,6 +35,7 @@ from ..style import (
     transfer,
 )
 from ..style.training import resolve_schedule, train_style_memory
+from .claims import Claim
 from .registry import experiment
 from .settings import NonNegative, NonNegativeInt, PositiveInt, settings
 
@@ -135,11 +136,42 @@ QUICK = {
 OTHER_DATA = {key: value for key, value in QUICK.items() if key != "dataset"}
 
 
+MNIST_CLAIMS = (
+    Claim(
+        "wiyatno-mnist-accuracy",
+        "wiyatno",
+        "sec IV.A",
+        "98.48% test accuracy on MNIST",
+        0.9848,
+        "untied.test_accuracy",
+        "target",
+        tolerance=0.005,
+        trained=True,
+        when={"dataset": "mnist"},
+    ),
+)
+EMNIST_CLAIMS = (
+    Claim(
+        "wiyatno-emnist-accuracy",
+        "wiyatno",
+        "sec IV.A",
+        "91.27% test accuracy on EMNIST letters",
+        0.9127,
+        "untied.test_accuracy",
+        "target",
+        tolerance=0.005,
+        trained=True,
+        when={"dataset": "emnist-letters"},
+    ),
+)
+
+
 @experiment(
     "style-mnist",
     "Style memory on MNIST: classify forward, reconstruct backward (Figs 3, 5, 7, 9, 11)",
     Config,
     quick=QUICK,
+    claims=MNIST_CLAIMS,
 )
 def run_mnist(cfg: Config, ctx) -> dict:
     """style-mnist: the style memory on MNIST (Figs 3-8)."""
@@ -151,6 +183,7 @@ def run_mnist(cfg: Config, ctx) -> dict:
     "Style memory on EMNIST letters (Figs 4, 6, 8, 10, 11)",
     EmnistConfig,
     quick=OTHER_DATA,
+    claims=EMNIST_CLAIMS,
 )
 def run_emnist(cfg: Config, ctx) -> dict:
     """style-emnist: the style memory on EMNIST letters."""

@@ -1,0 +1,144 @@
+"""Paper claims as data: what each experiment tests, and the verdict its results give.
+
+An experiment declares its claims next to its config: an id, the paper and where in it
+(figure, table, equation), the paper's statement and value, the measured quantity (a path
+into the run's metrics, or a function of them) and how the two compare:
+
+    equal      the measured value is the paper's (numbers within ``tolerance``, matrices entry-wise)
+    at_most    the paper bounds the value from above (a measured value above it contradicts the paper)
+    at_least   the paper bounds it from below
+    target     a paper number to reach: within ``tolerance`` it is reproduced, better beaten, worse short
+    holds      a qualitative statement, measured as a predicate of the results (true: reproduced)
+
+Verdicts: ``reproduced``, ``beaten``, ``short``, ``contradicted``, ``not comparable``. A claim
+about trained accuracy (``trained=True``) is ``not comparable`` in a ``--quick`` run or when the
+run's settings differ from the paper's; exact and structural claims are judged in every run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Claim", "PAPERS", "VERDICTS", "judge", "judge_all", "lookup"]
+
+PAPERS = {
+    "kosko": "Kosko (2021), Bidirectional associative memories: unsupervised Hebbian learning to bidirectional "
+    "backpropagation",
+    "note": "Backpropagation in matrix form (the note on forward and backward propagation)",
+    "jiang": "Jiang & Fu, Backward signal propagation",
+    "wiyatno": "Wiyatno & Orchard, Style memory",
+}
+VERDICTS = ("reproduced", "beaten", "short", "contradicted", "not comparable")
+COMPARISONS = ("equal", "at_most", "at_least", "target", "holds")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checkable statement of a paper and the measured quantity it is compared with."""
+
+    id: str
+    paper: str  # a key of PAPERS
+    source: str  # "eq 18", "Fig 2", "Table I", "sec III.B"
+    statement: str
+    paper_value: Any
+    measure: str | Callable[[dict], Any]  # a dotted path into the metrics, or a function of them
+    compare: str = "equal"
+    metric: str = ""  # what is measured, in words (default: the path)
+    tolerance: float = 0.0
+    trained: bool = False  # depends on training at the paper's budget: quick runs are not comparable
+    higher_is_better: bool = True  # for 'target'
+    when: Mapping[str, Any] = field(default_factory=dict)  # the config values the claim is about
+    paired: bool = False  # the measure is a per-seed difference of two methods (reproduce --seeds: paired test)
+
+    def __post_init__(self):
+        if self.paper not in PAPERS or self.compare not in COMPARISONS:
+            raise ValueError(f"claim {self.id}: unknown paper {self.paper!r} or comparison {self.compare!r}")
+
+    @property
+    def metric_name(self) -> str:
+        """What is measured, in words."""
+        return self.metric or (self.measure if isinstance(self.measure, str) else self.id)
+
+
+def lookup(metrics: Mapping, path: str):
+    """``metrics['a']['b'][0]`` for the path 'a.b.0'; KeyError when a part is missing."""
+    value = metrics
+    for part in path.split("."):
+        if isinstance(value, list | tuple):
+            value = value[int(part)]
+        else:
+            value = value[part]
+    return value
+
+
+def _equal(a, b, tol: float) -> bool:
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_equal(x, y, tol) for x, y in zip(a, b, strict=True))
+    if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or isinstance(b, str):
+        return a == b
+    return math.isclose(float(a), float(b), rel_tol=0.0, abs_tol=tol)
+
+
+def _verdict(claim: Claim, measured) -> str:
+    p, c = claim.paper_value, claim.compare
+    if c == "holds":
+        return "reproduced" if bool(measured) else "contradicted"
+    if c == "equal":
+        return "reproduced" if _equal(measured, p, claim.tolerance) else "contradicted"
+    if c == "at_most":
+        return "reproduced" if measured <= p + claim.tolerance else "contradicted"
+    if c == "at_least":
+        return "reproduced" if measured >= p - claim.tolerance else "contradicted"
+    gain = (measured - p) if claim.higher_is_better else (p - measured)  # target
+    if gain > claim.tolerance:
+        return "beaten"
+    return "reproduced" if gain >= -claim.tolerance else "short"
+
+
+def judge(
+    claim: Claim, metrics: Mapping, quick: bool = False, changed: Mapping | None = None, config: Mapping | None = None
+) -> dict:
+    """The claim's row in results.json: id, source, statement, paper value, measured value, verdict (and why)."""
+    row = {
+        "id": claim.id,
+        "paper": claim.paper,
+        "source": claim.source,
+        "statement": claim.statement,
+        "paper_value": claim.paper_value,
+        "metric": claim.metric_name,
+        "compare": claim.compare,
+        "tolerance": claim.tolerance,
+        "paired": claim.paired,
+    }
+    try:
+        measured = lookup(metrics, claim.measure) if isinstance(claim.measure, str) else claim.measure(metrics)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return {**row, "measured": None, "verdict": "not comparable", "why": "not measured in this run"}
+    if hasattr(measured, "tolist"):
+        measured = measured.tolist()
+    row["measured"] = measured
+    changed = {k: v for k, v in (changed or {}).items() if k not in claim.when}
+    if claim.trained and quick:
+        return {**row, "verdict": "not comparable", "why": "quick settings"}
+    if claim.trained and changed:
+        settings = ", ".join(f"{k}={v}" for k, v in sorted(changed.items()))
+        return {**row, "verdict": "not comparable", "why": f"settings differ from the paper's: {settings}"}
+    if measured is None:
+        return {**row, "verdict": "not comparable", "why": "not measured in this run"}
+    if claim.trained and not applies(claim, config or {}):
+        about = ", ".join(f"{k}={v}" for k, v in claim.when.items())
+        return {**row, "verdict": "not comparable", "why": f"the claim is about {about}"}
+    return {**row, "verdict": _verdict(claim, measured), "why": ""}
+
+
+def applies(claim: Claim, config: Mapping) -> bool:
+    """Whether a run with this resolved ``config`` tests the claim (its ``when`` values all match)."""
+    return all(config.get(k) == v for k, v in claim.when.items())
+
+
+def judge_all(claims, metrics: Mapping, config: Mapping, quick: bool, changed: Mapping) -> list[dict]:
+    """Every claim of the experiment, judged on this run (one about other settings: not comparable)."""
+    return [judge(c, metrics, quick, changed, config) for c in claims]
