@@ -85,6 +85,12 @@ def remove_stale_temporaries(folder) -> list[Path]:
     return stale
 
 
+def brief(value, width: int = 40) -> str:
+    """``value`` as one line of JSON, cut to ``width`` characters with '...'."""
+    text = json.dumps(jsonable(value))
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def jsonable(value):
     """``value`` with tensors, arrays, tuples, paths and dtypes as JSON types (non-finite floats as strings)."""
     if isinstance(value, torch.Tensor | np.ndarray | np.generic):

@@ -28,7 +28,7 @@ import torch
 
 from . import __version__
 from .errors import InvalidInputError
-from .io import jsonable, remove_stale_temporaries, write_json_atomic, write_text_atomic
+from .io import brief, jsonable, remove_stale_temporaries, write_json_atomic, write_text_atomic
 
 __all__ = ["MANIFEST", "STAGING", "RunFolder", "identity", "git_commit"]
 
@@ -62,13 +62,8 @@ def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
         if isinstance(a, dict) and isinstance(b, dict):
             out += _differences(a, b, f"{prefix}{key}.")
         elif a != b:
-            out.append(f"{prefix}{key} {_short(a)} -> {_short(b)}")
+            out.append(f"{prefix}{key} {brief(a)} -> {brief(b)}")
     return out
-
-
-def _short(value) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _same_data(old: dict | None, new: dict | None) -> bool:
@@ -123,7 +118,7 @@ class RunFolder:
         new = self.identity
         differ = [d for d in _differences({**saved, "dataset": None}, {**new, "dataset": None})]
         if not _same_data(saved["dataset"], new["dataset"]):
-            differ.append(f"dataset {_short(saved['dataset'])} -> {_short(new['dataset'])}")
+            differ.append(f"dataset {brief(saved['dataset'])} -> {brief(new['dataset'])}")
         extended = [f for f in EXTENDABLE if f"config.{f}" in " ".join(differ)]
         for name in extended:
             old, now = saved["config"].get(name), new["config"].get(name)

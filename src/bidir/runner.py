@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import json
 import platform
 import time
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from .errors import InvalidInputError
 from .experiments import EXPERIMENTS, Experiment
 from .experiments.claims import judge_all
 from .experiments.settings import build
-from .io import jsonable
+from .io import brief, jsonable
 from .plotting import save_figure
 from .run_folder import RunFolder, identity
 from .seeds import derive_seed, generator, seed_everything
@@ -119,11 +118,6 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def _brief(value) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def run_experiment(
     name: str,
     quick: bool = False,
@@ -191,8 +185,8 @@ def run_experiment(
     for c in claims:
         why = f" ({c['why']})" if c["why"] else ""
         ctx.log(
-            f"claim {c['id']} [{c['source']}]: {c['verdict']}{why}; paper {_brief(c['paper_value'])}, "
-            f"ours {_brief(c['measured'])}"
+            f"claim {c['id']} [{c['source']}]: {c['verdict']}{why}; paper {brief(c['paper_value'], 60)}, "
+            f"ours {brief(c['measured'], 60)}"
         )
     results = {
         "experiment": name,

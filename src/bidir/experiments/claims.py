@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Claim", "PAPERS", "VERDICTS", "judge", "judge_all", "lookup"]
+__all__ = ["Claim", "PAPERS", "VERDICTS", "applies", "judge", "judge_all", "lookup"]
 
 PAPERS = {
     "kosko": "Kosko (2021), Bidirectional associative memories: unsupervised Hebbian learning to bidirectional "

@@ -8,7 +8,7 @@ config, the run folder and the context (``ctx``: seed, device, progress, log, fi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = ["Experiment", "EXPERIMENTS", "experiment"]
 
@@ -23,16 +23,13 @@ class Experiment:
     quick: dict
     run: Callable
     claims: tuple = ()  # the paper claims it tests (claims.Claim)
-    figures: dict = field(default_factory=dict)  # figure file stem -> the paper's figure it stands beside
-    hours: float = 0.0  # full-size wall time on a 2-core CPU, measured or estimated (bidir reproduce: cheapest first)
-    seeded: bool = True  # results depend on the seed (bidir reproduce --seeds repeats it)
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
 def experiment(name: str, description: str, config: type, quick: dict | None = None, **details):
-    """Register ``run(config, ctx) -> metrics`` as experiment ``name`` (``details``: claims, figures, hours, seeded)."""
+    """Register ``run(config, ctx) -> metrics`` as experiment ``name`` (``details``: its claims)."""
 
     def register(fn):
         EXPERIMENTS[name] = Experiment(name, description, config, dict(quick or {}), fn, **details)
