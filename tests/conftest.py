@@ -62,3 +62,18 @@ def http_server(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """`bidir demo` once per session (every experiment, quick, and the report): (its folder, its output)."""
+    from click.testing import CliRunner
+
+    from bidir.cli import main
+
+    out = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as mp:  # the same isolation as _isolated_cache, for the whole session
+        mp.setenv("BIDIR_CACHE_DIR", str(out / "cache"))
+        mp.delenv("BIDIR_DATA_DIR", raising=False)
+        result = CliRunner().invoke(main, ["demo", "--out", str(out / "runs"), "--no-progress"], catch_exceptions=False)
+    return out / "runs", result

@@ -19,6 +19,8 @@ LAYERS = [
     {"experiments"},
     {"run_folder"},
     {"runner"},
+    {"report"},
+    {"reproduce"},
     {"cli"},
 ]
 RANK = {unit: i for i, layer in enumerate(LAYERS) for unit in layer}

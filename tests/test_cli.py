@@ -15,11 +15,13 @@ NAMES = [
     "bam-permutation",
     "bbp-cifar",
     "bbp-conv",
+    "bbp-cost",
     "bbp-overwrite",
     "bbp-permutation",
     "bbp-regression",
     "bsp-mnist",
     "bsp-neuron",
+    "note-engine",
     "style-emnist",
     "style-fashion",
     "style-mnist",
@@ -148,13 +150,11 @@ def test_fetch_reads_the_shared_data(shared_data):
     assert out.exit_code == 0 and "mnist train: 60000 images" in out.output
 
 
-@pytest.mark.timeout(
-    1200
-)  # the one long test: every experiment, quick; 4-8 min on a 2-core machine, more when it is shared
-def test_demo_runs_every_experiment(tmp_path):
+@pytest.mark.timeout(1200)  # the one long test: every experiment, quick; 1-8 min on a 2-core machine, more when shared
+def test_demo_runs_every_experiment(demo_run):
     """Every experiment, quick, on shipped data: each writes its results and figures, except those whose data is not
     shipped (EMNIST letters, Fashion-MNIST), which record a skip that says why instead of repeating style-mnist."""
-    out = invoke("demo", "--out", str(tmp_path), "--no-progress")
+    tmp_path, out = demo_run
     assert out.exit_code == 0, out.output
     assert f"demo: {len(NAMES)} experiments in " in out.output
     for name in NAMES:
@@ -167,3 +167,4 @@ def test_demo_runs_every_experiment(tmp_path):
         summary = (tmp_path / name / "summary.txt").read_text()
         assert "quick settings: a smoke test of the pipeline, not the paper's" in summary
     assert "paper 50%" not in (tmp_path / "bsp-mnist" / "summary.txt").read_text()  # no quick number beside a paper's
+    assert f"report: {tmp_path / 'REPORT.html'}" in out.output and (tmp_path / "REPORT.md").is_file()

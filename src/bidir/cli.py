@@ -1,4 +1,4 @@
-"""The ``bidir`` command line: list, run, demo, fetch."""
+"""The ``bidir`` command line: list, run, demo, reproduce, report, fetch."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def run(name, quick, out, sets, dataset, restart, seed, data_dir, device, no_pro
 )
 @_with_options(_run_options)
 def demo(out, seed, data_dir, device, no_progress):
-    """Run the quick version of every experiment on data shipped in the package."""
+    """Run the quick version of every experiment on data shipped in the package, then write the report."""
     from .runner import run_experiment
 
     out = out or Path("runs") / f"demo-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
@@ -137,8 +137,85 @@ def demo(out, seed, data_dir, device, no_progress):
             rows.append(f"  {name:<20} {time.perf_counter() - t:6.1f} s  {out / name}")
     except BidirError as exc:
         raise click.ClickException(str(exc)) from None
+    from .report import write_report
+
     click.echo(f"\ndemo: {len(rows)} experiments in {time.perf_counter() - start:.1f} s")
     click.echo("\n".join(rows))
+    html, md = write_report(out, ("html", "md"))
+    click.echo(f"report: {html} (open it in a browser) and {md}")
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reproduce"),
+    show_default=True,
+    help="Folder for all runs and the report; running again skips finished runs and resumes unfinished ones.",
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Repeat the seed-dependent experiments over seeds 0..N-1 (the report gives mean +- std and paired tests).",
+)
+@click.option("--quick", is_flag=True, help="Quick settings for every run (a smoke test of the whole pipeline).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder with the official dataset files (default: $BIDIR_DATA_DIR, then the cache).",
+)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--no-progress", is_flag=True, help="Hide the runs' progress bars (the overall progress lines stay).")
+def reproduce(names, out, seeds, quick, data_dir, device, no_progress):
+    """Run every experiment NAMES (default: all) at the papers' settings, cheapest first, then write the report."""
+    from .reproduce import reproduce as run_all
+
+    try:
+        runs = run_all(
+            names,
+            out=out,
+            seeds=seeds,
+            quick=quick,
+            device=device,
+            data_dir=data_dir,
+            show_progress=not no_progress,
+            echo=click.echo,
+        )
+    except BidirError as exc:
+        raise click.ClickException(str(exc)) from None
+    failed = [r for r in runs if r.status.startswith("failed")]
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {len(runs)} runs failed: {', '.join(r.folder for r in failed)}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice(["html", "md"]),
+    multiple=True,
+    help="html (one self-contained file, figures embedded) and/or md; default: both.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The file to write (one --format); default: FOLDER/REPORT.html, FOLDER/REPORT.md.",
+)
+def report(folder, formats, out):
+    """Write the report of the run folders under FOLDER: every paper claim, the paper's value beside ours."""
+    from .report import write_report
+
+    try:
+        for path in write_report(folder, formats or ("html", "md"), out):
+            click.echo(f"report: {path}")
+    except BidirError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()

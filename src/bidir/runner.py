@@ -37,7 +37,7 @@ from .run_folder import RunFolder, identity
 from .seeds import derive_seed, generator, seed_everything
 from .validation import check_choice
 
-__all__ = ["RunContext", "run_experiment", "build_config"]
+__all__ = ["RunContext", "run_experiment", "build_config", "changed_settings", "plan_run", "finished"]
 
 
 @dataclass
@@ -97,6 +97,12 @@ def build_config(exp: Experiment, quick: bool = False, overrides: dict | None = 
     return build(exp.config, exp.name, exp.quick if quick else {}, overrides)
 
 
+def changed_settings(exp: Experiment, resolved: dict, quick: bool) -> dict:
+    """The settings of a run that differ from the paper's defaults (a quick run's own quick settings aside)."""
+    defaults = jsonable(dataclasses.asdict(build_config(exp)))
+    return {k: v for k, v in jsonable(resolved).items() if v != defaults.get(k) and not (quick and k in exp.quick)}
+
+
 def versions() -> dict:
     import matplotlib
 
@@ -118,6 +124,31 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def plan_run(name: str, quick: bool, seed: int, data_dir, overrides: dict | None):
+    """Check the experiment, seed, settings and data folder; (experiment, config, resolved config, identity)."""
+    if name not in EXPERIMENTS:
+        raise InvalidInputError(f"unknown experiment {name!r}; see `bidir list`: {', '.join(sorted(EXPERIMENTS))}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InvalidInputError(f"--seed must be a non-negative integer, got {seed!r}")
+    exp = EXPERIMENTS[name]
+    config = build_config(exp, quick, overrides)
+    check_data_dir(data_dir)
+    resolved = dataclasses.asdict(config)
+    dataset = dataset_identity(resolved["dataset"], data_dir) if "dataset" in resolved else None
+    return exp, config, resolved, identity(name, quick, seed, resolved, dataset)
+
+
+def finished(name: str, out, quick: bool = False, seed: int = 0, data_dir=None, overrides: dict | None = None) -> bool:
+    """Whether ``out`` holds this very run, finished (its results.json written): `bidir reproduce` skips it."""
+    *_, run_identity = plan_run(name, quick, seed, data_dir, overrides)
+    folder = RunFolder(Path(out), run_identity)
+    try:
+        folder.check()
+    except InvalidInputError:
+        return False
+    return folder.resumed and not folder.notes and (Path(out) / "results.json").is_file()
+
+
 def run_experiment(
     name: str,
     quick: bool = False,
@@ -135,22 +166,14 @@ def run_experiment(
     data folder, and that ``out`` is new, empty or this same run: :mod:`bidir.run_folder`); a refused
     run writes nothing. ``restart`` moves an existing ``out`` aside to a dated name and starts over.
     """
-    if name not in EXPERIMENTS:
-        raise InvalidInputError(f"unknown experiment {name!r}; see `bidir list`: {', '.join(sorted(EXPERIMENTS))}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InvalidInputError(f"--seed must be a non-negative integer, got {seed!r}")
-    exp = EXPERIMENTS[name]
-    config = build_config(exp, quick, overrides)
-    check_data_dir(data_dir)
+    exp, config, resolved, run_identity = plan_run(name, quick, seed, data_dir, overrides)
     dev = resolve_device(device)
     rank, size = world()
     if size > 1 and out is None:  # every rank must read the same checkpoints
         raise InvalidInputError("a torchrun launch needs --out, so that all ranks share one run folder")
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(out) if out is not None else Path("runs") / f"{name}-{stamp}{'-quick' if quick else ''}"
-    resolved = dataclasses.asdict(config)
-    dataset = dataset_identity(resolved["dataset"], data_dir) if "dataset" in resolved else None
-    folder = RunFolder(out, identity(name, quick, seed, resolved, dataset), restart=restart and rank == 0)
+    folder = RunFolder(out, run_identity, restart=restart and rank == 0)
     folder.check()
     dev = init_distributed(dev)  # joins torchrun's process group, if any
     if rank == 0:
@@ -179,8 +202,7 @@ def run_experiment(
             folder.abandon()  # a finished folder's files stay as they were
         raise
     elapsed = time.perf_counter() - start
-    defaults = dataclasses.asdict(build_config(exp))
-    changed = {k: v for k, v in resolved.items() if v != defaults[k] and not (quick and k in exp.quick)}
+    changed = changed_settings(exp, resolved, quick)
     claims = judge_all(exp.claims, jsonable(metrics), resolved, quick, changed)
     for c in claims:
         why = f" ({c['why']})" if c["why"] else ""

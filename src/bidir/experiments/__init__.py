@@ -8,11 +8,13 @@ from . import (
     bam_permutation,
     bbp_cifar,
     bbp_conv,
+    bbp_cost,
     bbp_overwrite,
     bbp_permutation,
     bbp_regression,
     bsp_mnist,
     bsp_neuron,
+    note_engine,
     style_memory,
 )
 
@@ -26,10 +28,12 @@ __all__ = [
     "bam_permutation",
     "bbp_cifar",
     "bbp_conv",
+    "bbp_cost",
     "bbp_overwrite",
     "bbp_permutation",
     "bbp_regression",
     "bsp_mnist",
     "bsp_neuron",
+    "note_engine",
     "style_memory",
 ]

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from ..bam import BAM, ContinuousABAM, hebbian_abam
 from ..plotting import figure
+from .claims import Claim
 from .registry import experiment
 from .settings import NonNegative, Positive, PositiveInt, settings
 
@@ -43,6 +44,53 @@ class Config:
     discrete_steps: PositiveInt = 20
 
 
+CLAIMS = (
+    Claim(
+        "kosko-abam-hebbian-stable",
+        "kosko",
+        "eqs 39-42 (Hebbian ABAM theorem)",
+        "the Hebbian ABAM's energy (39) falls along every trajectory: the system is globally stable",
+        0.0,
+        "hebbian.max_energy_rise",
+        "at_most",
+        metric="largest rise of E (39) between output times, over every system",
+        tolerance=1e-9,
+    ),
+    Claim(
+        "kosko-abam-competitive-stable",
+        "kosko",
+        "eqs 43-45 (competitive ABAM)",
+        "the competitive ABAM with win-loss Y neurons is globally stable: E (39) never rises",
+        0.0,
+        "competitive.max_energy_rise",
+        "at_most",
+        metric="largest rise of E (39) between output times, win-loss (steep) Y neurons",
+        tolerance=1e-9,
+    ),
+    Claim(
+        "kosko-abam-hebbian-synapses",
+        "kosko",
+        "eqs 35-36",
+        "the Hebbian synapses converge exponentially to the stabilised product a_x a_y (+-1 for saturated fields)",
+        0.0,
+        "hebbian.synapse_gap_end",
+        "equal",
+        metric="max |m_ij - a_x a_y| at the end of the trajectories",
+        tolerance=1e-4,
+    ),
+    Claim(
+        "kosko-discrete-abam-stable",
+        "kosko",
+        "eqs 29-33",
+        "the discrete Hebbian ABAM's energy falls at every step until it stops",
+        0.0,
+        "discrete_hebbian.max_energy_rise",
+        "at_most",
+        metric="largest energy change per step of the discrete Hebbian ABAM",
+    ),
+)
+
+
 def synapse_gap(model: ContinuousABAM, tr) -> torch.Tensor:
     """Max distance of the synapses to their learning target, per time and system.
 
@@ -59,6 +107,8 @@ def synapse_gap(model: ContinuousABAM, tr) -> torch.Tensor:
     "ABAM: continuous Hebbian and competitive adaptive BAMs (eqs 34-43), the discrete Hebbian ABAM; energy (39) falls",
     Config,
     quick={"systems": 3, "points": 161, "t_end": 32.0},
+    claims=CLAIMS,
+    hours=0.01,
 )
 def run(cfg: Config, ctx) -> dict:
     """Continuous Hebbian and competitive ABAMs and the discrete Hebbian ABAM: energy and synapses along time."""

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from ..bam.capacity import capacity_sweep
 from ..plotting import figure
+from .claims import Claim
 from .registry import experiment
 from .settings import Fractions, PositiveInt, Sizes, settings
 
@@ -29,11 +30,53 @@ class Config:
     codings: Annotated[tuple[Literal["bipolar", "binary"], ...], Field(min_length=1)] = ("bipolar", "binary")
 
 
+def _limit(metrics: dict, coding: str, noise: float) -> int:
+    """The largest m recalled >= 90% exactly with these keys (KeyError: not measured in this run)."""
+    for r in metrics["limits"]:
+        if (r["coding"], r["noise"]) == (coding, noise):
+            return r["largest_m_with_90pct_recall"]
+    raise KeyError(f"{coding} keys at noise {noise}")
+
+
+def _bipolar_vs_binary(metrics: dict) -> dict:
+    """Per key-noise level: [bipolar, binary] largest m recalled >= 90% exactly."""
+    noises = sorted({r["noise"] for r in metrics["limits"]})
+    return {f"{q:g}": [_limit(metrics, "bipolar", q), _limit(metrics, "binary", q)] for q in noises}
+
+
+CLAIMS = (
+    Claim(
+        "kosko-capacity-min-n-p",
+        "kosko",
+        "sec III.B",
+        "a Hebbian BAM recalls its m pairs only while m < min(n, p)",
+        "m < min(n, p)",
+        lambda m: [_limit(m, "bipolar", 0.0), m["rule_of_thumb_min_n_p"]],
+        "holds",
+        metric="[largest m with >= 90% exact recall (bipolar keys, no noise), min(n, p)]",
+        check=lambda v: v[0] < v[1],
+    ),
+    Claim(
+        "kosko-bipolar-beats-binary",
+        "kosko",
+        "eq 25",
+        "bipolar keys recall better than binary ones (the binary cross-correlation carries half the signal)",
+        "bipolar > binary",
+        _bipolar_vs_binary,
+        "holds",
+        metric="{key noise: [bipolar, binary] largest m with >= 90% exact recall}",
+        check=lambda v: all(a >= b for a, b in v.values()) and any(a > b for a, b in v.values()),
+    ),
+)
+
+
 @experiment(
     "bam-capacity",
     "Capacity: recall rate vs stored pairs and key noise, bipolar vs binary keys, beside the m < min(n,p) rule",
     Config,
     quick={"n": 64, "p": 64, "ms": (1, 2, 4, 8, 12, 16, 24, 32, 64), "noises": (0.0, 0.2), "trials": 40},
+    claims=CLAIMS,
+    hours=0.05,
 )
 def run(cfg: Config, ctx) -> dict:
     """Exact recall against the number of stored pairs and the key noise, bipolar against binary keys."""

@@ -34,6 +34,8 @@ class Config:
     noise_levels: Fractions = (0.0, 0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5)
     max_steps: PositiveInt = 2000
     snapshots: Annotated[int, Field(ge=2)] = 6
+    random_matrices: PositiveInt = 20  # the BAM theorem for any M: random real matrices and thresholds ...
+    random_probes: PositiveInt = 200  # ... each recalled from this many random states, sync and async
 
 
 CLAIMS = (
@@ -56,6 +58,17 @@ CLAIMS = (
         "holds",
         metric="all recalls converged and the largest energy rise <= 0",
     ),
+    Claim(
+        "kosko-bam-theorem-any-m",
+        "kosko",
+        "sec III (BAM theorem)",
+        "every real matrix M is bidirectionally stable: energy (8) never rises and recall converges, sync and async",
+        "never rises, converges",
+        "any_matrix",
+        "holds",
+        metric="random Gaussian M and thresholds, float64: all recalls converged, largest energy rise (<= round-off)",
+        check=lambda m: m["all_converged"] and m["max_energy_rise"] <= 1e-9,
+    ),
 )
 
 
@@ -63,8 +76,10 @@ CLAIMS = (
     "bam-letters",
     "Fig 2: 140x108 BAM stores (S,E),(M,V),(G,N); async recall of a 40%-noise (S,E), energy per step, recall vs noise",
     Config,
-    quick={"trials": 100, "noise_levels": (0.0, 0.2, 0.4, 0.5)},
+    quick={"trials": 100, "noise_levels": (0.0, 0.2, 0.4, 0.5), "random_matrices": 4, "random_probes": 50},
     claims=CLAIMS,
+    hours=0.02,
+    figures={"fig2_snapshots_energy": "Kosko Fig 2"},
 )
 def run(cfg: Config, ctx) -> dict:
     """Fig 2: the letter BAM, its 40%-noise probe step by step, and recall against noise."""
@@ -96,7 +111,14 @@ def run(cfg: Config, ctx) -> dict:
         f"energy rise {max_rise:g} (must be <= 0)"
     )
     _plot_recall(ctx, cfg, rates)
+    any_matrix = theorem_any_matrix(cfg, g, ctx.device)
+    ctx.log(
+        f"BAM theorem on {cfg.random_matrices} random {bam.n}x{bam.p} real matrices with random thresholds, "
+        f"{cfg.random_probes} random probes each, sync and async: all converged {any_matrix['all_converged']}, "
+        f"largest energy rise {any_matrix['max_energy_rise']:g}, longest recall {any_matrix['most_steps']} steps"
+    )
     return {
+        "any_matrix": any_matrix,
         "n": bam.n,
         "p": bam.p,
         "stored": stored,
@@ -142,6 +164,31 @@ def recall_vs_noise(cfg: Config, bam: BAM, X, Y, g, progress=iter):
                     max_rise = max(max_rise, out.energy.diff(dim=-1).max().item())
                 all_converged &= bool(out.converged.all())
     return rates, all_converged, max_rise
+
+
+def theorem_any_matrix(cfg: Config, g: torch.Generator, device) -> dict:
+    """The BAM theorem's "any M": Gaussian matrices and thresholds of Fig 2's field sizes, random bipolar probes;
+    does every recall converge with the energy never rising, updating whole fields (sync) and k neurons (async)?"""
+    n, p = SHAPE_X[0] * SHAPE_X[1], SHAPE_Y[0] * SHAPE_Y[1]
+    max_rise, converged, most = float("-inf"), True, 0
+    for _ in range(cfg.random_matrices):
+        f64 = torch.float64  # energies of size ~1e4: float32 round-off alone would show rises of ~1e-4
+        thresholds = torch.randn(n, generator=g, dtype=f64), torch.randn(p, generator=g, dtype=f64)
+        bam = BAM(n, p, threshold_x=thresholds[0], threshold_y=thresholds[1], dtype=f64, device=device)
+        bam.M.copy_(torch.randn(n, p, generator=g, dtype=f64))
+        x = torch.randint(0, 2, (cfg.random_probes, n), generator=g).to(f64) * 2 - 1
+        for mode in ("sync", "async"):
+            out = bam.recall(x=x, mode=mode, k=cfg.k, max_steps=cfg.max_steps, generator=g)
+            if out.energy.shape[-1] > 1:
+                max_rise = max(max_rise, out.energy.diff(dim=-1).max().item())
+            converged &= bool(out.converged.all())
+            most = max(most, int(out.steps.max()))
+    return {
+        "matrices": cfg.random_matrices,
+        "all_converged": converged,
+        "max_energy_rise": max_rise,
+        "most_steps": most,
+    }
 
 
 def _plot_fig2(ctx, cfg: Config, bam: BAM, r) -> None:

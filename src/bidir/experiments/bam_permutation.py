@@ -99,6 +99,8 @@ CLAIMS = (
     Config,
     quick={"random_bits": (3, 4, 5), "random_trials": 8},
     claims=CLAIMS,
+    hours=0.01,
+    figures={"fig1a_permutation": "Kosko Fig 1a, Table I"},
 )
 def run(cfg: Config, ctx) -> dict:
     """Fig 1a / Table I: eqs 17-18, the recall sums, what M stores, and storage of random permutations."""

@@ -22,6 +22,7 @@ from ..data.datasets import train_test
 from ..plotting import figure, image_grid
 from ..train import make_optimizer
 from ..validation import check_choice
+from .claims import Claim
 from .registry import experiment
 from .settings import NonNegative, NonNegativeInt, Positive, PositiveInt, Sizes, settings
 
@@ -39,6 +40,73 @@ PAPER = {
     "bidirectional": "N^T(e_k) closely matched the class centroids",
     "accuracy": "the bidirectionally trained network also had higher classification accuracy",
 }
+
+
+NEM_TRAININGS = ("unidirectional", "bidirectional", "bidirectional-nem", "bidirectional-blind")
+CIFAR = {"dataset": "cifar10"}
+
+
+def _median(values: list[float]) -> float:
+    return float(torch.tensor(values).median())
+
+
+CLAIMS = (
+    Claim(
+        "kosko-fig4-bidirectional",
+        "kosko",
+        "Fig 4c",
+        PAPER["bidirectional"],
+        10,
+        "bidirectional.own_centroid_nearest",
+        "equal",
+        metric="classes whose N^T(e_k) is nearest its own class centroid, after B-BP",
+        trained=True,
+        when=CIFAR,
+        ignores=("trainings",),
+    ),
+    Claim(
+        "kosko-fig4-unidirectional",
+        "kosko",
+        "Fig 4b",
+        PAPER["unidirectional"],
+        "noise-like",
+        lambda m: _median(m["unidirectional"]["relative_error_to_own_centroid"]),
+        "holds",
+        metric="median ||N^T(e_k) - c_k|| / ||c_k|| after ordinary BP (noise-like: above 0.5)",
+        check=lambda v: v > 0.5,
+        trained=True,
+        when=CIFAR,
+        ignores=("trainings",),
+    ),
+    Claim(
+        "kosko-fig4-accuracy",
+        "kosko",
+        "sec IV, Fig 4",
+        PAPER["accuracy"],
+        0.0,
+        lambda m: m["bidirectional"]["test_accuracy"] - m["unidirectional"]["test_accuracy"],
+        "at_least",
+        metric="test accuracy, bidirectional minus unidirectional (same initial weights)",
+        trained=True,
+        paired=True,
+        when=CIFAR,
+        ignores=("trainings",),
+    ),
+    Claim(
+        "kosko-fig4-nem",
+        "kosko",
+        "sec IV",
+        "the accuracy increased further by carefully injecting EM-based (NEM) noise during training",
+        0.0,
+        lambda m: m["bidirectional-nem"]["test_accuracy"] - m["bidirectional"]["test_accuracy"],
+        "at_least",
+        metric="test accuracy, B-BP + NEM minus B-BP (same initial weights)",
+        trained=True,
+        paired=True,
+        when=CIFAR,
+        ignores=("trainings",),
+    ),
+)
 
 
 @settings
@@ -67,6 +135,11 @@ class Config:
     "Fig 4: deep ReLU classifier run backward; N^T(e_k) vs class centroids, unidirectional vs bidirectional",
     Config,
     quick={"dataset": "mnist-subset", "epochs": 2, "lr": 1e-3, "train_size": 3000, "test_size": 500},
+    claims=CLAIMS,
+    hours=0.4,
+    seeded=True,
+    variants={"nem": {"trainings": NEM_TRAININGS}},
+    figures={"backward_recall": "Kosko Fig 4", "centroid_distances": "Kosko Fig 4 (in numbers)"},
 )
 def run(cfg: Config, ctx) -> dict:
     """Fig 4: train the deep classifier both ways and compare N^T(e_k) with the class centroids."""

@@ -29,6 +29,7 @@ from ..bbp.noise import annealed_scale
 from ..data.datasets import train_test
 from ..plotting import figure, image_grid, legend_outside
 from ..train import make_optimizer
+from .claims import Claim
 from .registry import experiment
 from .settings import NonNegative, NonNegativeInt, Positive, PositiveInt, Sizes, settings
 
@@ -62,6 +63,61 @@ class Config:
     test_size: NonNegativeInt = 0
 
 
+def _mean_difference(metrics: dict, dataset: str, method: str, baseline: str) -> float:
+    """Mean over seeds of the paired test-accuracy difference method - baseline on one dataset."""
+    methods = metrics["datasets"][dataset]["methods"]
+    a, b = methods[method]["test_accuracy"], methods[baseline]["test_accuracy"]
+    return sum(x - y for x, y in zip(a, b, strict=True)) / len(a)
+
+
+IGNORES = ("datasets", "methods")  # each dataset and method trains on its own, from the seed's initial weights
+
+
+def _claims(dataset: str, label: str) -> tuple:
+    return (
+        Claim(
+            f"kosko-conv-accuracy-{dataset}",
+            "kosko",
+            "sec I, sec IV",
+            f"bidirectional training tends to improve a deep convolutional classifier's accuracy ({label})",
+            0.0,
+            lambda m: _mean_difference(m, dataset, "bbp", "bp"),
+            "at_least",
+            metric=f"{label} test accuracy, B-BP minus BP, mean of the per-seed differences",
+            trained=True,
+            paired=True,
+            ignores=IGNORES,
+        ),
+        Claim(
+            f"kosko-conv-nem-{dataset}",
+            "kosko",
+            "sec IV",
+            f"carefully injected NEM noise raises B-BP's accuracy further ({label}, CNN)",
+            0.0,
+            lambda m: _mean_difference(m, dataset, "bbp-nem", "bbp"),
+            "at_least",
+            metric=f"{label} test accuracy, B-BP + NEM minus B-BP, mean of the per-seed differences",
+            trained=True,
+            paired=True,
+            ignores=IGNORES,
+        ),
+        Claim(
+            f"kosko-conv-fig4-{dataset}",
+            "kosko",
+            "Fig 4 (for a CNN)",
+            f"after B-BP the backward pass N^T(e_k) closely matches the class centroids ({label}, CNN)",
+            "every class",
+            lambda m: m["datasets"][dataset]["methods"]["bbp"]["own_centroid_nearest"],
+            "holds",
+            metric=f"{label}: classes whose N^T(e_k) is nearest its own centroid after B-BP, per seed",
+            check=lambda v: all(k == 10 for k in v),
+            trained=True,
+            ignores=IGNORES,
+        ),
+    )
+
+
+CLAIMS = (*_claims("mnist", "MNIST"), *_claims("fashion-mnist", "Fashion-MNIST"), *_claims("cifar10", "CIFAR-10"))
 QUICK = {  # each code path once: the forward-only mode, B-BP with NEM noise, and the blind control
     "datasets": ("mnist-subset",),
     "methods": ("bp", "bbp-nem", "bbp-blind"),
@@ -125,6 +181,9 @@ def paired(a: list[float], b: list[float]) -> dict:
     "Conv B-BP and NEM noise: does bidirectional training raise a CNN's accuracy? BP vs B-BP (+NEM, +blind) over seeds",
     Config,
     quick=QUICK,
+    claims=CLAIMS,
+    hours=8.0,
+    figures={"accuracy": "Kosko sec IV (accuracy claim)", "backward_recall_cifar10": "Kosko Fig 4 (CNN)"},
 )
 def run(cfg: Config, ctx) -> dict:
     """Every method, every seed, every dataset at one budget; accuracies, paired differences, Fig 4's measure."""

@@ -18,6 +18,7 @@ from ..bbp import MODES
 from ..bbp.ensemble import Ensemble
 from ..data.patterns import TABLE_I_PERMUTATION, permutation_pairs
 from ..plotting import figure
+from .claims import Claim
 from .registry import experiment
 from .settings import Positive, PositiveInt, settings
 
@@ -43,6 +44,50 @@ PAPER = {
 }
 
 
+def _errors(metrics: dict, mode: str) -> list[float]:
+    return [metrics[mode]["final_forward_error"], metrics[mode]["final_backward_error"]]
+
+
+OVERWRITES = 10.0  # "overwrites": the untrained direction's error ends at least this many times the trained one's
+CLAIMS = (
+    Claim(
+        "kosko-fig3-overwrite",
+        "kosko",
+        "Fig 3a-b",
+        "forward-only training overwrites the inverse map, and backward-only training the forward map",
+        PAPER["forward"],
+        lambda m: {mode: _errors(m, mode) for mode in ("forward", "backward")},
+        "holds",
+        metric=f"final [E_f, E_b] per training mode: the untrained direction's error >= {OVERWRITES:g}x the trained",
+        check=lambda v: (
+            v["forward"][1] >= OVERWRITES * v["forward"][0] and v["backward"][0] >= OVERWRITES * v["backward"][1]
+        ),
+    ),
+    Claim(
+        "kosko-fig3-bidirectional",
+        "kosko",
+        "Fig 3c",
+        "bidirectional training keeps both directions' errors low",
+        PAPER["bidirectional"],
+        lambda m: {mode: _errors(m, mode) for mode in ("forward", "backward", "bidirectional")},
+        "holds",
+        metric=f"final [E_f, E_b] per mode: both bidirectional errors below 1/{OVERWRITES:g} of the overwritten ones",
+        check=lambda v: max(v["bidirectional"]) * OVERWRITES <= min(v["forward"][1], v["backward"][0]),
+    ),
+    Claim(
+        "kosko-fig3-undo",
+        "kosko",
+        "Fig 3",
+        "training forward-only after backward training undoes the backward map",
+        "E_b climbs",
+        lambda m: [m["undo"]["backward_error_before"], m["undo"]["backward_error_after"]],
+        "holds",
+        metric=f"E_b [before, after] the forward-only training; climbs >= {OVERWRITES:g}x",
+        check=lambda v: v[1] >= OVERWRITES * v[0],
+    ),
+)
+
+
 def _curves(cfg: Config, X, Y, seeds, mode: str, start: dict | None = None):
     ens = Ensemble.bipolar(seeds, (4, cfg.hidden, 4), cfg.steepness)
     if start is not None:
@@ -64,6 +109,9 @@ def _curves(cfg: Config, X, Y, seeds, mode: str, start: dict | None = None):
     "Fig 3: forward-only and backward-only training overwrite each other; bidirectional keeps both errors low",
     Config,
     quick={"epochs": 400, "seeds": 8},
+    claims=CLAIMS,
+    hours=0.02,
+    figures={"overwrite_curves": "Kosko Fig 3"},
 )
 def run(cfg: Config, ctx) -> dict:
     """Fig 3: each training mode's errors in both directions, and undoing a backward training by a forward one."""

@@ -26,6 +26,7 @@ from ..bam.capacity import greedy_stored_subset, largest_stored_subset, stored_p
 from ..bbp.ensemble import Ensemble
 from ..data.patterns import TABLE_I_PERMUTATION, permutation_pairs, random_permutation
 from ..plotting import figure, image_grid, legend_outside
+from .claims import Claim
 from .registry import experiment
 from .settings import Positive, PositiveInt, settings
 
@@ -78,6 +79,43 @@ def _hebbian(X, Y, n: int, g) -> dict:
     }
 
 
+def _fewest_hidden(metrics: dict) -> dict:
+    """{n: the fewest hidden neurons with which some seed recalled the random n-bit permutation exactly}."""
+    per_n: dict[str, list] = {}
+    for row in metrics["search"]:
+        per_n.setdefault(str(row["n"]), []).append(row["fewest_hidden"])
+    if not per_n:
+        raise KeyError("search")
+    return {n: None if None in hs else max(hs) for n, hs in per_n.items()}
+
+
+CLAIMS = (
+    Claim(
+        "kosko-fig1b",
+        "kosko",
+        "Fig 1b",
+        "a 4-5-4 B-BP network recalls the Table I permutation and its inverse exactly after the threshold swap",
+        "exact both ways",
+        "table_i.single_run_success_rate",
+        "holds",
+        metric="fraction of single training runs exact both ways after the swap",
+        check=lambda rate: rate > 0,
+    ),
+    Claim(
+        "kosko-2n-hidden",
+        "kosko",
+        "sec I, Fig 1b",
+        "a 3-layer threshold BAM with 2n hidden neurons can exactly represent any n-bit permutation",
+        "fewest hidden <= 2n",
+        _fewest_hidden,
+        "holds",
+        metric="{n: fewest hidden neurons with which B-BP training found an exact network (worst permutation)}",
+        check=lambda v: all(h is not None and h <= 2 * int(n) for n, h in v.items()),
+        failing="short",  # an existence bound: training that does not find the network does not refute it
+    ),
+)
+
+
 @experiment(
     "bbp-permutation",
     "Fig 1b: a 3-layer B-BP BAM recalls a permutation and its inverse exactly after the threshold swap",
@@ -91,6 +129,9 @@ def _hebbian(X, Y, n: int, g) -> dict:
         "search_epochs": 400,
         "search_multiples": (),
     },
+    claims=CLAIMS,
+    hours=0.3,
+    figures={"permutation_recall": "Kosko Fig 1b"},
 )
 def run(cfg: Config, ctx) -> dict:
     """Fig 1b: exact recall after the threshold swap, the recipe's success rate, and the hidden-neuron search."""

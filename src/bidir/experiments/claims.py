@@ -8,7 +8,11 @@ into the run's metrics, or a function of them) and how the two compare:
     at_most    the paper bounds the value from above (a measured value above it contradicts the paper)
     at_least   the paper bounds it from below
     target     a paper number to reach: within ``tolerance`` it is reproduced, better beaten, worse short
-    holds      a qualitative statement, measured as a predicate of the results (true: reproduced)
+    holds      a qualitative statement, measured as a predicate of the results (true: reproduced); with
+               ``check``, the measured value is shown as it is and ``check(value)`` decides
+
+A failed check is ``contradicted``, or ``short`` for a claim with ``failing="short"`` (an existence
+claim that our procedure did not reach is not refuted by that).
 
 Verdicts: ``reproduced``, ``beaten``, ``short``, ``contradicted``, ``not comparable``. A claim
 about trained accuracy (``trained=True``) is ``not comparable`` in a ``--quick`` run or when the
@@ -22,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Claim", "PAPERS", "VERDICTS", "applies", "judge", "judge_all", "lookup"]
+__all__ = ["Claim", "PAPERS", "VERDICTS", "applies", "judge", "judge_all", "lookup", "verdict"]
 
 PAPERS = {
     "kosko": "Kosko (2021), Bidirectional associative memories: unsupervised Hebbian learning to bidirectional "
@@ -51,11 +55,17 @@ class Claim:
     trained: bool = False  # depends on training at the paper's budget: quick runs are not comparable
     higher_is_better: bool = True  # for 'target'
     when: Mapping[str, Any] = field(default_factory=dict)  # the config values the claim is about
+    ignores: tuple[str, ...] = ()  # settings that only choose what else runs beside it (they leave it comparable)
     paired: bool = False  # the measure is a per-seed difference of two methods (reproduce --seeds: paired test)
+    check: Callable[[Any], bool] | None = None  # for 'holds': decides from the measured value (default: bool)
+    failing: str = "contradicted"  # the verdict of a failed equal / at_most / at_least / holds: or "short"
 
     def __post_init__(self):
-        if self.paper not in PAPERS or self.compare not in COMPARISONS:
-            raise ValueError(f"claim {self.id}: unknown paper {self.paper!r} or comparison {self.compare!r}")
+        if self.paper not in PAPERS or self.compare not in COMPARISONS or self.failing not in ("contradicted", "short"):
+            raise ValueError(
+                f"claim {self.id}: unknown paper {self.paper!r}, comparison {self.compare!r} "
+                f"or failing {self.failing!r}"
+            )
 
     @property
     def metric_name(self) -> str:
@@ -82,16 +92,24 @@ def _equal(a, b, tol: float) -> bool:
     return math.isclose(float(a), float(b), rel_tol=0.0, abs_tol=tol)
 
 
-def _verdict(claim: Claim, measured) -> str:
+def verdict(claim: Claim, measured) -> str:
+    """The verdict of a measured value (not None) against the claim, by its comparison."""
     p, c = claim.paper_value, claim.compare
+    if c == "target":
+        return _target(claim, measured)
     if c == "holds":
-        return "reproduced" if bool(measured) else "contradicted"
-    if c == "equal":
-        return "reproduced" if _equal(measured, p, claim.tolerance) else "contradicted"
-    if c == "at_most":
-        return "reproduced" if measured <= p + claim.tolerance else "contradicted"
-    if c == "at_least":
-        return "reproduced" if measured >= p - claim.tolerance else "contradicted"
+        ok = claim.check(measured) if claim.check is not None else bool(measured)
+    elif c == "equal":
+        ok = _equal(measured, p, claim.tolerance)
+    elif c == "at_most":
+        ok = measured <= p + claim.tolerance
+    else:  # at_least
+        ok = measured >= p - claim.tolerance
+    return "reproduced" if ok else claim.failing
+
+
+def _target(claim: Claim, measured) -> str:
+    p = claim.paper_value
     gain = (measured - p) if claim.higher_is_better else (p - measured)  # target
     if gain > claim.tolerance:
         return "beaten"
@@ -120,7 +138,7 @@ def judge(
     if hasattr(measured, "tolist"):
         measured = measured.tolist()
     row["measured"] = measured
-    changed = {k: v for k, v in (changed or {}).items() if k not in claim.when}
+    changed = {k: v for k, v in (changed or {}).items() if k not in claim.when and k not in claim.ignores}
     if claim.trained and quick:
         return {**row, "verdict": "not comparable", "why": "quick settings"}
     if claim.trained and changed:
@@ -131,7 +149,7 @@ def judge(
     if claim.trained and not applies(claim, config or {}):
         about = ", ".join(f"{k}={v}" for k, v in claim.when.items())
         return {**row, "verdict": "not comparable", "why": f"the claim is about {about}"}
-    return {**row, "verdict": _verdict(claim, measured), "why": ""}
+    return {**row, "verdict": verdict(claim, measured), "why": ""}
 
 
 def applies(claim: Claim, config: Mapping) -> bool:

@@ -8,7 +8,7 @@ config, the run folder and the context (``ctx``: seed, device, progress, log, fi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["Experiment", "EXPERIMENTS", "experiment"]
 
@@ -23,13 +23,18 @@ class Experiment:
     quick: dict
     run: Callable
     claims: tuple = ()  # the paper claims it tests (claims.Claim)
+    hours: float = 0.0  # wall hours of the full run on the 2-core CPU machine (measured; orders `bidir reproduce`)
+    seeded: bool = False  # its claims depend on the seed: `bidir reproduce --seeds N` repeats it over N seeds
+    variants: dict = field(default_factory=dict)  # other settings its claims need: {label: {setting: value}}
+    figures: dict = field(default_factory=dict)  # figure file stem -> the paper's figure it reproduces
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
 def experiment(name: str, description: str, config: type, quick: dict | None = None, **details):
-    """Register ``run(config, ctx) -> metrics`` as experiment ``name`` (``details``: its claims)."""
+    """Register ``run(config, ctx) -> metrics`` as experiment ``name`` (``details``: claims, hours, seeded,
+    variants, figures; see :class:`Experiment`)."""
 
     def register(fn):
         EXPERIMENTS[name] = Experiment(name, description, config, dict(quick or {}), fn, **details)

@@ -136,33 +136,90 @@ QUICK = {
 OTHER_DATA = {key: value for key, value in QUICK.items() if key != "dataset"}
 
 
-MNIST_CLAIMS = (
-    Claim(
-        "wiyatno-mnist-accuracy",
+def _neighbour_pairs(metrics: dict, key: str) -> list:
+    """[[image-space neighbours, style-space neighbours] per query] of one quantity (Figs 7-8)."""
+    return [[nb["image"][key], nb["style"][key]] for nb in metrics["analysis"]["neighbours"]]
+
+
+def _accuracy_claim(dataset: str, label: str) -> Claim:
+    value = PAPER[dataset]["test_accuracy"]
+    return Claim(
+        f"wiyatno-{dataset}-accuracy",
         "wiyatno",
         "sec IV.A",
-        "98.48% test accuracy on MNIST",
-        0.9848,
+        f"{value:.2%} test accuracy on {label}",
+        value,
         "untied.test_accuracy",
         "target",
         tolerance=0.005,
         trained=True,
-        when={"dataset": "mnist"},
-    ),
+        when={"dataset": dataset},
+    )
+
+
+NEIGHBOURS = (  # (quantity, its direction from image-space to style-space neighbours, in words)
+    ("mean_image_distance", "up", "the image distance grows"),
+    ("mean_style_distance", "down", "the style distance shrinks"),
+    ("same_class", "down", "fewer neighbours share the query's class"),
 )
+
+
+def _neighbour_claims(dataset: str, figure: str) -> tuple:
+    paper = PAPER[dataset]["neighbours"]
+    return tuple(
+        Claim(
+            f"wiyatno-{figure.lower().replace(' ', '')}-{key.replace('_', '-')}-{dataset}",
+            "wiyatno",
+            figure,
+            f"from the 97 image-space to the 97 style-space neighbours of a query, {words}",
+            [[q["image"][key], q["style"][key]] for q in paper],
+            lambda m, key=key: _neighbour_pairs(m, key),
+            "holds",
+            metric=f"[image-space, style-space] {key.replace('_', ' ')}, per query",
+            check=(lambda v: all(b > a for a, b in v)) if way == "up" else (lambda v: all(b < a for a, b in v)),
+            trained=True,
+            when={"dataset": dataset},
+        )
+        for key, way, words in NEIGHBOURS
+    )
+
+
+def _style_claims(dataset: str) -> tuple:
+    return (
+        Claim(
+            f"wiyatno-interpolation-{dataset}",
+            "wiyatno",
+            "Figs 9-11, eq 4",
+            "images decoded along m(lambda) transform smoothly within a class",
+            "smooth",
+            "analysis.interpolation",
+            "holds",
+            metric="[largest step / mean step along a ramp (1 = even, 9 = one jump), share read as the class]",
+            check=lambda v: v["largest_step_ratio"] <= 3 and v["kept_class"] >= 0.9,
+            trained=True,
+            when={"dataset": dataset},
+        ),
+        Claim(
+            f"wiyatno-transfer-{dataset}",
+            "wiyatno",
+            "sec IV.C",
+            "a style memory decoded with another class's label in general does not look like a character",
+            "not character-like in general",
+            "analysis.transfer.read_as_target",
+            "holds",
+            metric="share of transfers to another class that the network reads as that class (character-like: >= 50%)",
+            check=lambda v: v < 0.5,
+            trained=True,
+            when={"dataset": dataset},
+        ),
+    )
+
+
+MNIST_CLAIMS = (_accuracy_claim("mnist", "MNIST"), *_neighbour_claims("mnist", "Fig 7"), *_style_claims("mnist"))
 EMNIST_CLAIMS = (
-    Claim(
-        "wiyatno-emnist-accuracy",
-        "wiyatno",
-        "sec IV.A",
-        "91.27% test accuracy on EMNIST letters",
-        0.9127,
-        "untied.test_accuracy",
-        "target",
-        tolerance=0.005,
-        trained=True,
-        when={"dataset": "emnist-letters"},
-    ),
+    _accuracy_claim("emnist-letters", "EMNIST letters"),
+    *_neighbour_claims("emnist-letters", "Fig 8"),
+    *_style_claims("emnist-letters"),
 )
 
 
@@ -172,6 +229,16 @@ EMNIST_CLAIMS = (
     Config,
     quick=QUICK,
     claims=MNIST_CLAIMS,
+    hours=0.6,
+    seeded=True,
+    figures={
+        "curves": "Wiyatno sec IV.A (accuracy)",
+        "reconstructions": "Wiyatno Fig 3",
+        "misclassified": "Wiyatno Fig 5",
+        "neighbours_1": "Wiyatno Fig 7a-b",
+        "neighbours_2": "Wiyatno Fig 7c-d",
+        "interpolation": "Wiyatno Figs 9, 11",
+    },
 )
 def run_mnist(cfg: Config, ctx) -> dict:
     """style-mnist: the style memory on MNIST (Figs 3-8)."""
@@ -184,6 +251,16 @@ def run_mnist(cfg: Config, ctx) -> dict:
     EmnistConfig,
     quick=OTHER_DATA,
     claims=EMNIST_CLAIMS,
+    hours=0.8,
+    seeded=True,
+    figures={
+        "curves": "Wiyatno sec IV.A (accuracy)",
+        "reconstructions": "Wiyatno Fig 4",
+        "misclassified": "Wiyatno Fig 6",
+        "neighbours_1": "Wiyatno Fig 8a-b",
+        "neighbours_2": "Wiyatno Fig 8c-d",
+        "interpolation": "Wiyatno Figs 10, 11",
+    },
 )
 def run_emnist(cfg: Config, ctx) -> dict:
     """style-emnist: the style memory on EMNIST letters."""
@@ -195,6 +272,7 @@ def run_emnist(cfg: Config, ctx) -> dict:
     "Style memory on Fashion-MNIST (our second dataset)",
     FashionConfig,
     quick=OTHER_DATA,
+    hours=0.6,
 )
 def run_fashion(cfg: Config, ctx) -> dict:
     """style-fashion: the style memory on Fashion-MNIST."""
@@ -359,12 +437,22 @@ def _analyse(model, codes, xt, yt, classes, cfg, ctx) -> dict:
         a = idx[0]
         b = idx[(codes.style[idx] - codes.style[a]).norm(dim=1).argmax()]
         pairs.append((c, int(a), int(b)))
+    smoothness, transferred = {}, {}
     if pairs:
         cls, a, b = (torch.tensor(v) for v in zip(*pairs, strict=True))
         ramp = interpolate(model, codes.style[a], codes.style[b], cls.to(xt.device))  # (L, P, C, H, W)
+        smoothness = interpolation_smoothness(model, ramp, cls.to(xt.device))
         _plot_interpolation(ctx, ramp, xt[a], xt[b], [classes[i] for i in cls.tolist()])
         sources = torch.tensor([p[1] for p in pairs[:6]])
-        _plot_transfer(ctx, transfer(model, codes.style[sources]), xt[sources], classes)
+        grid = transfer(model, codes.style[sources])
+        transferred = transfer_classes(model, grid, cls[: len(sources)].to(xt.device))
+        _plot_transfer(ctx, grid, xt[sources], classes)
+        ctx.log(
+            f"interpolation (eq 4): largest step / mean step along a ramp {smoothness['largest_step_ratio']:.2f} (1 = "
+            f"even steps), decoded images classified as their class {smoothness['kept_class']:.0%}; transfer to other "
+            f"classes: read as the target class {transferred['read_as_target']:.0%}, as the source's "
+            f"{transferred['read_as_source']:.0%}"
+        )
     wrong = torch.nonzero(~correct).flatten()[:10]
     if len(wrong):
         with torch.no_grad():
@@ -384,7 +472,35 @@ def _analyse(model, codes, xt, yt, classes, cfg, ctx) -> dict:
         "style_class_probe": probe,
         "interpolation_pairs": pairs,
         "lambdas": list(LAMBDAS),
+        "interpolation": smoothness,
+        "transfer": transferred,
         "misclassified_shown": wrong.tolist(),
+    }
+
+
+@torch.no_grad()
+def interpolation_smoothness(model, ramp: torch.Tensor, labels: torch.Tensor) -> dict:
+    """How smooth are the eq (4) ramps? The largest image step over the mean step of each ramp (1: even steps; a
+    jump from one image to the other at one lambda gives L - 1), and the share of decoded images the network itself
+    classifies as the ramp's class."""
+    steps = (ramp[1:] - ramp[:-1]).flatten(2).norm(dim=-1)  # (L - 1, P)
+    ratio = (steps.amax(0) / steps.mean(0).clamp_min(1e-12)).max()
+    L, P = ramp.shape[:2]
+    predicted = model.encode(ramp.flatten(0, 1))[0].argmax(1).view(L, P)
+    return {"largest_step_ratio": float(ratio), "kept_class": float((predicted == labels).float().mean())}
+
+
+@torch.no_grad()
+def transfer_classes(model, grid: torch.Tensor, sources: torch.Tensor) -> dict:
+    """Style transfer in numbers: of the images decoded with another class than the source's, the share the network
+    reads as that target class (character-like for it) and the share it reads as the source's class."""
+    B, K = grid.shape[:2]
+    predicted = model.encode(grid.flatten(0, 1))[0].argmax(1).view(B, K)
+    target = torch.arange(K, device=grid.device).expand(B, K)
+    other = target != sources[:, None]
+    return {
+        "read_as_target": float((predicted == target)[other].float().mean()),
+        "read_as_source": float((predicted == sources[:, None])[other].float().mean()),
     }
 
 

@@ -1,0 +1,232 @@
+"""Read a folder of run folders into the report's rows: each paper claim with its verdict over the runs that test it.
+
+A run folder is any folder below the report's root holding ``manifest.json`` and ``results.json``
+(folders moved aside by ``--restart`` and staging folders are left out). Each registered claim is
+taken from the runs of its experiment that judged it comparably (results.json's ``claims``; a run
+written before a claim existed is judged now from its stored metrics). Over several runs (seeds)
+a numeric measure is given as mean +- std and judged at its mean; a paired measure (a difference
+of two methods on the same initial weights) also gets a one-sample t-test of the per-seed
+differences against 0, which is the paired t-test. A claim with no run is ``not run``, with the
+reason from ``reproduce.json`` or the experiment's cost on the 2-core machine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scipy import stats
+
+from ..errors import InvalidInputError
+from ..experiments import EXPERIMENTS
+from ..experiments.claims import PAPERS, Claim, judge, verdict
+from ..runner import changed_settings
+
+__all__ = ["Run", "ClaimRow", "Report", "collect", "fmt", "ORDER"]
+
+ORDER = ("reproduced", "beaten", "short", "contradicted", "not comparable", "not run")
+
+
+@dataclass
+class Run:
+    """One finished run folder: what it is (manifest.json) and what it found (results.json)."""
+
+    folder: Path
+    name: str  # the folder, relative to the report's root
+    results: dict
+    manifest: dict
+
+    @property
+    def experiment(self) -> str:
+        """The registered experiment's name."""
+        return self.results["experiment"]
+
+    @property
+    def quick(self) -> bool:
+        """Whether this was a ``--quick`` run."""
+        return bool(self.results.get("quick"))
+
+    @property
+    def changed(self) -> dict:
+        """Its settings that differ from the paper's defaults."""
+        exp = EXPERIMENTS.get(self.experiment)
+        return changed_settings(exp, self.results["config"], self.quick) if exp else {}
+
+    @property
+    def seconds(self) -> float:
+        """Wall time over every invocation that finished in the folder."""
+        return sum(i.get("seconds", 0.0) for i in self.manifest.get("invocations", []))
+
+    @property
+    def last(self) -> dict:
+        """The last finished invocation (version, commit, device, threads)."""
+        invocations = self.manifest.get("invocations") or [{}]
+        return invocations[-1]
+
+    @property
+    def figures(self) -> list[Path]:
+        """The run's figures that are present in its folder."""
+        return [self.folder / f for f in self.results.get("figures", []) if (self.folder / f).is_file()]
+
+    def claim(self, claim: Claim) -> dict | None:
+        """The run's row for ``claim``: as the run judged it, or judged now from its metrics if the run predates it."""
+        for row in self.results.get("claims", []):
+            if row["id"] == claim.id:
+                return row
+        row = judge(claim, self.results["metrics"], self.quick, self.changed, self.results["config"])
+        return {**row, "why": (row["why"] + "; " if row["why"] else "") + "judged by the report from results.json"}
+
+
+@dataclass
+class ClaimRow:
+    """A claim as the report shows it: the paper's value beside ours over the runs that test it."""
+
+    claim: Claim
+    experiment: str
+    verdict: str
+    measured: str
+    why: str = ""
+    runs: list = field(default_factory=list)  # the run folders that judged it comparably
+    p_value: float | None = None
+
+
+@dataclass
+class Report:
+    """Every run below a folder and every registered claim's row."""
+
+    root: Path
+    runs: list
+    rows: list
+    not_run: dict  # experiment -> why it has no run here ("about 16 h on 2 cores", "the ... files are not ...")
+
+    @property
+    def counts(self) -> dict:
+        """How many claims got each verdict (``not run`` included)."""
+        return {v: sum(r.verdict == v for r in self.rows) for v in ORDER}
+
+    @property
+    def quick(self) -> bool:
+        """Whether every run is a quick one (a smoke test, not the papers' settings)."""
+        return bool(self.runs) and all(r.quick for r in self.runs)
+
+    def papers(self) -> list[dict]:
+        """Per paper: its title, its claims' rows and counts, and the experiments that test it."""
+        out = []
+        for key, title in PAPERS.items():
+            rows = [r for r in self.rows if r.claim.paper == key]
+            names = list(dict.fromkeys(r.experiment for r in rows))
+            counts = {v: sum(r.verdict == v for r in rows) for v in ORDER}
+            out.append({"key": key, "title": title, "rows": rows, "counts": counts, "experiments": names})
+        return out
+
+    def beyond(self) -> list[str]:
+        """Experiments that test no paper claim (ours), in registry order."""
+        return [n for n, e in sorted(EXPERIMENTS.items()) if not e.claims]
+
+    def runs_of(self, experiment: str) -> list:
+        """The runs of one experiment, by folder name."""
+        return [r for r in self.runs if r.experiment == experiment]
+
+
+def collect(root) -> Report:
+    """Read every run folder below ``root`` and judge every registered claim over them."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InvalidInputError(f"report: {root} is not a folder")
+    runs = [_read(m.parent, root) for m in sorted(root.rglob("manifest.json")) if _is_run(m.parent, root)]
+    runs = [r for r in runs if r is not None]
+    if not runs:
+        raise InvalidInputError(f"report: no run folder (manifest.json + results.json) under {root}")
+    not_run = _not_run(root, runs)
+    rows = [
+        _row(claim, name, [r for r in runs if r.experiment == name], not_run.get(name, ""))
+        for name, exp in sorted(EXPERIMENTS.items(), key=lambda item: item[0])
+        for claim in exp.claims
+    ]
+    return Report(root, runs, rows, not_run)
+
+
+def _is_run(folder: Path, root: Path) -> bool:
+    parts = folder.relative_to(root).parts
+    return (folder / "results.json").is_file() and not any(".replaced-" in p or p.startswith(".") for p in parts)
+
+
+def _read(folder: Path, root: Path) -> Run | None:
+    try:
+        results = json.loads((folder / "results.json").read_text())
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(f"report: {folder} has an unreadable results.json or manifest.json ({exc})") from None
+    if not isinstance(results, dict) or "experiment" not in results:
+        return None
+    return Run(folder, folder.relative_to(root).as_posix() or ".", results, manifest)
+
+
+def _not_run(root: Path, runs: list) -> dict:
+    """Why each experiment without a run here has none: reproduce.json's word, else its cost on 2 cores."""
+    ran = {r.experiment for r in runs}
+    log = root / "reproduce.json"
+    said = {}
+    if log.is_file():
+        for entry in json.loads(log.read_text()).get("runs", []):
+            if entry["status"].startswith(("not run", "failed")):
+                said.setdefault(entry["experiment"], entry["status"])
+    reasons = {name: said.get(name) or f"{_hours(exp.hours)} on 2 cores" for name, exp in EXPERIMENTS.items()}
+    return {name: why.removeprefix("not run: ") for name, why in reasons.items() if name not in ran}
+
+
+def _hours(hours: float) -> str:
+    return f"about {hours:g} h" if hours >= 1 else f"about {max(1, round(hours * 60))} min"
+
+
+def _numeric(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _row(claim: Claim, experiment: str, runs: list, not_run: str) -> ClaimRow:
+    judged = [(run, run.claim(claim)) for run in runs]
+    judged = [(run, row) for run, row in judged if row is not None]
+    comparable = [(run, row) for run, row in judged if row["verdict"] != "not comparable"]
+    if not comparable:
+        if not judged:
+            return ClaimRow(claim, experiment, "not run", "", not_run)
+        run, row = judged[0]
+        whys = "; ".join(dict.fromkeys(f"{r['why']}" for _, r in judged))
+        return ClaimRow(claim, experiment, "not comparable", fmt(row["measured"]), whys)
+    names = [run.name for run, _ in comparable]
+    values = [row["measured"] for _, row in comparable]
+    if len(values) == 1:
+        return ClaimRow(claim, experiment, comparable[0][1]["verdict"], fmt(values[0]), "", names)
+    if all(_numeric(v) for v in values):
+        mean = sum(values) / len(values)
+        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+        p = float(stats.ttest_1samp(values, 0.0).pvalue) if claim.paired and std > 0 else None
+        shown = f"{fmt(mean)} ± {fmt(std)} (mean ± std of {len(values)} runs)"
+        return ClaimRow(claim, experiment, verdict(claim, mean), shown, "", names, p)
+    verdicts = [row["verdict"] for _, row in comparable]
+    shown = "; ".join(f"{name}: {fmt(v)}" for name, v in zip(names, values, strict=True))
+    if len(set(verdicts)) == 1:
+        return ClaimRow(claim, experiment, verdicts[0], shown, "", names)
+    agree = sum(v in ("reproduced", "beaten") for v in verdicts)
+    return ClaimRow(claim, experiment, "short", shown, f"reproduced in {agree} of {len(verdicts)} runs", names)
+
+
+def fmt(value, width: int = 160) -> str:
+    """A measured or paper value in a few characters: numbers to 4 significant digits, lists and dicts inline."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        text = "[" + ", ".join(fmt(v, width) for v in value) + "]"
+    elif isinstance(value, dict):
+        text = "; ".join(f"{k}: {fmt(v, width)}" for k, v in value.items())
+    else:
+        text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,124 @@
+"""Render a collected report: one self-contained HTML file (figures embedded), a Markdown file, the README's table.
+
+The pages come from Jinja2 templates in ``bidir/report/templates``; this module only prepares
+what they show (numbers formatted, figures as data URIs or relative links, each run's details).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import json
+import os
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from .. import __version__
+from ..errors import InvalidInputError
+from ..experiments import EXPERIMENTS
+from ..io import write_text_atomic
+from .collect import ORDER, Report, collect, fmt
+
+__all__ = ["FORMATS", "render", "render_readme_table", "write_report"]
+
+FORMATS = {"html": "REPORT.html", "md": "REPORT.md"}
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("bidir.report", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["fmt"] = fmt
+    env.filters["cell"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
+    env.filters["clock"] = lambda seconds: str(_dt.timedelta(seconds=round(seconds)))
+    return env
+
+
+def _figure_source(path: Path, fmt_: str, base: Path) -> str:
+    if fmt_ == "html":
+        return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    return Path(os.path.relpath(path, base)).as_posix()
+
+
+def _run_view(run, fmt_: str, base: Path) -> dict:
+    exp = EXPERIMENTS.get(run.experiment)
+    captions = exp.figures if exp else {}
+    last = run.last
+    git = last.get("git") or {}
+    return {
+        "name": run.name,
+        "quick": run.quick,
+        "seed": run.results.get("seed"),
+        "changed": run.changed,
+        "config": json.dumps(run.results.get("config", {}), indent=1),
+        "versions": run.results.get("versions", {}),
+        "device": last.get("device", run.results.get("device", "")),
+        "threads": last.get("threads"),
+        "commit": (git.get("commit") or "")[:12] + (" (uncommitted changes)" if git.get("dirty") else ""),
+        "seconds": run.seconds,
+        "invocations": len(run.manifest.get("invocations", [])),
+        "figures": [
+            {"name": f.stem, "caption": captions.get(f.stem, "ours"), "src": _figure_source(f, fmt_, base)}
+            for f in run.figures
+        ],
+    }
+
+
+def _context(report: Report, fmt_: str, base: Path) -> dict:
+    papers = report.papers()
+    beyond = report.beyond()
+    sections = []
+    for paper in papers:
+        sections.append({**paper, "runs": {n: _runs(report, n, fmt_, base) for n in paper["experiments"]}})
+    return {
+        "version": __version__,
+        "root": report.root.name,
+        "quick": report.quick,
+        "counts": report.counts,
+        "total": len(report.rows),
+        "order": ORDER,
+        "papers": sections,
+        "beyond": {n: _runs(report, n, fmt_, base) for n in beyond},
+        "descriptions": {n: e.description for n, e in EXPERIMENTS.items()},
+        "not_run": report.not_run,
+        "runs": len(report.runs),
+        "seconds": sum(r.seconds for r in report.runs),
+    }
+
+
+def _runs(report: Report, experiment: str, fmt_: str, base: Path) -> list:
+    return [_run_view(r, fmt_, base) for r in report.runs_of(experiment)]
+
+
+def render(report: Report, fmt_: str = "html", base: Path | None = None) -> str:
+    """The report as HTML (figures embedded) or Markdown (figures linked relative to ``base``, the file's folder)."""
+    if fmt_ not in FORMATS:
+        raise InvalidInputError(f"--format must be one of {', '.join(FORMATS)}, got {fmt_!r}")
+    template = _environment().get_template(f"report.{fmt_}.j2")
+    return template.render(**_context(report, fmt_, base or report.root))
+
+
+def render_readme_table(report: Report) -> str:
+    """The README's compact results table: per paper, how many claims got each verdict, linked to the report."""
+    return _environment().get_template("readme.md.j2").render(papers=report.papers(), counts=report.counts, order=ORDER)
+
+
+def write_report(root, formats=("html",), out: Path | None = None) -> list[Path]:
+    """Collect ``root`` and write ``REPORT.html`` / ``REPORT.md`` there (or ``out`` for one format); the paths."""
+    report = collect(root)
+    formats = tuple(formats)
+    if out is not None and len(formats) != 1:
+        raise InvalidInputError("--out names one file: give one --format with it")
+    written = []
+    for f in formats:
+        path = Path(out) if out is not None else report.root / FORMATS.get(f, f)
+        text = render(report, f, path.parent)
+        write_text_atomic(path, text)
+        written.append(path)
+    return written

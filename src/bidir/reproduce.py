@@ -1,0 +1,162 @@
+"""`bidir reproduce`: every experiment at its paper settings, cheapest first, each in its own folder; then the report.
+
+The plan lists one run per experiment, per variant its claims need (bsp-mnist on Fashion-MNIST,
+bbp-cifar with NEM noise: ``Experiment.variants``) and, for experiments whose claims depend on the
+seed (``Experiment.seeded``), per seed: ``DIR/NAME[-VARIANT][-seedS]``. It runs them ordered by
+their measured cost (``Experiment.hours``). A run folder that already holds the same run, finished,
+is skipped; an unfinished one resumes from its checkpoints (:mod:`bidir.run_folder`). A run whose
+data are not in the data folder is not started and is listed as not run, with the reason; a run
+that fails is listed as failed, and the others go on. ``DIR/reproduce.json`` records the plan and
+what became of each run, and the report (:mod:`bidir.report`) is written at the end.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .data.datasets import DATASETS, dataset_identity
+from .errors import BidirError, InvalidInputError
+from .experiments import EXPERIMENTS
+from .io import write_json_atomic
+from .report import write_report
+from .runner import build_config, finished, run_experiment
+
+__all__ = ["Planned", "plan", "reproduce", "LOG"]
+
+LOG = "reproduce.json"
+QUICK_SECONDS = 5.0  # the estimate for a --quick run before any has finished
+
+
+@dataclass
+class Planned:
+    """One run of the plan: the experiment, its variant and settings, the seed, its folder name and cost."""
+
+    experiment: str
+    variant: str
+    overrides: dict
+    seed: int
+    folder: str
+    hours: float
+    status: str = "planned"  # planned | finished | skipped (finished before) | not run: ... | failed: ...
+    seconds: float = 0.0
+    claims: dict = field(default_factory=dict)  # verdict -> count, for the progress log
+
+    @property
+    def sets(self) -> dict[str, str]:
+        """The variant's settings as ``--set`` strings (tuples as JSON lists)."""
+        return {k: json.dumps(list(v)) if isinstance(v, tuple | list) else str(v) for k, v in self.overrides.items()}
+
+
+def plan(names=None, seeds: int = 1, base_seed: int = 0) -> list[Planned]:
+    """The runs for ``names`` (every experiment if empty), ordered by cost, then name."""
+    names = list(names or EXPERIMENTS)
+    unknown = [n for n in names if n not in EXPERIMENTS]
+    if unknown:
+        raise InvalidInputError(
+            f"unknown experiment {unknown[0]!r}; see `bidir list`: {', '.join(sorted(EXPERIMENTS))}"
+        )
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise InvalidInputError(f"--seeds must be a positive integer, got {seeds!r}")
+    runs = []
+    for name in dict.fromkeys(names):
+        exp = EXPERIMENTS[name]
+        for label, overrides in {"": {}, **exp.variants}.items():
+            for k in range(seeds if exp.seeded else 1):
+                folder = name + (f"-{label}" if label else "") + (f"-seed{base_seed + k}" if k else "")
+                runs.append(Planned(name, label, dict(overrides), base_seed + k, folder, exp.hours))
+    return sorted(runs, key=lambda r: (r.hours, r.experiment, r.variant, r.seed))
+
+
+def missing_data(run: Planned, quick: bool, data_dir) -> str | None:
+    """Why the run cannot start here (its dataset's files are not in the data folder), or None."""
+    config = build_config(EXPERIMENTS[run.experiment], quick, run.sets)
+    wanted = [getattr(config, "dataset", None), *getattr(config, "datasets", ())]
+    for name in filter(None, wanted):
+        if name in DATASETS and dataset_identity(name, data_dir)["files"] is None:
+            return f"not run: the {name} files are not in the data folder (`bidir fetch {name}`, or --data-dir)"
+    return None
+
+
+def _earlier(log: Path, planned: set) -> list[dict]:
+    """The entries of an earlier ``reproduce.json`` for runs this plan does not touch (they stay on record)."""
+    if not log.is_file():
+        return []
+    try:
+        entries = json.loads(log.read_text())["runs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InvalidInputError(f"--out {log.parent} has an unreadable {LOG}; move it aside") from None
+    return [e for e in entries if e.get("folder") not in planned]
+
+
+def _clock(seconds: float) -> str:
+    return str(_dt.timedelta(seconds=round(seconds)))
+
+
+def reproduce(
+    names=None,
+    out=Path("reproduce"),
+    seeds: int = 1,
+    quick: bool = False,
+    device: str = "cpu",
+    data_dir=None,
+    show_progress: bool = True,
+    echo: Callable[[str], None] = print,
+) -> list[Planned]:
+    """Run the plan into ``out`` (one folder per run), write ``out/reproduce.json`` and the report; the runs."""
+    runs = plan(names, seeds)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"--out {out} is a file, not a folder")
+    for run in runs:  # every setting is checked before any work
+        build_config(EXPERIMENTS[run.experiment], quick, run.sets)
+    out.mkdir(parents=True, exist_ok=True)
+    earlier = _earlier(out / LOG, {r.folder for r in runs})
+    start, estimate = time.perf_counter(), [0.0, 0.0]  # [estimated, measured] seconds of the runs done
+    echo(f"reproduce: {len(runs)} runs into {out}/{' (quick settings)' if quick else ''}")
+    for i, run in enumerate(runs, 1):
+        sets = run.sets
+        folder = out / run.folder
+        guess = QUICK_SECONDS if quick else run.hours * 3600
+        scale = estimate[1] / estimate[0] if estimate[0] > 0 else 1.0
+        left = scale * sum((QUICK_SECONDS if quick else r.hours * 3600) for r in runs[i - 1 :])
+        elapsed = time.perf_counter() - start
+        echo(f"[{i}/{len(runs)}] {run.folder}: elapsed {_clock(elapsed)}, about {_clock(left)} left")
+        why = missing_data(run, quick, data_dir)
+        if why:
+            run.status = why
+        elif finished(run.experiment, folder, quick, run.seed, data_dir, sets):
+            run.status = "skipped (finished before)"
+        else:
+            t = time.perf_counter()
+            try:
+                results = run_experiment(
+                    run.experiment,
+                    quick=quick,
+                    seed=run.seed,
+                    out=folder,
+                    data_dir=data_dir,
+                    device=device,
+                    overrides=sets,
+                    show_progress=show_progress,
+                )
+                run.status = "finished"
+                for c in results["claims"]:
+                    run.claims[c["verdict"]] = run.claims.get(c["verdict"], 0) + 1
+            except BidirError as exc:  # a refused run (another run in its folder, say): the others go on
+                run.status = f"failed: {exc}"
+            except Exception as exc:  # a broken run must not cost the night's other runs; its error is recorded
+                run.status = f"failed: {type(exc).__name__}: {exc}"
+            run.seconds = round(time.perf_counter() - t, 1)
+            estimate[0], estimate[1] = estimate[0] + guess, estimate[1] + run.seconds
+        echo(f"    {run.folder}: {run.status}")
+        log = earlier + [{**asdict(r), "quick": quick} for r in runs]
+        write_json_atomic(out / LOG, {"runs": sorted(log, key=lambda e: e["folder"])})
+    total = time.perf_counter() - start
+    written = write_report(out, ("html", "md"))
+    echo(f"reproduce: {len(runs)} runs in {_clock(total)} ({total:.0f} s); report: {', '.join(map(str, written))}")
+    return runs

@@ -1,0 +1,232 @@
+"""The reproduction report and `bidir reproduce`: claims aggregated over runs, the HTML and Markdown pages, resuming."""
+
+import base64
+import dataclasses
+import io
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+from scipy import stats
+
+from bidir.cli import main
+from bidir.experiments import EXPERIMENTS
+from bidir.experiments.claims import judge
+from bidir.io import jsonable
+from bidir.report import collect, render, render_readme_table, write_report
+from bidir.reproduce import plan
+from bidir.run_folder import identity
+from bidir.runner import build_config, changed_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+CLAIM_IDS = [c.id for exp in EXPERIMENTS.values() for c in exp.claims]
+
+
+class _Page(HTMLParser):
+    """The ids and the image sources of an HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.images = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "img":
+            self.images.append(attrs["src"])
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+# -- the report of the demo's quick runs --------------------------------------------------
+def test_the_html_report_holds_every_experiment_and_claim_and_its_images_decode(demo_run):
+    folder, _ = demo_run
+    html = (folder / "REPORT.html").read_text()
+    page = _Page()
+    page.feed(html)
+    assert {f"exp-{name}" for name in EXPERIMENTS} <= page.ids
+    for claim_id in CLAIM_IDS:
+        assert f"<b>{claim_id}</b>" in html, claim_id
+    figures = sum(len(json.loads((folder / n / "results.json").read_text())["figures"]) for n in EXPERIMENTS)
+    assert len(page.images) == figures > 20
+    for src in page.images:
+        assert src.startswith("data:image/png;base64,")  # self-contained: nothing to fetch
+        image = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
+        image.load()
+        assert image.size[0] > 100 and image.size[1] > 100
+    assert "Quick runs." in html and "http://" not in html and "https://" not in html
+
+
+def test_the_summary_counts_are_the_runs_verdicts(demo_run):
+    folder, _ = demo_run
+    report = collect(folder)
+    stored = {}
+    for name in EXPERIMENTS:
+        for row in json.loads((folder / name / "results.json").read_text())["claims"]:
+            stored[row["id"]] = row["verdict"]
+    ran = {r.claim.id: r.verdict for r in report.rows}
+    assert ran == stored  # one run per experiment: the report's verdict is the run's own
+    assert sum(report.counts.values()) == len(CLAIM_IDS)
+    assert report.counts["reproduced"] > 20 and report.counts["contradicted"] >= 4  # eq 18 reproduced; Table I not
+    md = (folder / "REPORT.md").read_text()
+    assert f"{len(CLAIM_IDS)} claims: **{report.counts['reproduced']} reproduced**" in md
+
+
+def test_the_markdown_report_links_every_figure_that_exists(demo_run):
+    folder, _ = demo_run
+    md = (folder / "REPORT.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert links and all((folder / link).is_file() for link in links)
+    for claim_id in CLAIM_IDS:
+        assert f"**{claim_id}**" in md
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+def test_chromium_renders_the_report(demo_run, tmp_path):
+    folder, _ = demo_run
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}", "--window-size=1280,1600",
+         (folder / "REPORT.html").as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    image = Image.open(shot).convert("L")
+    assert image.size == (1280, 1600)
+    assert len(set(image.getdata())) > 16, "the page rendered as more than a blank"
+
+
+# -- aggregation over seeds ----------------------------------------------------------------
+def _fake_run(root: Path, folder: str, name: str, seed: int, metrics: dict, quick: bool = False) -> None:
+    """A finished run folder as the runner writes it, with the claims judged from ``metrics``."""
+    exp = EXPERIMENTS[name]
+    config = jsonable(dataclasses.asdict(build_config(exp, quick)))
+    changed = changed_settings(exp, config, quick)
+    claims = [judge(c, metrics, quick, changed, config) for c in exp.claims]
+    path = root / folder
+    path.mkdir(parents=True)
+    results = {"experiment": name, "quick": quick, "seed": seed, "config": config, "metrics": metrics,
+               "claims": claims, "figures": [], "versions": {}}  # fmt: skip
+    (path / "results.json").write_text(json.dumps(jsonable(results)))
+    invocation = {"seconds": 60.0, "device": "cpu", "threads": 2, "git": {"commit": "0" * 40, "dirty": False}}
+    (path / "manifest.json").write_text(
+        json.dumps({**identity(name, quick, seed, config, None), "invocations": [invocation]})
+    )
+
+
+def _cifar_metrics(uni: float, bi: float) -> dict:
+    side = {"own_centroid_nearest": 10, "relative_error_to_own_centroid": [0.05] * 10}
+    return {"unidirectional": {**side, "test_accuracy": uni, "relative_error_to_own_centroid": [1.4] * 10},
+            "bidirectional": {**side, "test_accuracy": bi}}  # fmt: skip
+
+
+def test_seeds_give_mean_std_and_a_paired_test(tmp_path):
+    uni, bi = [0.52, 0.53, 0.51], [0.50, 0.515, 0.505]
+    for s in range(3):
+        _fake_run(tmp_path, f"bbp-cifar{f'-seed{s}' if s else ''}", "bbp-cifar", s, _cifar_metrics(uni[s], bi[s]))
+    report = collect(tmp_path)
+    row = next(r for r in report.rows if r.claim.id == "kosko-fig4-accuracy")
+    diffs = [b - u for u, b in zip(uni, bi, strict=True)]
+    mean = sum(diffs) / 3
+    assert row.verdict == "contradicted" and row.measured.startswith(f"{mean:.4g} ± ")
+    assert row.p_value == pytest.approx(stats.ttest_rel(bi, uni).pvalue, rel=1e-9)  # the one-sample test of the pairs
+    assert sorted(row.runs) == ["bbp-cifar", "bbp-cifar-seed1", "bbp-cifar-seed2"]
+    centroids = next(r for r in report.rows if r.claim.id == "kosko-fig4-bidirectional")
+    assert centroids.verdict == "reproduced" and "(mean ± std of 3 runs)" in centroids.measured
+    missing = next(r for r in report.rows if r.claim.id == "jiang-method1-mnist")
+    assert missing.verdict == "not run" and missing.why == "about 16 h on 2 cores"
+
+
+def test_runs_at_other_settings_are_not_comparable_and_say_why(tmp_path):
+    _fake_run(tmp_path, "quick", "bbp-cifar", 0, _cifar_metrics(0.5, 0.6), quick=True)
+    row = next(r for r in collect(tmp_path).rows if r.claim.id == "kosko-fig4-accuracy")
+    assert row.verdict == "not comparable" and row.why == "quick settings" and row.measured == "0.1"
+
+
+def test_a_run_that_predates_a_claim_is_judged_from_its_metrics(tmp_path):
+    _fake_run(tmp_path, "old", "bbp-cifar", 0, _cifar_metrics(0.5, 0.6))
+    results = json.loads((tmp_path / "old" / "results.json").read_text())
+    del results["claims"]
+    (tmp_path / "old" / "results.json").write_text(json.dumps(results))
+    row = next(r for r in collect(tmp_path).rows if r.claim.id == "kosko-fig4-accuracy")
+    assert row.verdict == "reproduced" and row.measured == "0.1"
+
+
+def test_report_refuses_a_folder_without_runs_in_one_line(tmp_path):
+    out = invoke("report", tmp_path)
+    assert out.exit_code == 1 and out.output.strip().count("\n") == 0 and "no run folder" in out.output
+    assert not list(tmp_path.iterdir())  # a refused report writes nothing
+    out = invoke("report", tmp_path / "nothing-here")
+    assert out.exit_code == 1 and "is not a folder" in out.output
+
+
+# -- reproduce -------------------------------------------------------------------------------
+def test_the_plan_runs_cheapest_first_with_seeds_and_variants():
+    runs = plan(seeds=3)
+    assert [r.hours for r in runs] == sorted(r.hours for r in runs)
+    folders = [r.folder for r in runs]
+    assert len(folders) == len(set(folders))
+    assert {"bbp-cifar", "bbp-cifar-seed1", "bbp-cifar-seed2", "bbp-cifar-nem", "bbp-cifar-nem-seed2"} <= set(folders)
+    assert "bam-permutation-seed1" not in folders  # not seeded: one run is the claim
+    assert "bsp-mnist-fashion-mnist" in folders
+    assert runs[-1].experiment == "bsp-mnist"
+
+
+def test_reproduce_skips_finished_runs_resumes_unfinished_ones_and_writes_the_report(tmp_path):
+    names = ["note-engine", "abam", "style-emnist"]
+    out = invoke("reproduce", *names, "--quick", "--out", tmp_path, "--no-progress")
+    assert out.exit_code == 0, out.output
+    assert "[1/3] note-engine: elapsed 0:00:00, about" in out.output  # cheapest first, with an estimate
+    log = {e["folder"]: e["status"] for e in json.loads((tmp_path / "reproduce.json").read_text())["runs"]}
+    assert log["note-engine"] == log["abam"] == "finished"
+    assert log["style-emnist"].startswith("not run: the emnist-letters files are not in the data folder")
+    before = (tmp_path / "abam" / "results.json").read_bytes()
+    (tmp_path / "note-engine" / "results.json").unlink()  # an unfinished run: its manifest, no results
+    out = invoke("reproduce", *names, "--quick", "--out", tmp_path, "--no-progress")
+    log = {e["folder"]: e["status"] for e in json.loads((tmp_path / "reproduce.json").read_text())["runs"]}
+    assert log["abam"] == "skipped (finished before)" and log["note-engine"] == "finished"
+    assert (tmp_path / "abam" / "results.json").read_bytes() == before
+    assert "(resumed)" in (tmp_path / "note-engine" / "summary.txt").read_text()
+    md = (tmp_path / "REPORT.md").read_text()
+    assert "*not run: the emnist-letters files are not in the data folder" in md
+    assert "not run: about 16 h on 2 cores" in md  # bsp-mnist, never run here
+
+
+def test_reproduce_refuses_bad_input_before_any_work(tmp_path):
+    out = invoke("reproduce", "no-such", "--out", tmp_path / "r")
+    assert out.exit_code == 1 and "unknown experiment 'no-such'" in out.output and not (tmp_path / "r").exists()
+    out = invoke("reproduce", "abam", "--seeds", "0", "--out", tmp_path / "r")
+    assert out.exit_code == 2 and "--seeds" in out.output and not (tmp_path / "r").exists()
+
+
+# -- the committed results and the README ------------------------------------------------------
+def _readme_section() -> str:
+    text = (ROOT / "README.md").read_text()
+    start, end = text.index("<!-- results:start -->"), text.index("<!-- results:end -->")
+    return text[start + len("<!-- results:start -->") : end].strip()
+
+
+def test_the_readme_results_table_is_generated_from_results():
+    """README's results section is the table `scripts/update_readme.py` renders from results/, and each of its
+    numbers is in results/REPORT.md, which `bidir report results` writes from the run folders."""
+    report = collect(ROOT / "results")
+    assert _readme_section() == render_readme_table(report).strip(), "run scripts/update_readme.py"
+    committed = (ROOT / "results" / "REPORT.md").read_text()
+    assert committed == render(report, "md", ROOT / "results"), "run `bidir report results --format md`"
+    table = re.findall(r"\|[^\n]*\|", committed.split("## Summary", 1)[1].split("Verdicts:", 1)[0])
+    for number in re.findall(r"\d+(?:\.\d+)?", _readme_section()):
+        assert any(number in row for row in table), number
+
+
+def test_write_report_refuses_two_formats_into_one_file(demo_run, tmp_path):
+    folder, _ = demo_run
+    with pytest.raises(Exception, match="one --format"):
+        write_report(folder, ("html", "md"), tmp_path / "x")
