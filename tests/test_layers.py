@@ -114,6 +114,26 @@ def test_the_cnn_runs_both_ways_through_the_same_synapses():
         net.loss(x, torch.rand(8, 10))
 
 
+@pytest.mark.usefixtures("float64")
+def test_the_backward_sweep_of_a_batch_runs_once_per_distinct_label_with_the_same_loss_and_gradients():
+    """B one-hot rows hold at most K distinct class vectors: N^T runs on those and is gathered, exactly."""
+    net = BidirectionalCNN(channels=(4, 8), hidden=(16,), seed=0).double()
+    x, t, _ = _digits(32)
+    x, t = x.double(), t.double()
+    calls = []
+    original = net.backward_pass
+    net.backward_pass = lambda y: calls.append(len(y)) or original(y)
+    J, _ = net.loss(x, t, "backward")
+    fast = torch.autograd.grad(J, list(net.parameters()), allow_unused=True)
+    assert calls == [len(t.unique(dim=0))] and calls[0] <= 10 < len(t)
+    flat = x.flatten(1)
+    reference = ((original(t).flatten(1) - flat) ** 2).sum(1).mul(0.5).mean()
+    slow = torch.autograd.grad(reference, list(net.parameters()), allow_unused=True)
+    assert torch.allclose(J, reference, rtol=1e-12)
+    for a, b in zip(fast, slow, strict=True):
+        assert (a is None and b is None) or torch.allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 def test_bidirectional_training_of_the_cnn_fits_both_directions():
     """Trained bidirectionally (E_f + E_b), the CNN classifies and its N^T(e_k) moves towards the class centroids."""
     torch.manual_seed(0)

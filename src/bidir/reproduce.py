@@ -24,12 +24,13 @@ from .errors import BidirError, InvalidInputError
 from .experiments import EXPERIMENTS
 from .io import write_json_atomic
 from .report import write_report
-from .runner import build_config, finished, run_experiment
+from .runner import build_config, finished, resolve_device, run_experiment
 
 __all__ = ["Planned", "plan", "reproduce", "LOG"]
 
 LOG = "reproduce.json"
 QUICK_SECONDS = 5.0  # the estimate for a --quick run before any has finished
+LEAST_SECONDS = 30.0  # no full run is estimated below this (one tiny estimate would blow up the scaling)
 
 
 @dataclass
@@ -68,7 +69,8 @@ def plan(names=None, seeds: int = 1, base_seed: int = 0) -> list[Planned]:
         for label, overrides in {"": {}, **exp.variants}.items():
             for k in range(seeds if exp.seeded else 1):
                 folder = name + (f"-{label}" if label else "") + (f"-seed{base_seed + k}" if k else "")
-                runs.append(Planned(name, label, dict(overrides), base_seed + k, folder, exp.hours))
+                hours = exp.variant_hours.get(label, exp.hours)
+                runs.append(Planned(name, label, dict(overrides), base_seed + k, folder, hours))
     return sorted(runs, key=lambda r: (r.hours, r.experiment, r.variant, r.seed))
 
 
@@ -93,6 +95,11 @@ def _earlier(log: Path, planned: set) -> list[dict]:
     return [e for e in entries if e.get("folder") not in planned]
 
 
+def _guess(run: Planned, quick: bool) -> float:
+    """The run's expected seconds, before any run has been timed."""
+    return QUICK_SECONDS if quick else max(run.hours * 3600, LEAST_SECONDS)
+
+
 def _clock(seconds: float) -> str:
     return str(_dt.timedelta(seconds=round(seconds)))
 
@@ -112,18 +119,19 @@ def reproduce(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"--out {out} is a file, not a folder")
-    for run in runs:  # every setting is checked before any work
+    resolve_device(device)  # every setting and the device are checked before any work
+    for run in runs:
         build_config(EXPERIMENTS[run.experiment], quick, run.sets)
     out.mkdir(parents=True, exist_ok=True)
     earlier = _earlier(out / LOG, {r.folder for r in runs})
     start, estimate = time.perf_counter(), [0.0, 0.0]  # [estimated, measured] seconds of the runs done
-    echo(f"reproduce: {len(runs)} runs into {out}/{' (quick settings)' if quick else ''}")
+    cost = " (quick settings)" if quick else f", about {sum(r.hours for r in runs):.1f} h on the 2-core CPU machine"
+    echo(f"reproduce: {len(runs)} runs into {out}/{cost}")
     for i, run in enumerate(runs, 1):
         sets = run.sets
         folder = out / run.folder
-        guess = QUICK_SECONDS if quick else run.hours * 3600
         scale = estimate[1] / estimate[0] if estimate[0] > 0 else 1.0
-        left = scale * sum((QUICK_SECONDS if quick else r.hours * 3600) for r in runs[i - 1 :])
+        left = scale * sum(_guess(r, quick) for r in runs[i - 1 :])
         elapsed = time.perf_counter() - start
         echo(f"[{i}/{len(runs)}] {run.folder}: elapsed {_clock(elapsed)}, about {_clock(left)} left")
         why = missing_data(run, quick, data_dir)
@@ -144,19 +152,23 @@ def reproduce(
                     overrides=sets,
                     show_progress=show_progress,
                 )
-                run.status = "finished"
                 for c in results["claims"]:
                     run.claims[c["verdict"]] = run.claims.get(c["verdict"], 0) + 1
+                verdicts = ", ".join(f"{n} {v}" for v, n in sorted(run.claims.items()))
+                run.status = "finished" + (f" (claims: {verdicts})" if verdicts else "")
             except BidirError as exc:  # a refused run (another run in its folder, say): the others go on
                 run.status = f"failed: {exc}"
             except Exception as exc:  # a broken run must not cost the night's other runs; its error is recorded
                 run.status = f"failed: {type(exc).__name__}: {exc}"
             run.seconds = round(time.perf_counter() - t, 1)
-            estimate[0], estimate[1] = estimate[0] + guess, estimate[1] + run.seconds
+            estimate[0], estimate[1] = estimate[0] + _guess(run, quick), estimate[1] + run.seconds
         echo(f"    {run.folder}: {run.status}")
         log = earlier + [{**asdict(r), "quick": quick} for r in runs]
         write_json_atomic(out / LOG, {"runs": sorted(log, key=lambda e: e["folder"])})
     total = time.perf_counter() - start
-    written = write_report(out, ("html", "md"))
-    echo(f"reproduce: {len(runs)} runs in {_clock(total)} ({total:.0f} s); report: {', '.join(map(str, written))}")
+    try:
+        report = "report: " + ", ".join(map(str, write_report(out, ("html", "md"))))
+    except InvalidInputError:  # no run folder under out: every run was refused or not run
+        report = "no run folder, so no report"
+    echo(f"reproduce: {len(runs)} runs in {_clock(total)} ({total:.0f} s); {report}")
     return runs

@@ -84,6 +84,7 @@ class RunFolder:
     created: bool = False
     notes: list = field(default_factory=list)
     previous: dict | None = None
+    git: dict | None = None  # the checkout's commit when the run started (the code that ran)
 
     def check(self) -> None:
         """Refuse, with one line naming what differs, unless the folder is new, empty or holds this same run."""
@@ -152,6 +153,7 @@ class RunFolder:
     def open(self) -> None:
         """Make the folder (a new run writes its manifest now, so a cut-off run can be resumed) and a clean staging."""
         self.created = not self.path.exists()
+        self.git = git_commit()
         self.path.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(self.path)
         shutil.rmtree(self.staging, ignore_errors=True)
@@ -177,7 +179,7 @@ class RunFolder:
             "resumed": self.resumed,
             "notes": self.notes,
             "bidir": __version__,
-            "git": git_commit(),
+            "git": self.git,
             "device": device,
             "threads": torch.get_num_threads(),
         }

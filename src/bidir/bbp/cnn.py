@@ -115,6 +115,13 @@ class BidirectionalCNN(BidirModule):
             h = act(h) if i > 0 else h  # identity pixels at the input field
         return h
 
+    def _backward_batch(self, t: torch.Tensor) -> torch.Tensor:
+        """N^T(t) for a training batch, computed once per distinct row of t and gathered: a batch of one-hot labels
+        has at most K distinct rows, so the backward sweep costs K samples instead of B, with the same values and
+        (autograd sums the gathered rows' gradients) the same gradients."""
+        rows, index = torch.unique(t, dim=0, return_inverse=True)
+        return self.backward_pass(rows)[index] if len(rows) < len(t) else self.backward_pass(t)
+
     # -- the training objective ---------------------------------------------------------
     def loss(self, x, t, mode: str = "bidirectional", backward_weight: float = 1.0, noise: tuple | None = None):
         """(J, {error name: batch-mean error}) for the training ``mode`` (eqs 57, 68-69); J.backward() gives the
@@ -134,7 +141,7 @@ class BidirectionalCNN(BidirModule):
             errors["forward_error"] = lk.error("categorical", Softmax(), z, z.softmax(-1), target).mean()
             J = J + errors["forward_error"]
         if mode in ("backward", "bidirectional"):
-            x_hat = self.backward_pass(t).flatten(1)
+            x_hat = self._backward_batch(t).flatten(1)
             flat = x.flatten(1)
             target = flat if noise is None else flat + target_noise(noise[0], "gaussian", x_hat, flat, *noise[1:])[0]
             errors["backward_error"] = lk.error("gaussian", Identity(), x_hat, x_hat, target).mean()

@@ -104,6 +104,7 @@ CLAIMS = (
         trained=True,
         paired=True,
         when=CIFAR,
+        variant="nem",
         ignores=("trainings",),
     ),
 )
@@ -139,6 +140,7 @@ class Config:
     hours=0.4,
     seeded=True,
     variants={"nem": {"trainings": NEM_TRAININGS}},
+    variant_hours={"nem": 0.8},
     figures={"backward_recall": "Kosko Fig 4", "centroid_distances": "Kosko Fig 4 (in numbers)"},
 )
 def run(cfg: Config, ctx) -> dict:

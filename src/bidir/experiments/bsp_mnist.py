@@ -340,6 +340,7 @@ CLAIMS = (
         trained=True,
         when={"dataset": "fashion-mnist"},
         ignores=("settings",),
+        variant="fashion-mnist",
     ),
     Claim(
         "jiang-method2-one-to-one",
@@ -389,6 +390,7 @@ CLAIMS = (
     claims=CLAIMS,
     hours=16.0,
     variants={"fashion-mnist": {"dataset": "fashion-mnist", "settings": "method1"}},
+    variant_hours={"fashion-mnist": 1.2},
     figures={"accuracy_curves": "Jiang & Fu Figs 6-7"},
 )
 def run(cfg: Config, ctx) -> dict:

@@ -56,6 +56,7 @@ class Claim:
     higher_is_better: bool = True  # for 'target'
     when: Mapping[str, Any] = field(default_factory=dict)  # the config values the claim is about
     ignores: tuple[str, ...] = ()  # settings that only choose what else runs beside it (they leave it comparable)
+    variant: str = ""  # the experiment's variant run that measures it (Experiment.variants; "" = the default run)
     paired: bool = False  # the measure is a per-seed difference of two methods (reproduce --seeds: paired test)
     check: Callable[[Any], bool] | None = None  # for 'holds': decides from the measured value (default: bool)
     failing: str = "contradicted"  # the verdict of a failed equal / at_most / at_least / holds: or "short"

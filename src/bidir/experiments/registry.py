@@ -26,6 +26,7 @@ class Experiment:
     hours: float = 0.0  # wall hours of the full run on the 2-core CPU machine (measured; orders `bidir reproduce`)
     seeded: bool = False  # its claims depend on the seed: `bidir reproduce --seeds N` repeats it over N seeds
     variants: dict = field(default_factory=dict)  # other settings its claims need: {label: {setting: value}}
+    variant_hours: dict = field(default_factory=dict)  # {label: hours} where a variant costs other than ``hours``
     figures: dict = field(default_factory=dict)  # figure file stem -> the paper's figure it reproduces
 
 

@@ -22,6 +22,7 @@ from scipy import stats
 from ..errors import InvalidInputError
 from ..experiments import EXPERIMENTS
 from ..experiments.claims import PAPERS, Claim, judge, verdict
+from ..io import jsonable
 from ..runner import changed_settings
 
 __all__ = ["Run", "ClaimRow", "Report", "collect", "fmt", "ORDER"]
@@ -70,7 +71,7 @@ class Run:
         """The run's figures that are present in its folder."""
         return [self.folder / f for f in self.results.get("figures", []) if (self.folder / f).is_file()]
 
-    def claim(self, claim: Claim) -> dict | None:
+    def claim(self, claim: Claim) -> dict:
         """The run's row for ``claim``: as the run judged it, or judged now from its metrics if the run predates it."""
         for row in self.results.get("claims", []):
             if row["id"] == claim.id:
@@ -177,6 +178,12 @@ def _not_run(root: Path, runs: list) -> dict:
     return {name: why.removeprefix("not run: ") for name, why in reasons.items() if name not in ran}
 
 
+def _is_variant(run: Run, experiment: str, label: str) -> bool:
+    """Whether the run has the settings of the experiment's variant ``label``."""
+    wanted = jsonable(EXPERIMENTS[experiment].variants[label])
+    return all(run.results["config"].get(k) == v for k, v in wanted.items())
+
+
 def _hours(hours: float) -> str:
     return f"about {hours:g} h" if hours >= 1 else f"about {max(1, round(hours * 60))} min"
 
@@ -187,14 +194,20 @@ def _numeric(value) -> bool:
 
 def _row(claim: Claim, experiment: str, runs: list, not_run: str) -> ClaimRow:
     judged = [(run, run.claim(claim)) for run in runs]
-    judged = [(run, row) for run, row in judged if row is not None]
     comparable = [(run, row) for run, row in judged if row["verdict"] != "not comparable"]
     if not comparable:
         if not judged:
             return ClaimRow(claim, experiment, "not run", "", not_run)
-        run, row = judged[0]
-        whys = "; ".join(dict.fromkeys(f"{r['why']}" for _, r in judged))
-        return ClaimRow(claim, experiment, "not comparable", fmt(row["measured"]), whys)
+        if claim.variant and not any(_is_variant(run, experiment, claim.variant) for run in runs):
+            hours = EXPERIMENTS[experiment].variant_hours.get(claim.variant, EXPERIMENTS[experiment].hours)
+            why = f"its {claim.variant} run ({experiment}-{claim.variant}) is not here: {_hours(hours)} on 2 cores"
+            return ClaimRow(claim, experiment, "not run", "", why)
+        measured = [(run, row) for run, row in judged if row["measured"] is not None] or judged
+        shown = "; ".join(
+            f"{fmt(row['measured'])}" + (f" ({run.name})" if len(judged) > 1 else "") for run, row in measured
+        )
+        whys = "; ".join(dict.fromkeys(row["why"] for _, row in measured))
+        return ClaimRow(claim, experiment, "not comparable", shown, whys)
     names = [run.name for run, _ in comparable]
     values = [row["measured"] for _, row in comparable]
     if len(values) == 1:
