@@ -76,7 +76,7 @@ CLAIMS = (
     Config,
     quick={"n": 64, "p": 64, "ms": (1, 2, 4, 8, 12, 16, 24, 32, 64), "noises": (0.0, 0.2), "trials": 40},
     claims=CLAIMS,
-    hours=0.05,
+    hours=0.04,
 )
 def run(cfg: Config, ctx) -> dict:
     """Exact recall against the number of stored pairs and the key noise, bipolar against binary keys."""

@@ -137,10 +137,10 @@ class Config:
     Config,
     quick={"dataset": "mnist-subset", "epochs": 2, "lr": 1e-3, "train_size": 3000, "test_size": 500},
     claims=CLAIMS,
-    hours=0.4,
+    hours=0.5,
     seeded=True,
     variants={"nem": {"trainings": NEM_TRAININGS}},
-    variant_hours={"nem": 0.8},
+    variant_hours={"nem": 1.0},
     figures={"backward_recall": "Kosko Fig 4", "centroid_distances": "Kosko Fig 4 (in numbers)"},
 )
 def run(cfg: Config, ctx) -> dict:

@@ -182,7 +182,7 @@ def paired(a: list[float], b: list[float]) -> dict:
     Config,
     quick=QUICK,
     claims=CLAIMS,
-    hours=8.0,
+    hours=3.0,
     figures={"accuracy": "Kosko sec IV (accuracy claim)", "backward_recall_cifar10": "Kosko Fig 4 (CNN)"},
 )
 def run(cfg: Config, ctx) -> dict:

@@ -130,7 +130,7 @@ CLAIMS = (
         "search_multiples": (),
     },
     claims=CLAIMS,
-    hours=0.3,
+    hours=0.12,
     figures={"permutation_recall": "Kosko Fig 1b"},
 )
 def run(cfg: Config, ctx) -> dict:

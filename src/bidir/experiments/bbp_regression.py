@@ -105,7 +105,7 @@ QUICK = {"seeds": 2, "epochs": 300, "train_size": 400, "test_size": 400, "width"
     "B-BP regression run in reverse: the backward pass lands on each output's pre-image centroid (sine, x^2)",
     Config,
     quick=QUICK,
-    hours=0.05,
+    hours=0.2,
 )
 def run(cfg: Config, ctx) -> dict:
     """For each function and hidden activation: forward, backward and bidirectional training over seeds."""

@@ -105,8 +105,10 @@ def render(report: Report, fmt_: str = "html", base: Path | None = None) -> str:
 
 
 def render_readme_table(report: Report) -> str:
-    """The README's compact results table: per paper, how many claims got each verdict, linked to the report."""
-    return _environment().get_template("readme.md.j2").render(papers=report.papers(), counts=report.counts, order=ORDER)
+    """The README's compact results: per paper, how many claims got each verdict; then the claims where we differ."""
+    notable = [r for r in report.rows if r.verdict in ("beaten", "short", "contradicted")]
+    template = _environment().get_template("readme.md.j2")
+    return template.render(papers=report.papers(), counts=report.counts, order=ORDER, notable=notable)
 
 
 def write_report(root, formats=("html",), out: Path | None = None) -> list[Path]:
