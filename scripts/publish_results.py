@@ -24,27 +24,29 @@ def publish(run: Path, target: Path) -> None:
         shutil.copy2(run / name, target / name)
 
 
+def runs_in(source: Path) -> list[Path]:
+    """The run folder itself, or the finished run folders in it (folders moved aside by --restart left out)."""
+    if (source / "results.json").is_file():
+        return [source]
+    return sorted(p.parent for p in source.glob("*/results.json") if ".replaced-" not in p.parent.name)
+
+
+def merge_log(log: Path, results: Path) -> None:
+    """Add a reproduce.json's entries to results/reproduce.json (an entry per run folder, the newest kept)."""
+    target = results / log.name
+    merged = {e["folder"]: e for e in json.loads(target.read_text())["runs"]} if target.is_file() else {}
+    merged.update({e["folder"]: e for e in json.loads(log.read_text())["runs"]})
+    target.write_text(json.dumps({"runs": sorted(merged.values(), key=lambda e: e["folder"])}, indent=1) + "\n")
+
+
 def main(sources: list[str]) -> None:
     results = ROOT / "results"
     for source in map(Path, sources):
-        runs = (
-            [source] if (source / "results.json").is_file() else sorted(p.parent for p in source.glob("*/results.json"))
-        )
-        for run in runs:
+        for run in runs_in(source):
             publish(run, results / run.name)
             print(f"results/{run.name}: from {run}")
-        log = source / "reproduce.json"
-        if log.is_file():
-            ours = json.loads(log.read_text())["runs"]
-            merged = (
-                {e["folder"]: e for e in json.loads((results / log.name).read_text())["runs"]}
-                if (results / log.name).is_file()
-                else {}
-            )
-            merged.update({e["folder"]: e for e in ours})
-            (results / log.name).write_text(
-                json.dumps({"runs": sorted(merged.values(), key=lambda e: e["folder"])}, indent=1) + "\n"
-            )
+        if (source / "reproduce.json").is_file():
+            merge_log(source / "reproduce.json", results)
 
 
 if __name__ == "__main__":

@@ -35,9 +35,17 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["fmt"] = fmt
+    env.filters["paper"] = paper_value
     env.filters["cell"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
     env.filters["clock"] = lambda seconds: str(_dt.timedelta(seconds=round(seconds)))
     return env
+
+
+def paper_value(claim, width: int = 160) -> str:
+    """The paper's value with the comparison it is judged by: "<= 8", ">= 0", "0.9848 +- 0.005", a matrix."""
+    value = fmt(claim.paper_value, width)
+    tolerance = f" ± {fmt(claim.tolerance)}" if claim.tolerance and claim.compare in ("equal", "target") else ""
+    return {"at_most": f"≤ {value}", "at_least": f"≥ {value}"}.get(claim.compare, value + tolerance)
 
 
 def _figure_source(path: Path, fmt_: str, base: Path) -> str:
