@@ -145,7 +145,7 @@ def test_seeds_give_mean_std_and_a_paired_test(tmp_path):
     centroids = next(r for r in report.rows if r.claim.id == "kosko-fig4-bidirectional")
     assert centroids.verdict == "reproduced" and "(mean ± std of 3 runs)" in centroids.measured
     missing = next(r for r in report.rows if r.claim.id == "jiang-method1-mnist")
-    assert missing.verdict == "not run" and missing.why == "about 16 h on 2 cores"
+    assert missing.verdict == "not run" and missing.why == f"about {EXPERIMENTS['bsp-mnist'].hours:g} h on 2 cores"
 
 
 def test_runs_at_other_settings_are_not_comparable_and_say_why(tmp_path):
@@ -201,7 +201,7 @@ def test_reproduce_skips_finished_runs_resumes_unfinished_ones_and_writes_the_re
     assert "(resumed)" in (tmp_path / "note-engine" / "summary.txt").read_text()
     md = (tmp_path / "REPORT.md").read_text()
     assert "*not run: the emnist-letters files are not in the data folder" in md
-    assert "not run: about 16 h on 2 cores" in md  # bsp-mnist, never run here
+    assert f"not run: about {EXPERIMENTS['bsp-mnist'].hours:g} h on 2 cores" in md  # bsp-mnist, never run here
 
 
 def test_reproduce_refuses_bad_input_before_any_work(tmp_path):

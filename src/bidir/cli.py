@@ -162,14 +162,7 @@ def demo(out, seed, data_dir, device, no_progress):
     help="Repeat the seed-dependent experiments over seeds 0..N-1 (the report gives mean +- std and paired tests).",
 )
 @click.option("--quick", is_flag=True, help="Quick settings for every run (a smoke test of the whole pipeline).")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder with the official dataset files (default: $BIDIR_DATA_DIR, then the cache).",
-)
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--no-progress", is_flag=True, help="Hide the runs' progress bars (the overall progress lines stay).")
+@_with_options(_run_options[1:])  # --data-dir, --device, --no-progress (each run's seed is the plan's)
 def reproduce(names, out, seeds, quick, data_dir, device, no_progress):
     """Run every experiment NAMES (default: all) at the papers' settings, cheapest first, then write the report."""
     from .reproduce import reproduce as run_all

@@ -388,7 +388,7 @@ CLAIMS = (
         "cosine_batch": 10,
     },
     claims=CLAIMS,
-    hours=16.0,
+    hours=10.0,
     variants={"fashion-mnist": {"dataset": "fashion-mnist", "settings": "method1"}},
     variant_hours={"fashion-mnist": 1.2},
     figures={"accuracy_curves": "Jiang & Fu Figs 6-7"},

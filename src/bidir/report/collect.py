@@ -100,7 +100,7 @@ class Report:
     root: Path
     runs: list
     rows: list
-    not_run: dict  # experiment -> why it has no run here ("about 16 h on 2 cores", "the ... files are not ...")
+    not_run: dict  # experiment -> why it has no run here ("about 10 h on 2 cores", "the ... files are not ...")
 
     @property
     def counts(self) -> dict:
