@@ -73,33 +73,31 @@ def _mean_difference(metrics: dict, dataset: str, method: str, baseline: str) ->
 IGNORES = ("datasets", "methods")  # each dataset and method trains on its own, from the seed's initial weights
 
 
+PAIRED = (  # (claim, source, statement, method, baseline, in words)
+    ("accuracy", "sec I, sec IV", "bidirectional training tends to improve a deep convolutional classifier's accuracy",
+     "bbp", "bp", "B-BP minus BP"),
+    ("nem", "sec IV", "carefully injected NEM noise raises B-BP's accuracy further", "bbp-nem", "bbp",
+     "B-BP + NEM minus B-BP"),
+)  # fmt: skip
+
+
 def _claims(dataset: str, label: str) -> tuple:
     return (
-        Claim(
-            f"kosko-conv-accuracy-{dataset}",
-            "kosko",
-            "sec I, sec IV",
-            f"bidirectional training tends to improve a deep convolutional classifier's accuracy ({label})",
-            0.0,
-            lambda m: _mean_difference(m, dataset, "bbp", "bp"),
-            "at_least",
-            metric=f"{label} test accuracy, B-BP minus BP, mean of the per-seed differences",
-            trained=True,
-            paired=True,
-            ignores=IGNORES,
-        ),
-        Claim(
-            f"kosko-conv-nem-{dataset}",
-            "kosko",
-            "sec IV",
-            f"carefully injected NEM noise raises B-BP's accuracy further ({label}, CNN)",
-            0.0,
-            lambda m: _mean_difference(m, dataset, "bbp-nem", "bbp"),
-            "at_least",
-            metric=f"{label} test accuracy, B-BP + NEM minus B-BP, mean of the per-seed differences",
-            trained=True,
-            paired=True,
-            ignores=IGNORES,
+        *(
+            Claim(
+                f"kosko-conv-{name}-{dataset}",
+                "kosko",
+                source,
+                f"{statement} ({label}, CNN)",
+                0.0,
+                lambda m, method=method, baseline=baseline: _mean_difference(m, dataset, method, baseline),
+                "at_least",
+                metric=f"{label} test accuracy, {words}, mean of the per-seed differences",
+                trained=True,
+                paired=True,
+                ignores=IGNORES,
+            )
+            for name, source, statement, method, baseline, words in PAIRED
         ),
         Claim(
             f"kosko-conv-fig4-{dataset}",

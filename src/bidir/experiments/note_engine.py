@@ -55,38 +55,23 @@ CLAIMS = (
         metric="largest |engine - autograd| / max |autograd| over every parameter of every network (float64)",
         tolerance=1e-10,
     ),
-    Claim(
-        "note-appendix-bias",
-        "note",
-        "appendix, bias gradient",
-        "dJ/db = W^T dJ/dz 1 / ndata",
-        "W^T dJ/dz 1 / ndata",
-        "slips.bias",
-        "holds",
-        metric="[shape of the appendix's dJ/db, shape of b]; it must be b's shape to be a gradient",
-        check=lambda v: v["appendix_shape"] == v["parameter_shape"],
-    ),
-    Claim(
-        "note-appendix-y-shape",
-        "note",
-        "appendix, layer output",
-        "y = f(z) is in R^{ny x nx}",
-        "R^{ny x nx}",
-        "slips.y",
-        "holds",
-        metric="[the appendix's shape, the shape of y = f(W x + b)] with nx, ny, ndata all different",
-        check=lambda v: v["appendix_shape"] == v["measured_shape"],
-    ),
-    Claim(
-        "note-appendix-dx-shape",
-        "note",
-        "appendix, input gradient",
-        "dJ/dx is in R^{ny x ndata}",
-        "R^{ny x ndata}",
-        "slips.dx",
-        "holds",
-        metric="[the appendix's shape, the shape of autograd's dJ/dx]",
-        check=lambda v: v["appendix_shape"] == v["measured_shape"],
+    *(
+        Claim(
+            f"note-appendix-{name}",
+            "note",
+            f"appendix, {where}",
+            printed,
+            printed.split(" is in ")[-1].removeprefix("dJ/db = "),
+            f"slips.{key}",
+            "holds",
+            metric=f"[the appendix's shape, the shape of {what}], with nx, ny and ndata all different",
+            check=lambda v: v["appendix_shape"] == v["measured_shape"],
+        )
+        for name, key, where, printed, what in (
+            ("bias", "bias", "bias gradient", "dJ/db = W^T dJ/dz 1 / ndata", "b (a gradient must have it)"),
+            ("y-shape", "y", "layer output", "y = f(z) is in R^{ny x nx}", "y = f(W x + b)"),
+            ("dx-shape", "dx", "input gradient", "dJ/dx is in R^{ny x ndata}", "autograd's dJ/dx"),
+        )
     ),
 )
 
