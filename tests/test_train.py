@@ -201,7 +201,11 @@ def test_ddp_with_two_processes_matches_one_process(tmp_path, engine, batch):
         text=True,
         timeout=300,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    written = all((two / f"rank{r}.pt").is_file() for r in (0, 1))
+    # gloo can abort in its threads at interpreter exit, after every rank has finished and written its state
+    # (bidir.distributed destroys the group at exit, which makes this rare); anything else is a failure
+    teardown = written and "terminate called without an active exception" in proc.stderr
+    assert proc.returncode == 0 or teardown, proc.stderr[-3000:]
     ref = torch.load(one / "rank0.pt", weights_only=True)
     runs = [torch.load(two / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
     assert [(r["world"], r["ddp"]) for r in runs] == [(2, True), (2, True)] and (ref["world"], ref["ddp"]) == (1, False)
