@@ -50,6 +50,25 @@ def _median(values: list[float]) -> float:
     return float(torch.tensor(values).median())
 
 
+def _gain(name: str, source: str, statement: str, training: str, baseline: str, words: str, variant: str = ""):
+    """A paired accuracy claim: ``training``'s test accuracy minus ``baseline``'s, from the same initial weights."""
+    return Claim(
+        name,
+        "kosko",
+        source,
+        statement,
+        0.0,
+        lambda m: m[training]["test_accuracy"] - m[baseline]["test_accuracy"],
+        "at_least",
+        metric=f"test accuracy, {words} (same initial weights)",
+        trained=True,
+        paired=True,
+        when=CIFAR,
+        variant=variant,
+        ignores=("trainings",),
+    )
+
+
 CLAIMS = (
     Claim(
         "kosko-fig4-bidirectional",
@@ -78,34 +97,22 @@ CLAIMS = (
         when=CIFAR,
         ignores=("trainings",),
     ),
-    Claim(
+    _gain(
         "kosko-fig4-accuracy",
-        "kosko",
         "sec IV, Fig 4",
         PAPER["accuracy"],
-        0.0,
-        lambda m: m["bidirectional"]["test_accuracy"] - m["unidirectional"]["test_accuracy"],
-        "at_least",
-        metric="test accuracy, bidirectional minus unidirectional (same initial weights)",
-        trained=True,
-        paired=True,
-        when=CIFAR,
-        ignores=("trainings",),
+        "bidirectional",
+        "unidirectional",
+        "bidirectional minus unidirectional",
     ),
-    Claim(
+    _gain(
         "kosko-fig4-nem",
-        "kosko",
         "sec IV",
         "the accuracy increased further by carefully injecting EM-based (NEM) noise during training",
-        0.0,
-        lambda m: m["bidirectional-nem"]["test_accuracy"] - m["bidirectional"]["test_accuracy"],
-        "at_least",
-        metric="test accuracy, B-BP + NEM minus B-BP (same initial weights)",
-        trained=True,
-        paired=True,
-        when=CIFAR,
+        "bidirectional-nem",
+        "bidirectional",
+        "B-BP + NEM minus B-BP",
         variant="nem",
-        ignores=("trainings",),
     ),
 )
 
