@@ -2,6 +2,7 @@
 
 import base64
 import dataclasses
+import importlib.util
 import io
 import json
 import re
@@ -108,10 +109,12 @@ def test_chromium_renders_the_report(demo_run, tmp_path):
 
 
 # -- aggregation over seeds ----------------------------------------------------------------
-def _fake_run(root: Path, folder: str, name: str, seed: int, metrics: dict, quick: bool = False) -> None:
-    """A finished run folder as the runner writes it, with the claims judged from ``metrics``."""
+def _fake_run(
+    root: Path, folder: str, name: str, seed: int, metrics: dict, quick: bool = False, sets: dict | None = None
+) -> None:
+    """A finished run folder as the runner writes it (``sets``: its --set strings), claims judged from ``metrics``."""
     exp = EXPERIMENTS[name]
-    config = jsonable(dataclasses.asdict(build_config(exp, quick)))
+    config = jsonable(dataclasses.asdict(build_config(exp, quick, sets)))
     changed = changed_settings(exp, config, quick)
     claims = [judge(c, metrics, quick, changed, config) for c in exp.claims]
     path = root / folder
@@ -161,6 +164,51 @@ def test_a_run_that_predates_a_claim_is_judged_from_its_metrics(tmp_path):
     (tmp_path / "old" / "results.json").write_text(json.dumps(results))
     row = next(r for r in collect(tmp_path).rows if r.claim.id == "kosko-fig4-accuracy")
     assert row.verdict == "reproduced" and row.measured == "0.1"
+
+
+def _conv_metrics(bp: list, bbp: list) -> dict:
+    def method(acc, **extra):
+        mean = sum(acc) / len(acc)
+        std = (sum((a - mean) ** 2 for a in acc) / (len(acc) - 1)) ** 0.5
+        return {"test_accuracy": acc, "mean": mean, "std": std, "own_centroid_nearest": [10] * len(acc), **extra}
+
+    diff = {"mean": (sum(bbp) - sum(bp)) / len(bp), "p_value": float(stats.ttest_rel(bbp, bp).pvalue)}
+    return {"datasets": {"mnist": {"methods": {"bp": method(bp), "bbp": method(bbp, minus_bp=diff)}}}}
+
+
+def test_a_search_gets_its_runs_side_by_side_with_the_settings_that_differ(tmp_path):
+    bp = [0.97, 0.972, 0.968]
+    common = {"datasets": '["mnist"]', "methods": '["bp", "bbp"]', "epochs": "5"}
+    _fake_run(tmp_path, "w1", "bbp-conv", 0, _conv_metrics(bp, [0.96, 0.955, 0.962]), sets=common)
+    _fake_run(tmp_path, "w0.01", "bbp-conv", 0, _conv_metrics(bp, [0.973, 0.972, 0.971]),
+              sets={**common, "backward_weight": "0.01"})  # fmt: skip
+    report = collect(tmp_path)
+    table = report.comparison("bbp-conv")
+    assert table["varied"] == ["backward_weight"]
+    assert table["common"] == {"datasets": ["mnist"], "methods": ["bp", "bbp"], "epochs": 5}
+    assert table["columns"] == ["BP", "B-BP", "N^T(e_k) nearest own centroid after B-BP"]
+    rows = {r["run"]: r for r in table["rows"]}
+    assert rows["w1"]["settings"] == {"backward_weight": 1.0} and rows["w1"]["label"] == "mnist"
+    p = stats.ttest_rel([0.96, 0.955, 0.962], bp).pvalue
+    assert rows["w1"]["values"][:2] == ["97.00 ± 0.20%", f"95.90 ± 0.36% (-1.10, p {p:.2g})"]
+    assert rows["w0.01"]["values"][1].startswith("97.20 ± 0.10% (+0.20, p ")
+    markdown = render(report, "md")
+    assert "| `w1` mnist | `backward_weight=1` | 97.00 ± 0.20% |" in markdown
+    assert report.comparison("bbp-cifar") is None  # no run of it
+    html = render(report, "html")
+    assert '<table class="comparison">' in html and "<code>backward_weight=0.01</code>" in html
+
+
+def test_runs_that_differ_only_in_their_seed_get_no_side_by_side_table(tmp_path):
+    for s in range(2):
+        _fake_run(tmp_path, f"bbp-cifar-seed{s}", "bbp-cifar", s, {**_cifar_metrics(0.5, 0.6), "dataset": "cifar10"})
+    assert collect(tmp_path).comparison("bbp-cifar") is None
+    _fake_run(tmp_path, "bbp-cifar-nem", "bbp-cifar", 0, {**_cifar_metrics(0.5, 0.6), "dataset": "cifar10"},
+              sets={"trainings": '["unidirectional", "bidirectional", "bidirectional-nem"]'})  # fmt: skip
+    table = collect(tmp_path).comparison("bbp-cifar")
+    assert table["varied"] == ["trainings"] and len(table["rows"]) == 3
+    assert table["columns"][:2] == ["unidirectional: test accuracy", "unidirectional: own centroid nearest"]
+    assert {r["label"] for r in table["rows"]} == {"cifar10"} and table["rows"][0]["values"][0] == "50.00%"
 
 
 def test_report_refuses_a_folder_without_runs_in_one_line(tmp_path):
@@ -235,3 +283,19 @@ def test_write_report_refuses_two_formats_into_one_file(demo_run, tmp_path):
     folder, _ = demo_run
     with pytest.raises(Exception, match="one --format"):
         write_report(folder, ("html", "md"), tmp_path / "x")
+
+
+def test_every_published_bbp_conv_run_is_a_run_of_the_search_script():
+    """results/bbp-conv-*: each folder's settings are those `scripts/bbp_conv_search.py` declares for it, so one
+    command remakes the whole search; and every run the script declares builds a valid config."""
+    spec = importlib.util.spec_from_file_location("bbp_conv_search", ROOT / "scripts" / "bbp_conv_search.py")
+    search = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(search)
+    exp = EXPERIMENTS["bbp-conv"]
+    declared = {name: jsonable(dataclasses.asdict(build_config(exp, False, search.sets(changes))))
+                for name, changes in search.SEARCH.items()}  # fmt: skip
+    published = sorted(p.parent for p in (ROOT / "results").glob("bbp-conv-*/results.json"))
+    assert published
+    for folder in published:
+        assert folder.name in declared, f"{folder.name} is not in scripts/bbp_conv_search.py"
+        assert json.loads((folder / "results.json").read_text())["config"] == declared[folder.name], folder.name

@@ -117,6 +117,17 @@ CLAIMS = (
 )
 
 
+def table(metrics: dict) -> dict:
+    """Each training's final test accuracy and Fig 4's measure (the report's side-by-side table of the runs)."""
+    cells = {}
+    for training in TRAININGS:
+        if training in metrics:
+            m = metrics[training]
+            cells[f"{training}: test accuracy"] = f"{100 * m['test_accuracy']:.2f}%"
+            cells[f"{training}: own centroid nearest"] = m["own_centroid_nearest"]
+    return {metrics["dataset"]: cells}
+
+
 @settings
 class Config:
     """Settings of the bbp-cifar experiment: Fig 4's network; the training choices are ours (the paper gives none)."""
@@ -148,6 +159,7 @@ class Config:
     seeded=True,
     variants={"nem": {"trainings": NEM_TRAININGS}},
     variant_hours={"nem": 1.0},
+    table=table,
     figures={"backward_recall": "Kosko Fig 4", "centroid_distances": "Kosko Fig 4 (in numbers)"},
 )
 def run(cfg: Config, ctx) -> dict:

@@ -70,6 +70,28 @@ def _mean_difference(metrics: dict, dataset: str, method: str, baseline: str) ->
     return sum(x - y for x, y in zip(a, b, strict=True)) / len(a)
 
 
+NAMES = {"bp": "BP", "bbp": "B-BP", "bbp-nem": "B-BP + NEM", "bbp-blind": "B-BP + blind", "bp-nem": "BP + NEM"}
+
+
+def table(metrics: dict) -> dict:
+    """Per dataset: each method's test accuracy over the seeds, and its paired difference from BP (the report's
+    side-by-side table of the search's runs); then Fig 4's measure after B-BP."""
+    rows = {}
+    for dataset, r in metrics["datasets"].items():
+        cells = {}
+        for method in sorted(r["methods"], key=list(METHODS).index):
+            m = r["methods"][method]
+            text = f"{100 * m['mean']:.2f} ± {100 * m['std']:.2f}%"
+            if "minus_bp" in m:
+                d, p = m["minus_bp"]["mean"], m["minus_bp"]["p_value"]
+                text += f" ({100 * d:+.2f}" + (f", p {p:.2g})" if p is not None else ")")
+            cells[NAMES[method]] = text
+        if "bbp" in r["methods"]:
+            cells["N^T(e_k) nearest own centroid after B-BP"] = r["methods"]["bbp"]["own_centroid_nearest"]
+        rows[dataset] = cells
+    return rows
+
+
 IGNORES = ("datasets", "methods")  # each dataset and method trains on its own, from the seed's initial weights
 
 
@@ -181,6 +203,7 @@ def paired(a: list[float], b: list[float]) -> dict:
     quick=QUICK,
     claims=CLAIMS,
     hours=3.0,
+    table=table,
     figures={"accuracy": "Kosko sec IV (accuracy claim)", "backward_recall_cifar10": "Kosko Fig 4 (CNN)"},
 )
 def run(cfg: Config, ctx) -> dict:

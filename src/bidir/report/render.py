@@ -97,6 +97,7 @@ def _context(report: Report, fmt_: str, base: Path) -> dict:
         "not_run": report.not_run,
         "runs": len(report.runs),
         "seconds": sum(r.seconds for r in report.runs),
+        "comparisons": {n: report.comparison(n) for n in EXPERIMENTS},
     }
 
 
