@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from click.testing import CliRunner
@@ -17,7 +18,7 @@ from PIL import Image
 from scipy import stats
 
 from bidir.cli import main
-from bidir.experiments import EXPERIMENTS
+from bidir.experiments import EXPERIMENTS, bbp_conv
 from bidir.experiments.claims import judge
 from bidir.io import jsonable
 from bidir.report import collect, render, render_readme_table, write_report
@@ -299,3 +300,7 @@ def test_every_published_bbp_conv_run_is_a_run_of_the_search_script():
     for folder in published:
         assert folder.name in declared, f"{folder.name} is not in scripts/bbp_conv_search.py"
         assert json.loads((folder / "results.json").read_text())["config"] == declared[folder.name], folder.name
+
+
+def test_every_bbp_conv_method_can_be_set_and_has_a_name_in_the_table():
+    assert get_args(bbp_conv.Method) == tuple(bbp_conv.METHODS) == tuple(bbp_conv.NAMES)

@@ -11,6 +11,7 @@ batches and optimiser, so the comparisons are paired:
     bbp-nem     B-BP with NEM noise on the targets of both directions (bidir.bbp.noise)
     bbp-blind   B-BP with blind noise of the same (annealed) scale: the control
     bp-nem      backpropagation with NEM noise on the labels
+    bp-blind    backpropagation with blind noise on the labels (is a gain from noise on B-BP a gain from B-BP?)
 
 Measured per dataset: test accuracy (mean +- std over seeds, and each method minus bp per seed with a paired t-test)
 and Fig 4's measure for the CNN, N^T(e_k) against the class centroids.
@@ -39,8 +40,9 @@ METHODS = {  # name -> (training mode, noise kind or None)
     "bbp-nem": ("bidirectional", "nem"),
     "bbp-blind": ("bidirectional", "blind"),
     "bp-nem": ("forward", "nem"),
+    "bp-blind": ("forward", "blind"),
 }
-Method = Literal["bp", "bbp", "bbp-nem", "bbp-blind", "bp-nem"]
+Method = Literal["bp", "bbp", "bbp-nem", "bbp-blind", "bp-nem", "bp-blind"]
 Dataset = Literal["mnist", "fashion-mnist", "cifar10", "mnist-subset"]
 
 
@@ -70,7 +72,14 @@ def _mean_difference(metrics: dict, dataset: str, method: str, baseline: str) ->
     return sum(x - y for x, y in zip(a, b, strict=True)) / len(a)
 
 
-NAMES = {"bp": "BP", "bbp": "B-BP", "bbp-nem": "B-BP + NEM", "bbp-blind": "B-BP + blind", "bp-nem": "BP + NEM"}
+NAMES = {
+    "bp": "BP",
+    "bbp": "B-BP",
+    "bbp-nem": "B-BP + NEM",
+    "bbp-blind": "B-BP + blind",
+    "bp-nem": "BP + NEM",
+    "bp-blind": "BP + blind",
+}
 
 
 def table(metrics: dict) -> dict:
