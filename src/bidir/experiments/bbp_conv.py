@@ -252,12 +252,19 @@ def run(cfg: Config, ctx) -> dict:
             )
         results[dataset] = {"classes": list(train.classes), "methods": summary}
         _plot_recall(ctx, dataset, centroids.cpu(), recalls, cfg.methods, tuple(x.shape[1:]), train.classes)
-    _plot_accuracy(ctx, results)
+    _plot_accuracy(ctx, results, cfg)
     return {"budget": {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr}, "datasets": results}
 
 
-def _plot_accuracy(ctx, results) -> None:
-    fig, axes = figure(1, len(results), size=(4.5 * len(results) + 2, 3.8), squeeze=False)
+def _plot_accuracy(ctx, results, cfg: Config) -> None:
+    fig, axes = figure(1, len(results), size=(4.5 * len(results) + 2, 4.2), squeeze=False)
+    train = f"{cfg.train_size} training images" if cfg.train_size else "whole training split"
+    fig.suptitle(
+        f"CNN {list(cfg.channels)} conv, {list(cfg.hidden)} dense; E_f + {cfg.backward_weight:g} E_b; noise std "
+        f"{cfg.noise_scale:g} / epoch^{cfg.noise_decay:g}; {train}, {cfg.epochs} epochs, "
+        f"{cfg.seeds} seed{'s' * (cfg.seeds > 1)}",
+        fontsize=10,
+    )
     for ax, (dataset, r) in zip(axes[0], results.items(), strict=True):
         methods = list(r["methods"])
         for i, method in enumerate(methods):
