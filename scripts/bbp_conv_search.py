@@ -31,8 +31,9 @@ SEARCH = {  # folder -> the settings it changes from the reduced study (one data
         for d in ALL
         for w in (0.1, 0.01)
     },
-    # the noise: a larger scale, and a constant one (decay 0), at the w where B-BP is level with BP
+    # the noise: larger scales, and a constant one (decay 0), at the w where B-BP is level with BP
     "bbp-conv-reduced-w0.01-noise0.3": {"backward_weight": 0.01, "noise_scale": 0.3, "methods": NOISY},
+    "bbp-conv-reduced-w0.01-noise1": {"backward_weight": 0.01, "noise_scale": 1.0, "methods": NOISY},
     "bbp-conv-reduced-w0.01-noise-constant": {"backward_weight": 0.01, "noise_decay": 0.0, "methods": NOISY},
     # the control for a gain from noisy B-BP: the same noise on BP's labels alone
     "bbp-conv-reduced-w0.01-noise0.3-bp": {

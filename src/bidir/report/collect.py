@@ -134,32 +134,36 @@ class Report:
         """An experiment's full runs side by side, where their settings differ (a search, or several datasets).
 
         ``common``: the settings every run changed alike from the paper's defaults; ``varied``: the settings that
-        differ between the runs; ``columns`` and ``rows``: per run (and per row of the experiment's ``table``, a
-        dataset say) its varied settings and its measurements: the experiment's ``table`` of its metrics, or else
-        each claim's measured value (None where the run did not measure it). None where fewer than two full runs
-        differ in their settings.
+        differ between the runs, less those every claim ignores (which methods or datasets a run trained: its
+        rows and columns show them); ``columns`` and ``rows``: per run and row of the experiment's ``table`` (a
+        dataset, say), grouped by row, its varied settings and its measurements: the experiment's ``table`` of its
+        metrics, or else each claim's measured value (None where the run did not measure it). None where fewer
+        than two full runs differ in their settings.
         """
+        exp = EXPERIMENTS[experiment]
         runs = [r for r in self.runs_of(experiment) if not r.quick]
         configs = [jsonable(r.results["config"]) for r in runs]
         keys = sorted({k for c in configs for k in c})
         varied = [k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configs}) > 1]
         if len(runs) < 2 or not varied:
             return None
-        tables = [_table(EXPERIMENTS[experiment], r) for r in runs]
+        shown = [k for k in varied if not (exp.claims and all(k in c.ignores for c in exp.claims))]
+        tables = [_table(exp, r) for r in runs]
         columns = list(dict.fromkeys(col for t in tables for cells in t.values() for col in cells))
         columns = [c for c in columns if any(cells.get(c) is not None for t in tables for cells in t.values())]
         rows = [
             {
                 "run": r.name,
                 "label": label,
-                "settings": {k: c.get(k) for k in varied},
-                "values": [cells.get(col) for col in columns],
+                "settings": {k: c.get(k) for k in shown},
+                "values": list(map(cells.get, columns)),
             }
             for r, c, t in zip(runs, configs, tables, strict=True)
             for label, cells in t.items()
         ]
+        rows.sort(key=lambda row: row["label"])  # stable: by run name within a row label
         common = {k: v for k, v in runs[0].changed.items() if k not in varied}
-        return {"common": common, "varied": varied, "columns": columns, "rows": rows}
+        return {"common": common, "varied": shown, "columns": columns, "rows": rows}
 
 
 def _table(exp, run: Run) -> dict:
