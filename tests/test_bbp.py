@@ -204,3 +204,18 @@ def test_a_regressor_run_backward_lands_near_the_preimage_centroid():
             if mode == "bidirectional":
                 assert (ens(x) - t).pow(2).mean().sqrt() < 0.05  # and the forward map still fits
     assert far["bidirectional"] < 0.1 < far["forward"]
+
+
+def test_the_cnn_gradient_is_the_same_bits_every_time():
+    """The gathered backward sweep's gradient sums in a fixed order (index_select), so the same seed trains the same
+    weights whatever the thread scheduling (advanced indexing's gradient did not, with two threads or more)."""
+    from bidir.bbp import BidirectionalCNN
+
+    x = torch.rand(100, 1, 28, 28)
+    t = torch.nn.functional.one_hot(torch.randint(0, 10, (100,)), 10).float()
+    grads = []
+    for _ in range(4):
+        net = BidirectionalCNN(10, (1, 28, 28), (8, 16), hidden=(32,), seed=1)
+        net.loss(x, t, "backward")[0].backward()
+        grads.append(torch.cat([p.grad.flatten() for p in net.parameters() if p.grad is not None]))
+    assert all(torch.equal(grads[0], g) for g in grads[1:])

@@ -382,23 +382,20 @@ def test_14_results_hold_no_timings(tmp_path):
 
 # -- killed and resumed ----------------------------------------------------------------------
 KILL_SCRIPT = """
-import os, sys, torch
+import json, os, sys, torch
 from bidir.bbp.network import BidirectionalMLP
 from bidir.runner import run_experiment
 from bidir.train import Trainer
 
-where, out = sys.argv[1], sys.argv[2]
+name, overrides, where, out = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
 calls = {"n": 0}
 
-def count(limit):
-    calls["n"] += 1
-    if calls["n"] == limit:
-        os._exit(9)  # like kill -9: no cleanup, no finally
-
-if where == "mid-epoch":
+if where.startswith("step-"):  # killed inside the n-th optimizer step of the run, like kill -9
     step = Trainer.step
     def dying_step(self, *args):
-        count(5)  # epoch 1 has 3 batches: this is epoch 2's second
+        calls["n"] += 1
+        if calls["n"] == int(where[5:]):
+            os._exit(9)  # no cleanup, no finally
         return step(self, *args)
     Trainer.step = dying_step
 elif where == "checkpoint-write":
@@ -413,44 +410,83 @@ elif where == "checkpoint-write":
     torch.save = dying_save
 elif where == "analysis":
     BidirectionalMLP.backward_pass = lambda self, y: os._exit(9)  # N^T(e_k), after training
-overrides = {"hidden": "[16]", "train_size": "300", "test_size": "100", "epochs": "3", "batch_size": "128"}
-run_experiment("bbp-cifar", quick=True, out=out, overrides=overrides, show_progress=False)
+run_experiment(name, quick=True, out=out, overrides=overrides, show_progress=False)
 """
+
+# Every experiment family that trains through the Trainer, with its noisy methods: small settings, and where to
+# kill it (the n-th optimizer step of the run, inside a later epoch of the training named).
+BBP_CIFAR = {"hidden": "[16]", "train_size": "300", "test_size": "100", "epochs": "3", "batch_size": "128"}
+NOISY_CIFAR = {**BBP_CIFAR, "trainings": '["bidirectional-nem", "bidirectional-blind"]'}
+BBP_CONV = {"datasets": '["mnist-subset"]', "train_size": "200", "test_size": "100", "epochs": "3"}
+BBP_CONV |= {"batch_size": "100", "seeds": "1", "methods": '["bbp-nem", "bbp-blind"]'}
+STYLE = {"train_size": "300", "test_size": "60", "epochs": "3", "decoders": '["tied"]', "attack_size": "20"}
+STYLE |= {"neighbours": "5", "pgd_steps": "2", "batch_size": "128"}
+BSP = {"settings": "method2-multi", "train_size": "100", "test_size": "50", "epochs": "3", "batch_size": "50"}
+KILLS = {  # (experiment, overrides, where): the trainings compared after the resume
+    "bbp-cifar-mid-epoch": ("bbp-cifar", BBP_CIFAR, "step-5", ("unidirectional", "bidirectional")),
+    "bbp-cifar-checkpoint-write": ("bbp-cifar", BBP_CIFAR, "checkpoint-write", ("unidirectional",)),
+    "bbp-cifar-analysis": ("bbp-cifar", BBP_CIFAR, "analysis", ("unidirectional", "bidirectional")),
+    "bbp-cifar-nem": ("bbp-cifar", NOISY_CIFAR, "step-23", ("bidirectional-nem",)),  # NEM's epoch 2
+    "bbp-cifar-blind": ("bbp-cifar", NOISY_CIFAR, "step-32", ("bidirectional-blind",)),  # blind's epoch 2
+    "bbp-conv-nem": ("bbp-conv", BBP_CONV, "step-4", ("mnist-subset/bbp-nem/seed0",)),
+    "bbp-conv-blind": ("bbp-conv", BBP_CONV, "step-10", ("mnist-subset/bbp-blind/seed0",)),
+    "style-mnist": ("style-mnist", STYLE, "step-5", ("tied",)),
+    "bsp-mnist": ("bsp-mnist", BSP, "step-24", ("method2-multi",)),  # after 20 of softmax regression
+}
 
 
 def _metrics(folder: Path) -> list:
     return [{k: v for k, v in row.items() if k != "seconds"} for row in json.loads(folder.read_text())]
 
 
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
+def _launch(script: Path, name: str, overrides: dict, where: str, out: Path):
     import subprocess
     import sys
 
+    args = [sys.executable, str(script), name, json.dumps(overrides), where, str(out)]
+    return subprocess.run(args, capture_output=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The kill script, and a function giving each (experiment, overrides)'s uninterrupted run folder (run once)."""
     root = tmp_path_factory.mktemp("kill")
     script = root / "run.py"
     script.write_text(KILL_SCRIPT)
-    out = root / "whole"
-    subprocess.run([sys.executable, str(script), "none", str(out)], check=True, capture_output=True, timeout=300)
-    return script, out
+    done = {}
+
+    def whole(name: str, overrides: dict) -> Path:
+        key = (name, json.dumps(overrides, sort_keys=True))
+        if key not in done:
+            out = root / f"whole-{len(done)}"
+            finished = _launch(script, name, overrides, "none", out)
+            assert finished.returncode == 0, finished.stderr[-2000:]
+            done[key] = out
+        return done[key]
+
+    return script, whole
 
 
-@pytest.mark.parametrize("where", ["mid-epoch", "checkpoint-write", "analysis"])
-def test_a_run_killed_anywhere_resumes_to_the_uninterrupted_result(uninterrupted, where, tmp_path):
-    import subprocess
-    import sys
-
-    script, whole = uninterrupted
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(KILLS))
+def test_a_run_killed_anywhere_resumes_to_the_uninterrupted_result(uninterrupted, case, tmp_path):
+    """kill -9 inside a training (noisy ones included: their noise streams are checkpointed), inside a
+    checkpoint's write, or in the analysis after training: the resumed run's results.json and metrics are the
+    uninterrupted run's, byte for byte."""
+    script, whole_run = uninterrupted
+    name, overrides, where, trainings = KILLS[case]
+    whole = whole_run(name, overrides)
     out = tmp_path / "cut"
-    killed = subprocess.run([sys.executable, str(script), where, str(out)], capture_output=True, timeout=300)
+    killed = _launch(script, name, overrides, where, out)
     assert killed.returncode == 9, killed.stderr[-2000:]
     assert not (out / "results.json").exists()
     if where == "checkpoint-write":
         assert list(out.rglob(".checkpoint.pt.*.tmp"))  # the half-written file a kill leaves
-    resumed = subprocess.run([sys.executable, str(script), "none", str(out)], capture_output=True, timeout=300)
+    resumed = _launch(script, name, overrides, "none", out)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed from" in resumed.stdout.decode() + resumed.stderr.decode()
     assert (out / "results.json").read_bytes() == (whole / "results.json").read_bytes()
-    for training in ("unidirectional", "bidirectional"):
+    for training in trainings:
         assert _metrics(out / training / "metrics.json") == _metrics(whole / training / "metrics.json")
     assert not list(out.rglob("*.tmp")) and not (out / ".staging").exists()
     assert "(resumed)" in (out / "summary.txt").read_text()

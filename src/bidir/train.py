@@ -13,13 +13,17 @@ The run folder gets, after every epoch (only rank 0 writes):
                                 evaluate's metrics, the epoch's seconds)
     checkpoint.pt               model, its architecture (``bidir.load`` rebuilds it from
                                 this file alone), optimiser and its hyperparameters,
-                                scheduler, history, RNG state; written to a temporary file
+                                scheduler, history, every random stream (torch's global
+                                generators and the training's own ``generators``, noise
+                                say); written to a temporary file
                                 and renamed, so a crash never leaves half a checkpoint;
                                 loaded with weights_only=True
 
 ``fit`` resumes from ``checkpoint.pt`` when one is there (``resume=True``): a run cut off
 after epoch k and restarted ends with the same weights as one never cut off, because the
-batch order of epoch e depends only on (seed, e) and the RNG state is restored. It resumes
+batch order of epoch e depends only on (seed, e) and every random stream the training draws
+from is restored: torch's global CPU (and CUDA) generators, and each generator passed as
+``generators={name: generator}`` (the NEM noise of a loss function, say). It resumes
 only the same training: another seed, model configuration or optimizer setting is a clear
 error, never a silent continuation.
 
@@ -34,7 +38,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
@@ -128,12 +132,18 @@ class Trainer:
         checkpoint_every: int = 1,
         before_epoch: Callable[[int], None] | None = None,
         after_step: Callable[[], None] | None = None,
+        generators: Mapping[str, torch.Generator] | None = None,
     ):
         """``shuffle=False`` keeps the data's order (full-batch training, say); ``before_epoch(epoch)`` runs at
         the start of every epoch (a schedule of the model's own, say); ``after_step()`` after every optimizer
-        step (a projection onto a constraint, say)."""
+        step (a projection onto a constraint, say); ``generators`` are the random streams ``loss_fn`` draws
+        from besides torch's global one: their states go into every checkpoint and come back on resume."""
         self.model, self.loss_fn, self.optimizer, self.scheduler = model, loss_fn, optimizer, scheduler
         self.before_epoch, self.after_step = before_epoch, after_step
+        self.generators = dict(generators or {})
+        for key, g in self.generators.items():
+            if not isinstance(g, torch.Generator):
+                raise InvalidInputError(f"generators[{key!r}] must be a torch.Generator, got {type(g).__name__}")
         self.out = Path(out) if out is not None else None
         self.seed = seed
         self.batch_size = check_positive_int(batch_size, "batch_size")
@@ -170,6 +180,8 @@ class Trainer:
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "history": self.history,
             "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
+            "generators": {key: g.get_state() for key, g in self.generators.items()},
             "seed": self.seed,
         }
 
@@ -212,10 +224,24 @@ class Trainer:
             ) from None
         if self.scheduler is not None and state["scheduler"] is not None:
             self.scheduler.load_state_dict(state["scheduler"])
+        self._restore_streams(path, state)
         self.history = list(state["history"])
-        torch.set_rng_state(state["torch_rng"].cpu())
         self.log(f"[{self.name}] resumed from {path} after epoch {state['epoch']}")
         return int(state["epoch"])
+
+    def _restore_streams(self, path: Path, state: dict) -> None:
+        """Every random stream as it was at the checkpoint; a stream the checkpoint lacks is another run."""
+        saved = state.get("generators", {})
+        if sorted(saved) != sorted(self.generators):
+            raise InvalidInputError(
+                f"{path} holds the random streams {sorted(saved)}, this training draws from {sorted(self.generators)}; "
+                "use another folder"
+            )
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if state.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+        for key, g in self.generators.items():
+            g.set_state(saved[key].cpu())
 
     def _write(self, epoch: int, final: bool) -> None:
         if self.out is None or self.rank != 0:

@@ -118,9 +118,11 @@ class BidirectionalCNN(BidirModule):
     def _backward_batch(self, t: torch.Tensor) -> torch.Tensor:
         """N^T(t) for a training batch, computed once per distinct row of t and gathered: a batch of one-hot labels
         has at most K distinct rows, so the backward sweep costs K samples instead of B, with the same values and
-        (autograd sums the gathered rows' gradients) the same gradients."""
+        (autograd sums the gathered rows' gradients) the same gradients. ``index_select``, not ``[index]``: its
+        gradient (index_add) sums in a fixed order, where advanced indexing's accumulates in a thread-dependent one
+        on the CPU, so the same seed would not give the same weights."""
         rows, index = torch.unique(t, dim=0, return_inverse=True)
-        return self.backward_pass(rows)[index] if len(rows) < len(t) else self.backward_pass(t)
+        return self.backward_pass(rows).index_select(0, index) if len(rows) < len(t) else self.backward_pass(t)
 
     # -- the training objective ---------------------------------------------------------
     def loss(self, x, t, mode: str = "bidirectional", backward_weight: float = 1.0, noise: tuple | None = None):

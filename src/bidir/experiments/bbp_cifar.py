@@ -206,7 +206,16 @@ def run(cfg: Config, ctx) -> dict:
                 **{f"test_{k}": v for k, v in m.errors(xt, F.one_hot(yt, K).float()).items()},
             }
 
-        trainer = ctx.trainer(model, loss_fn, opt, name, name, batch_size=cfg.batch_size, before_epoch=anneal)
+        trainer = ctx.trainer(
+            model,
+            loss_fn,
+            opt,
+            name,
+            name,
+            batch_size=cfg.batch_size,
+            before_epoch=anneal,
+            generators={"noise": noise["generator"]},
+        )
         history = trainer.fit((x, t), cfg.epochs, evaluate=evaluate)
         with torch.no_grad():
             recall = model.backward_pass(eye)  # N^T(e_k), one row per class

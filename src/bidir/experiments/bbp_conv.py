@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
+from .. import seeds
 from ..bbp.cnn import BidirectionalCNN
 from ..bbp.noise import annealed_scale
 from ..data.datasets import train_test
@@ -166,7 +167,7 @@ def train_one(cfg: Config, method: str, data, seed: int, ctx, folder, label: str
     mode, kind = METHODS[method]
     net = BidirectionalCNN(t.shape[1], tuple(x.shape[1:]), cfg.channels, hidden=cfg.hidden, seed=seed).to(ctx.device)
     noise = {"scale": annealed_scale(cfg.noise_scale, 1, cfg.noise_decay)}
-    generator = torch.Generator().manual_seed(seed + 1)
+    generator = seeds.generator(seed, "noise")  # checkpointed with the training, so a resume draws on
 
     def anneal(epoch):
         noise["scale"] = annealed_scale(cfg.noise_scale, epoch, cfg.noise_decay)
@@ -182,7 +183,15 @@ def train_one(cfg: Config, method: str, data, seed: int, ctx, folder, label: str
     optimizer = make_optimizer("adam", net.parameters(), cfg.lr)
     name = f"{method} {label}".strip()
     trainer = ctx.trainer(
-        net, loss_fn, optimizer, name, folder, seed=seed, batch_size=cfg.batch_size, before_epoch=anneal
+        net,
+        loss_fn,
+        optimizer,
+        name,
+        folder,
+        seed=seed,
+        batch_size=cfg.batch_size,
+        before_epoch=anneal,
+        generators={"noise": generator},
     )
     history = trainer.fit((x, t), cfg.epochs, evaluate=evaluate)
     return net, history
