@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import time
 from pathlib import Path
 
@@ -118,11 +117,17 @@ def run(name, quick, out, sets, dataset, restart, seed, data_dir, device, no_pro
 @_with_options(_run_options)
 def demo(out, seed, data_dir, device, no_progress):
     """Run the quick version of every experiment on data shipped in the package, then write the report."""
-    from .runner import run_experiment
+    from .run_folder import check_runs_out
+    from .runner import check_seed, default_folder, plan_run, resolve_device, run_experiment
 
-    out = out or Path("runs") / f"demo-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    out = out or default_folder("demo")
     start, rows = time.perf_counter(), []
     try:
+        check_runs_out(out)  # everything checked before the first run starts
+        resolve_device(device)
+        check_seed(seed, "--seed")
+        for name in sorted(_experiments()):
+            plan_run(name, True, seed, data_dir, None)
         for name in sorted(_experiments()):
             t = time.perf_counter()
             run_experiment(

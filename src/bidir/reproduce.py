@@ -19,11 +19,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .data.datasets import DATASETS, dataset_identity
+from .data.datasets import DATASETS, check_data_dir, dataset_identity
 from .errors import BidirError, InvalidInputError
 from .experiments import EXPERIMENTS
 from .io import write_json_atomic
 from .report import write_report
+from .run_folder import check_runs_out
 from .runner import build_config, finished, resolve_device, run_experiment
 
 __all__ = ["Planned", "plan", "reproduce", "LOG"]
@@ -116,10 +117,9 @@ def reproduce(
 ) -> list[Planned]:
     """Run the plan into ``out`` (one folder per run), write ``out/reproduce.json`` and the report; the runs."""
     runs = plan(names, seeds)
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InvalidInputError(f"--out {out} is a file, not a folder")
-    resolve_device(device)  # every setting and the device are checked before any work
+    out = check_runs_out(out)
+    resolve_device(device)  # every setting, the device and the data folder are checked before any work
+    check_data_dir(data_dir)
     for run in runs:
         build_config(EXPERIMENTS[run.experiment], quick, run.sets)
     out.mkdir(parents=True, exist_ok=True)

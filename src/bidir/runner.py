@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import math
 import platform
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .data.datasets import check_data_dir, dataset_identity
 from .distributed import init_distributed, world
-from .errors import InvalidInputError
+from .errors import BidirError, InvalidInputError
 from .experiments import EXPERIMENTS, Experiment
 from .experiments.claims import judge_all
 from .experiments.settings import build
@@ -35,7 +37,7 @@ from .io import brief, jsonable
 from .plotting import save_figure
 from .run_folder import RunFolder, identity
 from .seeds import derive_seed, generator, seed_everything
-from .validation import check_choice
+from .validation import check_choice, check_seed
 
 __all__ = ["RunContext", "run_experiment", "build_config", "changed_settings", "plan_run", "finished"]
 
@@ -92,6 +94,48 @@ class RunContext:
         return self.out / path.name
 
 
+def default_folder(name: str, quick: bool = False) -> Path:
+    """``runs/NAME-TIMESTAMP[-quick]``: where a run goes without ``--out`` (the one place that names it)."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{name}-{stamp}{'-quick' if quick else ''}"
+
+
+def check_finite_results(metrics, path: str = "metrics") -> None:
+    """A run's results hold no NaN or infinity: one there means a training diverged or a measure had no data,
+    and such a run is a failure, never a verdict."""
+    if isinstance(metrics, torch.Tensor | np.ndarray | np.generic):
+        values = torch.as_tensor(np.asarray(metrics.detach().cpu() if isinstance(metrics, torch.Tensor) else metrics))
+        bad = values.is_floating_point() and not bool(torch.isfinite(values).all())
+        metrics = float("nan") if bad else 0.0
+    if isinstance(metrics, float) and not math.isfinite(metrics):
+        raise BidirError(
+            f"the run's results hold {metrics} at {path}: a training diverged or a measure had no data "
+            "(lower the learning rate, or raise train_size); nothing was written"
+        )
+    if isinstance(metrics, dict):
+        for key, value in metrics.items():
+            check_finite_results(value, f"{path}.{key}")
+    elif isinstance(metrics, list | tuple):
+        for i, value in enumerate(metrics):
+            check_finite_results(value, f"{path}.{i}")
+
+
+def _out_of_memory_as_error(run, config, ctx):
+    """``run(config, ctx)``, with an allocation the machine cannot make turned into one line naming the cause (the
+    settings' declared bounds catch the sizes no machine has; this, what this machine has not)."""
+    try:
+        return run(config, ctx)
+    except (MemoryError, torch.OutOfMemoryError, RuntimeError) as exc:
+        text = str(exc)
+        if isinstance(exc, RuntimeError) and not isinstance(exc, torch.OutOfMemoryError) and "allocate" not in text:
+            raise
+        asked = re.search(r"allocate ([0-9]+) bytes", text)
+        size = f" ({int(asked.group(1)) / 2**30:.3g} GiB in one tensor)" if asked else ""
+        raise BidirError(
+            f"out of memory{size}: the settings ask for more memory than this machine has; lower the sizes"
+        ) from None
+
+
 def build_config(exp: Experiment, quick: bool = False, overrides: dict | None = None):
     """Defaults, then the quick overrides, then the user's ``--set`` strings, every field checked (settings.py)."""
     return build(exp.config, exp.name, exp.quick if quick else {}, overrides)
@@ -128,8 +172,7 @@ def plan_run(name: str, quick: bool, seed: int, data_dir, overrides: dict | None
     """Check the experiment, seed, settings and data folder; (experiment, config, resolved config, identity)."""
     if name not in EXPERIMENTS:
         raise InvalidInputError(f"unknown experiment {name!r}; see `bidir list`: {', '.join(sorted(EXPERIMENTS))}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InvalidInputError(f"--seed must be a non-negative integer, got {seed!r}")
+    check_seed(seed, "--seed")
     exp = EXPERIMENTS[name]
     config = build_config(exp, quick, overrides)
     check_data_dir(data_dir)
@@ -171,13 +214,12 @@ def run_experiment(
     rank, size = world()
     if size > 1 and out is None:  # every rank must read the same checkpoints
         raise InvalidInputError("a torchrun launch needs --out, so that all ranks share one run folder")
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(out) if out is not None else Path("runs") / f"{name}-{stamp}{'-quick' if quick else ''}"
+    out = Path(out) if out is not None else default_folder(name, quick)
     folder = RunFolder(out, run_identity, restart=restart and rank == 0)
-    folder.check()
+    folder.check()  # the last check: nothing is moved or written before it
     dev = init_distributed(dev)  # joins torchrun's process group, if any
     if rank == 0:
-        folder.open()
+        folder.open(str(dev))
     seed_everything(seed)
     ctx = RunContext(
         out=out,
@@ -194,12 +236,14 @@ def run_experiment(
         ctx.log("quick settings: a smoke test of the pipeline, not the paper's; its numbers are not comparable")
     for note in folder.notes:
         ctx.log(f"note: {note}")
-    started, start = _dt.datetime.now(), time.perf_counter()
+    start = time.perf_counter()
     try:
-        metrics = exp.run(config, ctx)
-    except BaseException:
-        if rank == 0:
-            folder.abandon()  # a finished folder's files stay as they were
+        metrics = _out_of_memory_as_error(exp.run, config, ctx)
+        check_finite_results(metrics)
+    except BaseException as exc:
+        if rank == 0:  # a finished folder's files stay as they were; a refused or diverged run leaves nothing
+            why = str(exc) if isinstance(exc, BidirError) else type(exc).__name__
+            folder.abandon(why, discard=isinstance(exc, BidirError))
         raise
     elapsed = time.perf_counter() - start
     changed = changed_settings(exp, resolved, quick)
@@ -224,7 +268,7 @@ def run_experiment(
     }
     if rank != 0:
         return results
-    folder.finish(results, ctx.lines, str(dev), started, elapsed)
+    folder.finish(results, ctx.lines)
     tqdm.write(
         f"-> {name} finished in {elapsed:.1f} s; results in {out}/ (results.json, summary.txt, "
         f"{len(ctx.figures)} figures)"

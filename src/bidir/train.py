@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -133,14 +134,20 @@ class Trainer:
         before_epoch: Callable[[int], None] | None = None,
         after_step: Callable[[], None] | None = None,
         generators: Mapping[str, torch.Generator] | None = None,
+        divergence: float | None = 1e3,
     ):
         """``shuffle=False`` keeps the data's order (full-batch training, say); ``before_epoch(epoch)`` runs at
         the start of every epoch (a schedule of the model's own, say); ``after_step()`` after every optimizer
         step (a projection onto a constraint, say); ``generators`` are the random streams ``loss_fn`` draws
-        from besides torch's global one: their states go into every checkpoint and come back on resume."""
+        from besides torch's global one: their states go into every checkpoint and come back on resume.
+
+        A training fails (a :class:`BidirError`, before the epoch is checkpointed) when a loss or an epoch's
+        metric is not finite, or when an epoch's mean loss exceeds ``divergence`` times the first epoch's (a
+        positive first loss; None: no such check): a diverged training is an error, never a result."""
         self.model, self.loss_fn, self.optimizer, self.scheduler = model, loss_fn, optimizer, scheduler
         self.before_epoch, self.after_step = before_epoch, after_step
         self.generators = dict(generators or {})
+        self.divergence = None if divergence is None else check_positive(divergence, "divergence")
         for key, g in self.generators.items():
             if not isinstance(g, torch.Generator):
                 raise InvalidInputError(f"generators[{key!r}] must be a torch.Generator, got {type(g).__name__}")
@@ -314,6 +321,7 @@ class Trainer:
                 self.model.eval()
                 with torch.no_grad():
                     row.update(evaluate(self.model, epoch))
+            self._check_finite(row, epoch)
             row["seconds"] = time.perf_counter() - t0
             self.history.append(row)
             self._write(epoch, final=epoch == epochs)
@@ -321,6 +329,20 @@ class Trainer:
                 shown = " ".join(f"{k} {v:.4g}" for k, v in row.items() if k not in ("epoch", "seconds") and _scalar(v))
                 self.log(f"[{self.name}] epoch {epoch}/{epochs} {shown} ({row['seconds']:.1f} s)")
         return self.history
+
+    def _check_finite(self, row: dict, epoch: int) -> None:
+        """Refuse to go on from an epoch whose metrics are not finite, or whose loss has diverged."""
+        for key, value in row.items():
+            if _scalar(value) and not math.isfinite(value):
+                raise BidirError(
+                    f"[{self.name}] epoch {epoch}: {key} became {value}: the training diverged; lower the learning rate"
+                )
+        first = self.history[0]["loss"] if self.history else row["loss"]
+        if self.divergence is not None and first > 0 and row["loss"] > self.divergence * first:
+            raise BidirError(
+                f"[{self.name}] epoch {epoch}: the loss {row['loss']:.4g} is over {self.divergence:g} times the first "
+                f"epoch's {first:.4g}: the training diverged; lower the learning rate"
+            )
 
     def _reduce(self, sums: dict, n: int) -> dict:
         """Sample-weighted epoch means, summed over the ranks."""

@@ -6,7 +6,8 @@ code then trusts its inputs. Each check returns the value it accepted (converted
 that is its job), so a check and its conversion are one line at the call site.
 
 Scalars: :func:`check_choice`, :func:`check_number`, :func:`check_positive`,
-:func:`check_positive_int`, :func:`check_fraction`, :func:`check_bool`.
+:func:`check_positive_int`, :func:`check_fraction`, :func:`check_bool`, :func:`check_seed`,
+:func:`check_fits` (a count against the data). Labels: :func:`check_every_class`.
 Tensors: :func:`check_finite_tensor`, :func:`as_batch` (vectors), :func:`as_patterns`
 (bipolar / binary states), :func:`as_images`, :func:`as_labels`.
 """
@@ -27,7 +28,10 @@ __all__ = [
     "check_positive",
     "check_positive_int",
     "check_fraction",
+    "check_fits",
+    "check_every_class",
     "check_bool",
+    "check_seed",
     "check_coding",
     "check_finite_tensor",
     "as_batch",
@@ -98,6 +102,25 @@ def check_positive_int(value, name: str, *, maximum: int | None = None) -> int:
     return value
 
 
+def check_fits(value: int, name: str, available: int, what: str) -> int:
+    """A count the data can supply: ``value`` (of ``what``) at most ``available``, else an error giving the largest
+    allowed value; never silently cut to the data."""
+    if value > available:
+        raise InvalidInputError(f"{name}={value} is more than the {available} {what}; use at most {available}")
+    return value
+
+
+def check_every_class(labels: torch.Tensor, classes: int, name: str) -> torch.Tensor:
+    """Labels that hold every one of ``classes`` classes (a per-class measure needs one sample of each, at least)."""
+    present = torch.unique(labels).numel()
+    if present < classes:
+        raise InvalidInputError(
+            f"{name}: its {labels.numel()} samples hold {present} of the {classes} classes, and every class is needed "
+            "(a class centroid, say); raise it"
+        )
+    return labels
+
+
 def check_fraction(value, name: str) -> float:
     """A number in [0, 1]."""
     return check_number(value, name, low=0, high=1)
@@ -107,6 +130,16 @@ def check_bool(value, name: str) -> bool:
     """True or False, nothing that merely converts to one."""
     if not isinstance(value, bool):
         raise InvalidInputError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+SEED_LIMIT = 2**63  # torch.manual_seed's and the checkpoints' int64
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """A seed: an int in 0 .. 2^63 - 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < SEED_LIMIT:
+        raise InvalidInputError(f"{name} must be an integer in 0..2^63-1, got {value!r}")
     return value
 
 

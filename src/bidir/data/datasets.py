@@ -23,6 +23,7 @@ import torch
 from ..errors import DatasetError, InvalidInputError
 from ..io import write_json_atomic
 from ..seeds import derive_seed
+from ..validation import check_fits
 from .download import RemoteFile, download, extract_members, file_digest, verify_file
 from .formats import CIFAR_RECORD, read_cifar_batch, read_idx
 
@@ -416,11 +417,14 @@ def load_dataset(
 def train_test(
     name: str, data_dir=None, train_size: int = 0, test_size: int = 0, seed: int = 0, progress: bool = True
 ) -> tuple[ImageDataset, ImageDataset]:
-    """Both splits of a dataset; a size > 0 keeps that many random samples (seeded)."""
+    """Both splits of a dataset; a size > 0 keeps that many random samples (seeded), and one larger than the split
+    is an error (the run would otherwise record a size it did not use)."""
     train = load_dataset(name, "train", data_dir=data_dir, progress=progress)
     test = load_dataset(name, "test", data_dir=data_dir, progress=progress)
     if train_size:
-        train = train.subset(min(train_size, len(train)), seed=derive_seed(seed, "train-subset"))
+        check_fits(train_size, "train_size", len(train), f"images of {name}'s training split")
+        train = train.subset(train_size, seed=derive_seed(seed, "train-subset"))
     if test_size:
-        test = test.subset(min(test_size, len(test)), seed=derive_seed(seed, "test-subset"))
+        check_fits(test_size, "test_size", len(test), f"images of {name}'s test split")
+        test = test.subset(test_size, seed=derive_seed(seed, "test-subset"))
     return train, test

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..bbp import BidirectionalMLP
+from ..bbp.centroids import centroid_measure, class_centroids
 from ..bbp.noise import annealed_scale
 from ..data.datasets import train_test
 from ..plotting import figure, image_grid
@@ -176,8 +177,7 @@ def run(cfg: Config, ctx) -> dict:
         f"{cfg.dataset}: {len(train)} train / {len(test)} test, {x.shape[1]} inputs -> {list(cfg.hidden)} "
         f"ReLU -> {K} softmax"
     )
-    centroids = torch.stack([x[y == k].mean(0) for k in range(K)])
-    eye = torch.eye(K, device=ctx.device)
+    centroids = class_centroids(x, y, K, f"train_size={cfg.train_size}")
 
     results, recalls = {}, {}
     for name in dict.fromkeys(("unidirectional", "bidirectional", *cfg.trainings)):  # Fig 4 needs the first two
@@ -217,27 +217,22 @@ def run(cfg: Config, ctx) -> dict:
             generators={"noise": noise["generator"]},
         )
         history = trainer.fit((x, t), cfg.epochs, evaluate=evaluate)
-        with torch.no_grad():
-            recall = model.backward_pass(eye)  # N^T(e_k), one row per class
-            dist = torch.cdist(recall, centroids)  # (k, j): ||N^T(e_k) - centroid_j||
-        own = dist.diagonal()
-        nearest = dist.argmin(1)
-        recalls[name] = recall.cpu()
+        measure = centroid_measure(model, centroids)  # Fig 4: N^T(e_k) against the class centroids
+        recalls[name] = measure["recall"]
         results[name] = {
             "test_accuracy": history[-1]["test_accuracy"],
             "best_test_accuracy": max(row["test_accuracy"] for row in history),
             "test_forward_error": history[-1]["test_forward_error"],
             "test_backward_error": history[-1]["test_backward_error"],
-            "own_centroid_nearest": int((nearest == torch.arange(K, device=ctx.device)).sum()),
-            "relative_error_to_own_centroid": (own / centroids.norm(dim=1)).tolist(),
-            "distance_to_centroids": dist.tolist(),
+            **{k: measure[k] for k in ("own_centroid_nearest", "relative_error_to_own_centroid")},
+            "distance_to_centroids": measure["distance_to_centroids"],
             "history": [{k: v for k, v in row.items() if k != "seconds"} for row in history],
         }
         ctx.log(
             f"{name}: test accuracy {results[name]['test_accuracy']:.2%}; N^T(e_k) nearest to its own class "
             "centroid for "
             f"{results[name]['own_centroid_nearest']}/{K} classes; median ||N^T(e_k) - c_k|| / ||c_k|| = "
-            f"{own.div(centroids.norm(dim=1)).median():.3f}"
+            f"{measure['median_relative_error']:.3f}"
         )
     _plot(ctx, centroids.cpu(), recalls, shape, train.classes, cfg.dataset)
     return {"paper": PAPER, "dataset": cfg.dataset, "classes": list(train.classes), **results}

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from scipy import stats
 
 from .. import seeds
+from ..bbp.centroids import centroid_measure, class_centroids
 from ..bbp.cnn import BidirectionalCNN
 from ..bbp.noise import annealed_scale
 from ..data.datasets import train_test
@@ -197,16 +198,6 @@ def train_one(cfg: Config, method: str, data, seed: int, ctx, folder, label: str
     return net, history
 
 
-def centroid_measure(net: BidirectionalCNN, centroids: torch.Tensor) -> dict:
-    """Fig 4's measure: N^T(e_k) against the class centroids (nearest own centroid; relative error to it)."""
-    with torch.no_grad():
-        recall = net.backward_pass(torch.eye(len(centroids), device=centroids.device)).flatten(1)
-    dist = torch.cdist(recall, centroids.flatten(1))
-    own = dist.diagonal() / centroids.flatten(1).norm(dim=1)
-    nearest = int((dist.argmin(1) == torch.arange(len(centroids), device=dist.device)).sum())
-    return {"own_centroid_nearest": nearest, "median_relative_error": float(own.median()), "recall": recall.cpu()}
-
-
 def paired(a: list[float], b: list[float]) -> dict:
     """Per-seed differences a - b: mean, std and a paired t-test (p-value None for fewer than 2 seeds)."""
     d = torch.tensor(a) - torch.tensor(b)
@@ -232,7 +223,7 @@ def run(cfg: Config, ctx) -> dict:
         x, xt = train.features(flatten=False).to(ctx.device), test.features(flatten=False).to(ctx.device)
         K = len(train.classes)
         t, yt = F.one_hot(train.labels, K).float().to(ctx.device), test.labels.to(ctx.device)
-        centroids = torch.stack([x[train.labels.to(ctx.device) == k].mean(0) for k in range(K)])
+        centroids = class_centroids(x, train.labels, K, f"train_size={cfg.train_size}")
         ctx.log(
             f"{dataset}: {len(train)} train / {len(test)} test; methods {', '.join(cfg.methods)}; {cfg.seeds} seeds"
         )

@@ -22,6 +22,7 @@ import json
 import typing
 from typing import Annotated, Literal
 
+import yaml
 from pydantic import ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
@@ -69,15 +70,27 @@ def _is_text(annotation) -> bool:
 
 
 def parse(text: str, annotation):
-    """A ``--set`` value as Python data: text fields keep it; others read JSON (lists become tuples)."""
+    """A ``--set`` value as Python data: text fields keep it; others read JSON (``[1e-5, 2]``, ``["mnist"]``), else
+    YAML's flow style as people type lists on a command line (``[mnist, cifar10]``, ``{a: 1}``; PyYAML's safe
+    loader, which builds plain data only); lists become tuples. The field's strict type check comes after."""
     if _is_text(annotation):
         return text
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
         low = text.strip().lower()
-        return {"true": True, "false": False, "yes": True, "no": False}.get(low, text)
+        if low in _WORDS:
+            return _WORDS[low]
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            return text  # not data: the type check names what the setting must be
+        if not isinstance(value, list | dict):
+            return text  # a YAML scalar would read "1e-5" as text and "0x10" as 16: keep what was typed
     return _tuples(value)
+
+
+_WORDS = {"true": True, "false": False, "yes": True, "no": False}
 
 
 def _tuples(value):
@@ -85,7 +98,7 @@ def _tuples(value):
 
 
 _PLAIN = {
-    "tuple_type": "must be a list, e.g. [1, 2] (JSON)",
+    "tuple_type": "must be a list, e.g. [1, 2] or [mnist, cifar10]",
     "bool_type": "must be true or false",
     "int_type": "must be an integer",
     "float_type": "must be a number",

@@ -35,6 +35,7 @@ from ..style import (
     transfer,
 )
 from ..style.training import resolve_schedule, train_style_memory
+from ..validation import check_fits
 from .claims import Claim
 from .registry import experiment
 from .settings import NonNegative, NonNegativeInt, PositiveInt, settings
@@ -100,7 +101,7 @@ class Config:
     train_size: NonNegativeInt = 0  # 0: the whole split
     test_size: NonNegativeInt = 0
     neighbours: PositiveInt = 97
-    attack_size: NonNegativeInt = 1000  # test images attacked
+    attack_size: PositiveInt = 1000  # test images attacked
     eps: Budgets = (0.1, 0.2)  # L-inf budgets of FGSM and PGD (each attack at each budget)
     pgd_steps: PositiveInt = 40
     pgd_step_size: Budget = 0.01
@@ -301,6 +302,8 @@ def run(cfg: Config, ctx) -> dict:
     classes, K = train.classes, len(train.classes)
     x, y = train.features(flatten=False).to(ctx.device), train.labels.to(ctx.device)
     xt, yt = test.features(flatten=False).to(ctx.device), test.labels.to(ctx.device)
+    check_fits(cfg.attack_size, "attack_size", len(test), "test images")  # checked before any training
+    check_fits(cfg.neighbours, "neighbours", len(test) - 1, "other test images")
     ctx.log(
         f"{cfg.dataset}: {len(train)} train / {len(test)} test, {K} classes + {cfg.style_dim} style neurons; "
         f"schedule {cfg.schedule}: Adam lr {lr:g}, {epochs} epochs, batch {batch_size}"
@@ -335,14 +338,14 @@ def run(cfg: Config, ctx) -> dict:
         r = results[decoder]
         ctx.log(
             f"{decoder}: test accuracy {r['test_accuracy']:.2%}, recon error {r['recon_error']:.2f} per image "
-            f"(correct {r['recon_error_correct']:.2f}, misclassified {r['recon_error_misclassified']:.2f}; "
-            "the true label's "
-            f"one-hot decodes closer than the predicted one for {r['misclassified_true_label_fits_better']:.0%} of the "
+            f"(correct {r['recon_error_correct']:.2f}, misclassified {_show(r['recon_error_misclassified'], '.2f')}; "
+            "the true label's one-hot decodes closer than the predicted one for "
+            f"{_show(r['misclassified_true_label_fits_better'], '.0%')} of the "
             f"{r['misclassified']} mistakes); "
             + ", ".join(f"{k} fools {v['success_rate']:.0%}" for k, v in r["attacks"].items() if isinstance(v, dict))
         )
         for what, aucs in r["detection"].items():
-            ctx.log(f"  AUROC {what:<16} " + ", ".join(f"{k} {v:.3f}" for k, v in aucs.items()))
+            ctx.log(f"  AUROC {what:<16} " + ", ".join(f"{k} {_show(v, '.3f')}" for k, v in aucs.items()))
     main = cfg.decoders[0]
     analysis = _analyse(models[main], codes[main], xt, yt, classes, cfg, ctx)
     _plot_curves(ctx, results, None if ctx.quick else PAPER.get(cfg.dataset, {}).get("test_accuracy"))
@@ -364,7 +367,7 @@ def _measure(model, codes, xt, yt, cfg, ctx) -> tuple[dict, dict]:
     correct = codes.predicted == yt
     scores = detection_scores(codes)
     detection = {"misclassified": {k: auroc(s[~correct], s[correct]) for k, s in scores.items()}}
-    n = min(cfg.attack_size, xt.shape[0])
+    n = cfg.attack_size
     clean, labels = xt[:n], yt[:n]
     clean_ok = correct[:n]
     attacks = {}
@@ -381,15 +384,15 @@ def _measure(model, codes, xt, yt, cfg, ctx) -> tuple[dict, dict]:
         attacks[name] = {
             "success_rate": float(fooled.sum() / clean_ok.sum().clamp(min=1)),
             "accuracy_under_attack": float((adv.predicted == labels).float().mean()),
-            "confidence_fooled": float(adv.confidence[fooled].mean()) if fooled.any() else float("nan"),
-            "recon_error_fooled": float(adv.recon_error[fooled].mean()) if fooled.any() else float("nan"),
+            "confidence_fooled": _mean(adv.confidence[fooled]),
+            "recon_error_fooled": _mean(adv.recon_error[fooled]),
         }
     return {
         "test_accuracy": float(correct.float().mean()),
         "recon_error": float(codes.recon_error.mean()),  # ||x_hat - x||^2 per image, eq (2)
         "recon_mse_per_pixel": float(codes.recon_error.mean() / xt[0].numel()),
         "recon_error_correct": float(codes.recon_error[correct].mean()),
-        "recon_error_misclassified": float(codes.recon_error[~correct].mean()) if (~correct).any() else float("nan"),
+        "recon_error_misclassified": _mean(codes.recon_error[~correct]),
         "misclassified": int((~correct).sum()),
         # Figs 5-6 in numbers: for misclassified inputs, does the true label's one-hot decode closer to the input?
         "misclassified_true_label_fits_better": _true_fits_better(codes, yt, ~correct),
@@ -398,9 +401,19 @@ def _measure(model, codes, xt, yt, cfg, ctx) -> tuple[dict, dict]:
     }, scores
 
 
-def _true_fits_better(codes, yt, wrong) -> float:
+def _mean(values: torch.Tensor) -> float | None:
+    """The mean, or None (undefined: "no mistakes", say) for no values."""
+    return float(values.mean()) if values.numel() else None
+
+
+def _show(value, spec: str) -> str:
+    """A measured value for a log line; "undefined" for None."""
+    return "undefined" if value is None else format(value, spec)
+
+
+def _true_fits_better(codes, yt, wrong) -> float | None:
     if not wrong.any():
-        return float("nan")
+        return None
     e = codes.class_errors[wrong]
     return float((e.gather(1, yt[wrong, None]) < e.gather(1, codes.predicted[wrong, None])).float().mean())
 
@@ -411,7 +424,7 @@ def _analyse(model, codes, xt, yt, classes, cfg, ctx) -> dict:
     # Figs 7-8: queries of the paper's classes where the dataset has them, else the first two classes
     wanted = PAPER_QUERIES.get(cfg.dataset, (5, 3) if len(classes) == 10 else (0, 1))
     queries = [int(torch.nonzero((yt == k) & correct)[0]) if ((yt == k) & correct).any() else 0 for k in wanted]
-    k = min(cfg.neighbours, xt.shape[0] - 1)
+    k = cfg.neighbours
     neighbours = [nearest_neighbours(q, xt, codes.style, yt, k) for q in queries]
     for nb in neighbours:
         ctx.log(
@@ -424,8 +437,8 @@ def _analyse(model, codes, xt, yt, classes, cfg, ctx) -> dict:
     _plot_neighbours(ctx, neighbours, xt, classes)
     probe = _class_probe(codes.style, yt, ctx.seed)
     ctx.log(
-        f"class information in the style memory: a linear probe on m reads the class of {probe['accuracy']:.1%} of "
-        f"held-out test images (majority class {probe['chance']:.1%})"
+        "class information in the style memory: a linear probe on m reads the class of "
+        f"{_show(probe['accuracy'], '.1%')} of held-out test images (majority class {_show(probe['chance'], '.1%')})"
     )
 
     # Figs 9-11: two styles per class: a correct sample and the correct one of its class farthest in style space
@@ -510,13 +523,18 @@ def _class_probe(style, labels, seed: int) -> dict:
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed)).numpy()
     fit, held = order[: len(y) // 2], order[len(y) // 2 :]
     if len(set(y[fit])) < 2:
-        return {"accuracy": float("nan"), "chance": float("nan")}
+        return {"accuracy": None, "chance": None}
     probe = LogisticRegression(max_iter=2000).fit(m[fit], y[fit])
     majority = max((y[held] == k).mean() for k in set(y[held]))
     return {"accuracy": float(probe.score(m[held], y[held])), "chance": float(majority), "held_out": len(held)}
 
 
 # -- figures -----------------------------------------------------------------------------
+def _undefined_as_nan(value) -> float:
+    """A measured value for a plot: None (undefined) becomes NaN, which matplotlib leaves out."""
+    return float("nan") if value is None else value
+
+
 def _plot_curves(ctx, results, paper_accuracy: float | None) -> None:
     """Test accuracy and reconstruction error per epoch, per decoder (the paper's accuracy on full runs)."""
     fig, axes = figure(1, 2, size=(9, 3.4))
@@ -559,7 +577,7 @@ def _plot_detection(ctx, results, scores, codes, yt) -> None:
     for j, (n, k) in enumerate(bars):
         ax.bar(
             [t + (j - (len(bars) - 1) / 2) * width for t in range(len(tasks))],
-            [results[n]["detection"][t][k] for t in tasks],
+            [_undefined_as_nan(results[n]["detection"][t][k]) for t in tasks],  # no bar where undefined
             width,
             label=f"{n}: {k.replace('_', '-')}",
             color=f"C{panels.index(k)}",

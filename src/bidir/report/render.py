@@ -18,6 +18,7 @@ from .. import __version__
 from ..errors import InvalidInputError
 from ..experiments import EXPERIMENTS
 from ..io import write_text_atomic
+from ..run_folder import check_out
 from .collect import ORDER, Report, collect, fmt
 
 __all__ = ["FORMATS", "render", "render_readme_table", "write_report"]
@@ -122,10 +123,17 @@ def render_readme_table(report: Report) -> str:
 
 def write_report(root, formats=("html",), out: Path | None = None) -> list[Path]:
     """Collect ``root`` and write ``REPORT.html`` / ``REPORT.md`` there (or ``out`` for one format); the paths."""
-    report = collect(root)
     formats = tuple(formats)
-    if out is not None and len(formats) != 1:
-        raise InvalidInputError("--out names one file: give one --format with it")
+    if out is not None:
+        out = Path(out)
+        if len(formats) != 1:
+            raise InvalidInputError("--out names one file: give one --format with it")
+        if out.is_dir():
+            raise InvalidInputError(f"--out {out} is a folder; name the file to write")
+        if not out.parent.is_dir():
+            raise InvalidInputError(f"--out {out}: there is no folder {out.parent}")
+        check_out(out.parent, "--out", out)
+    report = collect(root)
     written = []
     for f in formats:
         path = Path(out) if out is not None else report.root / FORMATS.get(f, f)

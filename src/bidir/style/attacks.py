@@ -65,11 +65,12 @@ def pgd(
     return adv.detach()
 
 
-def auroc(positive_scores, negative_scores) -> float:
-    """Area under the ROC curve for telling positives (higher scores) from negatives."""
+def auroc(positive_scores, negative_scores) -> float | None:
+    """Area under the ROC curve for telling positives (higher scores) from negatives; None where it is undefined
+    (no positives, say no mistakes, or no negatives), so results say "undefined" instead of holding a NaN."""
     pos, neg = torch.as_tensor(positive_scores).flatten(), torch.as_tensor(negative_scores).flatten()
     if pos.numel() == 0 or neg.numel() == 0:
-        return float("nan")  # no positives (say, no mistakes): undefined, reported as such
+        return None
     scores = torch.cat([pos, neg]).double().cpu().numpy()
     truth = torch.cat([torch.ones(pos.numel()), torch.zeros(neg.numel())]).numpy()
     return float(roc_auc_score(truth, scores))
