@@ -177,6 +177,11 @@ def test_loading_refuses_what_is_not_a_bidir_model(tmp_path):
     with pytest.raises(BidirError, match="only bidir's own model classes"):
         bidir.load(folder)
     (folder / "config.json").write_text(json.dumps({**config, "config": {**config["config"], "sizes": [3, 4]}}))
+    with pytest.raises(BidirError, match="was changed after the model was saved"):
+        bidir.load(folder)  # the weights file carries the config's sha256
+    from safetensors.torch import save_file  # weights without that record (another tool's file): checked by shape
+
+    save_file({k: v.contiguous() for k, v in BidirectionalMLP((3, 2)).state_dict().items()}, folder / "model.safetensors")
     with pytest.raises(BidirError, match="does not fit BidirectionalMLP"):
         bidir.load(folder)
     with pytest.raises(BidirError, match="holds no saved model"):

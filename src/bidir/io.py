@@ -11,7 +11,9 @@ of one. Nothing here unpickles arbitrary objects: checkpoints load with
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import inspect
 import json
 import math
 import os
@@ -24,6 +26,7 @@ import torch
 
 from . import __version__
 from .errors import BidirError
+from .validation import check_device
 
 __all__ = [
     "atomic_write",
@@ -144,23 +147,48 @@ def architecture(model: torch.nn.Module) -> dict:
     }
 
 
-def build_model(arch: dict, device=None) -> torch.nn.Module:
-    """A fresh model from :func:`architecture`'s record (only bidir's own classes are looked up)."""
-    try:
-        module_name, _, name = arch["class"].partition(":")
-        config = arch["config"]
-    except (KeyError, TypeError, AttributeError):
-        raise BidirError(f"not a bidir model description: {str(arch)[:200]}") from None
+def _family(arch) -> tuple[type, str]:
+    """The model family an architecture record names: one of bidir's own (never another module's class)."""
+    from .module import BidirModule
+
+    if not isinstance(arch, dict) or not isinstance(arch.get("class"), str):
+        raise BidirError(f"not a bidir model description: {str(arch)[:200]}")
+    module_name, _, name = arch["class"].partition(":")
     if module_name != "bidir" and not module_name.startswith("bidir."):
         raise BidirError(f"refusing to build {arch['class']}: only bidir's own model classes are loaded")
     try:
         cls = getattr(importlib.import_module(module_name), name)
-    except (ImportError, AttributeError):
+    except (ImportError, AttributeError, ValueError):
         raise BidirError(f"unknown model class {arch['class']} (saved by bidir {arch.get('bidir', '?')})") from None
-    return cls.from_config(config, device=device)
+    if not (isinstance(cls, type) and issubclass(cls, BidirModule)) or cls is BidirModule:
+        raise BidirError(f"refusing to build {arch['class']}: not one of bidir's model families")
+    return cls, name
+
+
+def build_model(arch: dict, device=None) -> torch.nn.Module:
+    """A fresh model from :func:`architecture`'s record. Only bidir's own model families are built, and only from
+    a config that fits the family's constructor: a tampered record is an error naming what is wrong."""
+    cls, name = _family(arch)
+    config = arch.get("config")
+    if not isinstance(config, dict):
+        raise BidirError(f"the config of {name} must be a mapping of its constructor's arguments, got {config!r:.80}")
+    parameters = inspect.signature(cls.__init__).parameters
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())  # passed on to a template model
+    unknown = [] if takes_any else sorted(set(config) - set(parameters) - {"self"})
+    if unknown:
+        raise BidirError(f"the config of {name} has arguments its constructor does not take: {unknown}")
+    try:
+        return cls.from_config(config, device=device)
+    except BidirError as exc:
+        raise BidirError(f"the config of {name} is not valid: {exc}") from None
+    except TypeError as exc:
+        raise BidirError(f"the config of {name} does not fit its constructor: {exc}") from None
 
 
 def _load_state(model: torch.nn.Module, state: dict, source) -> torch.nn.Module:
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise BidirError(f"{source} holds NaN or infinite values in {', '.join(bad[:3])}: a diverged or damaged model")
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
@@ -169,33 +197,49 @@ def _load_state(model: torch.nn.Module, state: dict, source) -> torch.nn.Module:
     return model
 
 
+def _digest(arch: dict) -> str:
+    """The sha256 of an architecture record as written: the weights file carries it, so an edited config.json
+    (another coding, say, that would read the same weights otherwise) is found on loading."""
+    return hashlib.sha256(json.dumps(jsonable(arch), sort_keys=True).encode()).hexdigest()
+
+
 def save_model(model: torch.nn.Module, folder) -> Path:
-    """Write ``folder/config.json`` (the architecture) and ``folder/model.safetensors`` (every tensor of the state)."""
+    """Write ``folder/config.json`` (the architecture) and ``folder/model.safetensors`` (every tensor of the state,
+    with the config's sha256 in its metadata)."""
     from safetensors.torch import save
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and not folder.is_dir():
+        raise BidirError(f"cannot save into {folder}: it is a file, not a folder")
     arch = architecture(model)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-    atomic_write(folder / WEIGHTS_FILE, lambda f: f.write(save(tensors)), binary=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    metadata = {"config_sha256": _digest(arch)}
+    atomic_write(folder / WEIGHTS_FILE, lambda f: f.write(save(tensors, metadata=metadata)), binary=True)
     write_json_atomic(folder / CONFIG_FILE, arch)
     return folder
 
 
 def load_model(path, device=None) -> torch.nn.Module:
     """Rebuild a model saved by :func:`save_model`, or the model of a Trainer checkpoint (a run folder or its
-    ``checkpoint.pt``), on ``device`` (default: the CPU)."""
-    from safetensors import SafetensorError
+    ``checkpoint.pt``), on ``device`` (default: the CPU). The config must be the one saved with the weights, and
+    the weights finite."""
+    from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
     path = Path(path)
-    device = torch.device(device or "cpu")
+    device = check_device(device) or torch.device("cpu")
     if (path / CONFIG_FILE).is_file():
         try:
             arch = json.loads((path / CONFIG_FILE).read_text())
             state = load_file(path / WEIGHTS_FILE, device=str(device))
+            with safe_open(path / WEIGHTS_FILE, framework="pt") as f:
+                saved = (f.metadata() or {}).get("config_sha256")
         except (OSError, json.JSONDecodeError, SafetensorError) as exc:
             raise BidirError(f"cannot read the model in {path}: {exc}") from None
+        _family(arch)  # a foreign class is refused as such, before anything else
+        if saved is not None and saved != _digest(arch):
+            raise BidirError(f"{path / CONFIG_FILE} was changed after the model was saved (its sha256 differs)")
         return _load_state(build_model(arch, device), state, path / WEIGHTS_FILE)
     checkpoint = path / CHECKPOINT_FILE if path.is_dir() else path
     if not checkpoint.is_file():

@@ -20,6 +20,9 @@ import inspect
 import torch
 from torch import nn
 
+from .errors import InvalidInputError
+from .validation import check_device, check_float_dtype, check_seed
+
 __all__ = ["BidirModule", "parse_dtype"]
 
 _DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
@@ -33,6 +36,16 @@ def parse_dtype(value) -> torch.dtype:
     if isinstance(value, torch.dtype):
         return value
     return _DTYPES[check_choice(str(value).removeprefix("torch."), "dtype", _DTYPES)]
+
+
+def _bind(cls, signature, self, args, kw) -> inspect.BoundArguments:
+    """The constructor's arguments bound to its parameters (defaults applied); a wrong one is a clear error."""
+    try:
+        bound = signature.bind(self, *args, **kw)
+    except TypeError as exc:
+        raise InvalidInputError(f"{cls.__name__}: {exc}") from None
+    bound.apply_defaults()
+    return bound
 
 
 def _plain(value):
@@ -59,9 +72,14 @@ class BidirModule(nn.Module):
 
         @functools.wraps(init)
         def recording_init(self, *args, **kw):
+            bound = _bind(cls, signature, self, args, kw)
+            if bound.arguments.get("device") is not None:  # every family: checked before anything is built
+                check_device(bound.arguments["device"])
+            if "dtype" in bound.arguments:
+                check_float_dtype(parse_dtype(bound.arguments["dtype"]))
+            if bound.arguments.get("seed") is not None:
+                check_seed(bound.arguments["seed"])
             init(self, *args, **kw)
-            bound = signature.bind(self, *args, **kw)
-            bound.apply_defaults()
             arguments = dict(list(bound.arguments.items())[1:])
             for name, p in signature.parameters.items():
                 if p.kind is p.VAR_KEYWORD:

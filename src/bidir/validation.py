@@ -32,8 +32,11 @@ __all__ = [
     "check_every_class",
     "check_bool",
     "check_seed",
+    "check_device",
+    "check_float_dtype",
     "check_coding",
     "check_finite_tensor",
+    "check_finite_loss",
     "as_batch",
     "as_patterns",
     "as_images",
@@ -143,12 +146,51 @@ def check_seed(value, name: str = "seed") -> int:
     return value
 
 
+def check_device(device, name: str = "device"):
+    """None (the default device) or a torch device this machine has: 'cuda' without a GPU is an error here, not a
+    traceback deep inside the first tensor op."""
+    if device is None:
+        return None
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise InvalidInputError(f"{name} must be a torch device such as 'cpu' or 'cuda', got {device!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidInputError(f"{name} {str(device)!r}: this machine has no CUDA GPU; use 'cpu'")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise InvalidInputError(f"{name} {str(device)!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    if dev.type not in ("cpu", "cuda"):
+        raise InvalidInputError(f"{name} must be 'cpu' or 'cuda', got {device!r}")
+    return dev
+
+
+def check_float_dtype(dtype, name: str = "dtype") -> torch.dtype:
+    """A floating torch dtype (models hold real weights: an integer dtype would truncate every update)."""
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point or dtype.is_complex:
+        raise InvalidInputError(
+            f"{name} must be a floating dtype such as torch.float32 or torch.float64, got {dtype!r}"
+        )
+    return dtype
+
+
 def check_coding(coding) -> str:
     """'bipolar' ({-1, 1} states) or 'binary' ({0, 1})."""
     return check_choice(coding, "coding", CODINGS)
 
 
 # -- tensors ---------------------------------------------------------------------------
+def check_finite_loss(loss: torch.Tensor, *inputs: torch.Tensor) -> torch.Tensor:
+    """A loss computed from finite inputs that came out infinite or NaN: the inputs or the weights are too large
+    for the dtype. One line that says so, instead of an infinite loss that training would chase."""
+    if not bool(torch.isfinite(loss).all()):
+        largest = max(float(i.detach().abs().max()) for i in inputs) if inputs else float("nan")
+        raise InvalidInputError(
+            f"the loss became {float(loss.detach().flatten()[0])}: the inputs (largest |value| {largest:.3g}) or the "
+            f"weights are too large for {loss.dtype}; rescale the inputs, or lower the learning rate"
+        )
+    return loss
+
+
 def _as_tensor(value, name: str, dtype=None, device=None) -> torch.Tensor:
     try:
         t = torch.as_tensor(value, device=device)

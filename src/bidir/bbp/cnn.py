@@ -26,7 +26,7 @@ from ..backprop.activations import Identity, Softmax
 from ..errors import InvalidInputError
 from ..layers import BidirectionalConv2d, BidirectionalLinear
 from ..module import BidirModule
-from ..validation import as_batch, as_images, check_choice, check_number, check_positive_int
+from ..validation import as_batch, as_images, check_choice, check_finite_loss, check_number, check_positive_int
 from .network import MODES
 from .noise import target_noise
 
@@ -63,10 +63,14 @@ class BidirectionalCNN(BidirModule):
     ):
         super().__init__()
         check_positive_int(num_classes, "num_classes")
+        if num_classes < 2:
+            raise InvalidInputError("num_classes must be at least 2 (a softmax over one class learns nothing), got 1")
+        check_positive_int(kernel, "kernel")
+        check_positive_int(stride, "stride")
         if len(image_shape) != 3 or not all(isinstance(s, int) and s > 0 for s in image_shape):
             raise InvalidInputError(f"image_shape must be (channels, height, width), got {image_shape!r}")
         for name, seq in (("channels", channels), ("hidden", hidden)):
-            if not all(isinstance(c, int) and c > 0 for c in seq):
+            if not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in seq):
                 raise InvalidInputError(f"{name} must be positive integers, got {seq!r}")
         self.activation = check_choice(activation, "activation", HIDDEN)
         self.num_classes, self.image_shape = num_classes, tuple(image_shape)
@@ -148,4 +152,5 @@ class BidirectionalCNN(BidirModule):
             target = flat if noise is None else flat + target_noise(noise[0], "gaussian", x_hat, flat, *noise[1:])[0]
             errors["backward_error"] = lk.error("gaussian", Identity(), x_hat, x_hat, target).mean()
             J = J + backward_weight * errors["backward_error"]
+        check_finite_loss(J, x, t)
         return J, {k: v.detach() for k, v in errors.items()}

@@ -34,7 +34,7 @@ from ..backprop import likelihoods as lk
 from ..backprop.activations import Activation, Softmax
 from ..errors import InvalidInputError
 from ..module import BidirModule
-from ..validation import as_batch, check_choice, check_positive
+from ..validation import as_batch, check_choice, check_finite_loss, check_number, check_positive
 from .noise import target_noise
 
 __all__ = ["BidirectionalMLP", "MODES", "ENGINES"]
@@ -233,6 +233,7 @@ class BidirectionalMLP(BidirModule):
         ``noise=(kind, scale, generator)`` adds NEM ("nem") or blind ("blind") noise to each
         trained direction's targets (:mod:`bidir.bbp.noise`), drawn against the current outputs."""
         check_choice(engine_name, "engine", ENGINES)
+        check_number(backward_weight, "backward_weight", low=0)
         x, t = self._pair(x, t)
         passes = self.passes(x, t, mode, backward_weight)
         if noise is not None:
@@ -246,6 +247,7 @@ class BidirectionalMLP(BidirModule):
                 out = engine.forward(params, p.path, p.x)[-1]
                 errors.append(lk.error(p.likelihood, p.path[-1].activation, out.z, out.y, p.target).mean(-1))
             J = sum(p.weight * e.sum() for p, e in zip(passes, errors, strict=True))
+        check_finite_loss(J, x, t)
         return J, {n: e.detach() for n, e in zip(names, errors, strict=True)}
 
     @torch.no_grad()

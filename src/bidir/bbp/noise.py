@@ -44,7 +44,10 @@ def annealed_scale(scale: float, epoch: int, decay: float = 1.0) -> float:
     """scale / epoch^decay for epoch = 1, 2, ... (decay 0: a constant scale)."""
     check_number(scale, "noise scale", low=0)
     check_number(decay, "noise decay", low=0)
-    return scale / max(int(epoch), 1) ** decay
+    try:
+        return scale / max(int(epoch), 1) ** decay
+    except OverflowError:  # epoch^decay beyond a float: the noise has faded to nothing
+        return 0.0
 
 
 def nem_condition(likelihood: str, output: torch.Tensor, target: torch.Tensor, noise: torch.Tensor, act=None):

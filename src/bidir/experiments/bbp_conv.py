@@ -19,7 +19,7 @@ and Fig 4's measure for the CNN, N^T(e_k) against the class centroids.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
@@ -34,7 +34,7 @@ from ..plotting import figure, image_grid, legend_outside
 from ..train import make_optimizer
 from .claims import Claim
 from .registry import experiment
-from .settings import NonNegative, NonNegativeInt, Positive, PositiveInt, Sizes, settings
+from .settings import NonEmpty, NonNegative, NonNegativeInt, Positive, PositiveInt, Sizes, settings
 
 METHODS = {  # name -> (training mode, noise kind or None)
     "bp": ("forward", None),
@@ -52,8 +52,8 @@ Dataset = Literal["mnist", "fashion-mnist", "cifar10", "mnist-subset"]
 class Config:
     """Settings of the bbp-conv experiment (the paper gives none: the network, budget and noise are ours)."""
 
-    datasets: tuple[Dataset, ...] = ("mnist", "fashion-mnist", "cifar10")
-    methods: tuple[Method, ...] = ("bp", "bbp", "bbp-nem", "bbp-blind", "bp-nem")
+    datasets: Annotated[tuple[Dataset, ...], NonEmpty] = ("mnist", "fashion-mnist", "cifar10")
+    methods: Annotated[tuple[Method, ...], NonEmpty] = ("bp", "bbp", "bbp-nem", "bbp-blind", "bp-nem")
     seeds: PositiveInt = 3
     epochs: PositiveInt = 10
     batch_size: PositiveInt = 128

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from pydantic import model_validator
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..bbp import BidirectionalMLP
@@ -35,6 +36,14 @@ class Config:
     mlp: Sizes = (784, 512, 512, 512, 10)
     channels: Sizes = (32, 64)
     hidden: Sizes = (256,)
+
+    @model_validator(mode="after")
+    def _mnist_shaped(self):
+        if self.mlp[0] != 784 or self.mlp[-1] != 10 or len(self.mlp) < 2:
+            raise ValueError(
+                f"mlp ({list(self.mlp)}) must run from MNIST's 784 pixels to its 10 classes: [784, ..., 10]"
+            )
+        return self
 
 
 def _per_sample(metrics: dict, model: str, mode: str) -> list[float]:

@@ -21,15 +21,16 @@ trivial baseline (the centroid of all inputs).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
+from pydantic import model_validator
 
 from ..bbp import MODES
 from ..bbp.ensemble import Ensemble
 from ..plotting import figure, legend_below, legend_outside
 from .registry import experiment
-from .settings import Positive, PositiveInt, settings
+from .settings import NonEmpty, Positive, PositiveInt, settings
 
 FUNCTIONS = {
     "sine": (2, lambda x: torch.sin(2 * x[:, 0]) * torch.cos(2 * x[:, 1])),
@@ -41,8 +42,8 @@ FUNCTIONS = {
 class Config:
     """Settings of the bbp-regression experiment (the paper gives none: the network and training are ours)."""
 
-    functions: tuple[Literal["sine", "square"], ...] = ("sine", "square")
-    hidden_activations: tuple[Literal["relu", "tanh"], ...] = ("relu", "tanh")
+    functions: Annotated[tuple[Literal["sine", "square"], ...], NonEmpty] = ("sine", "square")
+    hidden_activations: Annotated[tuple[Literal["relu", "tanh"], ...], NonEmpty] = ("relu", "tanh")
     width: PositiveInt = 64  # two hidden layers of this many neurons
     train_size: PositiveInt = 2000
     test_size: PositiveInt = 2000
@@ -50,6 +51,14 @@ class Config:
     epochs: PositiveInt = 3000  # full-batch Adam steps
     lr: Positive = 3e-3
     bins: PositiveInt = 10  # equal-count bins of the output values
+
+    @model_validator(mode="after")
+    def _every_bin_has_samples(self):
+        if self.bins > self.test_size:
+            raise ValueError(
+                f"bins ({self.bins}) must be at most test_size ({self.test_size}): every bin needs a test sample"
+            )
+        return self
 
 
 def sample(function: str, n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -66,7 +66,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from matplotlib.ticker import MaxNLocator
-from pydantic import ValidationInfo, field_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 
 from ..bsp.learning import BSPLearner, BSPRule, backprop_loss, gradient_agreement, output_error
 from ..bsp.network import BSPNetwork
@@ -168,6 +168,17 @@ class Config:
             raise ValueError(f"must divide the horizon ({horizon:g}) and the pulse (1) into whole steps")
         return dt
 
+    @model_validator(mode="after")
+    def _layers_survive_the_width(self):
+        names = [name.strip() for name in self.settings.split(",") if name.strip()]
+        smallest = min((s, name) for name in names for s in SETTINGS[name]["sizes"][1:-1])
+        if round(smallest[0] * self.width) < 2:
+            raise ValueError(
+                f"width ({self.width:g}) shrinks {smallest[1]}'s {smallest[0]}-neuron layer below 2 neurons; "
+                f"use at least {1.5 / smallest[0]:.3g}"
+            )
+        return self
+
     @field_validator("settings")
     @classmethod
     def _known_settings(cls, value: str) -> str:
@@ -179,7 +190,8 @@ class Config:
 
 
 def _sizes(sizes, width):
-    return (sizes[0],) + tuple(max(2, round(s * width)) for s in sizes[1:-1]) + (sizes[-1],)
+    """The setting's layer sizes with every hidden layer scaled by ``width`` (the config keeps each at 2 or more)."""
+    return (sizes[0],) + tuple(round(s * width) for s in sizes[1:-1]) + (sizes[-1],)
 
 
 def _setting(s: dict, cfg: Config, seed: int):

@@ -10,6 +10,9 @@ error message and the documentation of a setting come from one line::
         hidden: Sizes = (512,) * 7
         optimizer: Literal["sgd", "adam"] = "adam"
 
+A constraint between settings is a ``@model_validator(mode="after")`` of the class that raises
+``ValueError("bins (20) must be at most test_size (10): ...")``: its message names the settings.
+
 :func:`build` fills it from the defaults, the quick overrides and the user's ``--set KEY=VALUE``
 strings, before any data is loaded or any file is written; a bad value is one line that names
 the setting as the user typed it (``--set lr=-1: must be greater than 0``).
@@ -37,6 +40,7 @@ __all__ = [
     "PositiveInt",
     "NonNegativeInt",
     "Sizes",
+    "NonEmpty",
     "Fractions",
     "Positives",
 ]
@@ -47,6 +51,7 @@ Fraction = Annotated[float, Field(ge=0, le=1)]
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 Sizes = Annotated[tuple[PositiveInt, ...], Field(min_length=1)]
+NonEmpty = Field(min_length=1)  # a list of names that must name one at least: Annotated[tuple[Name, ...], NonEmpty]
 Fractions = Annotated[tuple[Fraction, ...], Field(min_length=1)]
 Positives = Annotated[tuple[Positive, ...], Field(min_length=1)]
 
@@ -113,7 +118,9 @@ def _message(error: dict) -> str:
     if error["type"] == "too_short":
         return f"must hold at least {error['ctx']['min_length']} item(s)"
     msg = error["msg"]
-    msg = msg.removeprefix("Input should be ").removeprefix("Value error, ")
+    if error["type"] == "value_error":  # a validator's own sentence
+        return msg.removeprefix("Value error, ")
+    msg = msg.removeprefix("Input should be ")
     return msg if msg.startswith(("must", "cannot", "is ")) else f"must be {msg}"
 
 
@@ -138,7 +145,10 @@ def build(config_cls: type, name: str, quick: dict, overrides: dict | None = Non
     except ValidationError as exc:
         error = exc.errors()[0]
         key = str(error["loc"][0]) if error["loc"] else ""
-        where = typed.get(key, f"{name} setting {key}")
+        if key:
+            where = typed.get(key, f"{name} setting {key}")
+        else:  # a constraint between settings (a model validator): name every setting the user gave
+            where = ", ".join(typed.values()) or f"{name}'s settings"
         index = "".join(f"[{i}]" for i in error["loc"][1:])
         raise InvalidInputError(f"{where}: {'item ' + index + ' ' if index else ''}{_message(error)}") from None
 

@@ -33,7 +33,7 @@ from torch import nn
 from ..errors import InvalidInputError
 from ..layers import conv_adjoint, linear_adjoint
 from ..module import BidirModule
-from ..validation import as_batch, as_images, as_labels, check_positive_int
+from ..validation import as_batch, as_images, as_labels, check_finite_loss, check_number, check_positive_int
 
 __all__ = ["StyleMemoryNet", "Schedule", "SCHEDULES"]
 
@@ -97,6 +97,8 @@ class StyleMemoryNet(BidirModule):
         if num_classes < 2:
             raise InvalidInputError(f"num_classes must be at least 2, got {num_classes}")
         check_positive_int(style_dim, "style_dim")
+        check_positive_int(kernel, "kernel")
+        check_positive_int(stride, "stride")
         if len(image_shape) != 3 or not all(isinstance(s, int) and s > 0 for s in image_shape):
             raise InvalidInputError(f"image_shape must be (channels, height, width), got {image_shape!r}")
         for name, seq in (("channels", channels), ("hidden", hidden)):
@@ -212,6 +214,8 @@ class StyleMemoryNet(BidirModule):
     # -- training objective ------------------------------------------------------------
     def loss(self, x, labels, alpha: float = 0.05, noise_std: float = 0.0) -> tuple[torch.Tensor, dict]:
         """Eq (3) on one batch: mean CE + alpha * mean ||x_hat - x||^2, the encoder fed x + noise."""
+        check_number(alpha, "alpha", low=0)
+        check_number(noise_std, "noise_std", low=0)
         x = self._images(x)
         labels = self._labels(labels, x.shape[0])
         noisy = x + noise_std * torch.randn_like(x) if noise_std > 0 else x
@@ -220,4 +224,5 @@ class StyleMemoryNet(BidirModule):
         ce = F.cross_entropy(logits, labels)
         recon = (x_hat - x).pow(2).flatten(1).sum(1).mean()
         accuracy = (logits.argmax(1) == labels).float().mean()
-        return ce + alpha * recon, {"ce": ce.detach(), "recon": recon.detach(), "accuracy": accuracy}
+        loss = check_finite_loss(ce + alpha * recon, x)
+        return loss, {"ce": ce.detach(), "recon": recon.detach(), "accuracy": accuracy}
