@@ -181,7 +181,9 @@ def test_loading_refuses_what_is_not_a_bidir_model(tmp_path):
         bidir.load(folder)  # the weights file carries the config's sha256
     from safetensors.torch import save_file  # weights without that record (another tool's file): checked by shape
 
-    save_file({k: v.contiguous() for k, v in BidirectionalMLP((3, 2)).state_dict().items()}, folder / "model.safetensors")
+    save_file(
+        {k: v.contiguous() for k, v in BidirectionalMLP((3, 2)).state_dict().items()}, folder / "model.safetensors"
+    )
     with pytest.raises(BidirError, match="does not fit BidirectionalMLP"):
         bidir.load(folder)
     with pytest.raises(BidirError, match="holds no saved model"):

@@ -214,7 +214,7 @@ def test_runs_that_differ_only_in_their_seed_get_no_side_by_side_table(tmp_path)
 
 def test_report_refuses_a_folder_without_runs_in_one_line(tmp_path):
     out = invoke("report", tmp_path)
-    assert out.exit_code == 1 and out.output.strip().count("\n") == 0 and "no run folder" in out.output
+    assert out.exit_code == 1 and out.output.strip().count("\n") == 0 and "no run folder with its results" in out.output
     assert not list(tmp_path.iterdir())  # a refused report writes nothing
     out = invoke("report", tmp_path / "nothing-here")
     assert out.exit_code == 1 and "is not a folder" in out.output

@@ -291,6 +291,16 @@ def _locate(spec: DatasetSpec, names, data_dir) -> Path | None:
     return None
 
 
+def _partial(spec: DatasetSpec, names, data_dir) -> str | None:
+    """Where a split's files are only partly present (an incomplete copy), which are missing, else None."""
+    for root in _roots(data_dir):
+        for folder in _candidates(root, spec):
+            missing = [n for n in names if not (folder / n).is_file()]
+            if 0 < len(missing) < len(names):
+                return f"{folder} holds part of {spec.name} but not {', '.join(missing)}"
+    return None
+
+
 def _fetch(spec: DatasetSpec, names, data_dir, progress: bool) -> Path:
     target = _roots(data_dir)[0] / spec.folders[0]
     if spec.archive is None:
@@ -335,9 +345,13 @@ def _verify(spec: DatasetSpec, folder: Path, name: str) -> None:
 
 
 def check_data_dir(data_dir) -> None:
-    """A data folder the user named must exist: a mistyped one is an error, not a new folder to download into."""
+    """A data folder the user named (``--data-dir``, or ``$BIDIR_DATA_DIR`` without one) must exist: a mistyped one
+    is an error, not a new folder to download into."""
     if data_dir is not None and not Path(data_dir).is_dir():
         raise DatasetError(f"--data-dir {data_dir}: no such folder")
+    env = os.environ.get("BIDIR_DATA_DIR")
+    if data_dir is None and env and not Path(env).is_dir():
+        raise DatasetError(f"$BIDIR_DATA_DIR {env}: no such folder")
 
 
 _digests: dict = {}
@@ -381,6 +395,9 @@ def load_dataset(
         raise InvalidInputError(f"{name} has no split {split!r}; choose one of {sorted(spec.splits)}")
     names = spec.splits[split]
     folder = _locate(spec, names, data_dir)
+    partial = _partial(spec, names, data_dir) if folder is None else None
+    if partial and (spec.archive is not None or not download):  # a download would not complete an extracted copy
+        raise DatasetError(f"{partial}: add the missing files, or remove the folder to download {spec.name} again")
     if folder is None:
         if not download:
             looked = ", ".join(str(p) for r in _roots(data_dir) for p in _candidates(r, spec)[: len(spec.folders) + 1])

@@ -100,6 +100,7 @@ def download(remote: RemoteFile, folder, progress: bool = True, timeout: float =
     renamed into place, so an interrupted or corrupt download never leaves a file under the real name.
     """
     folder = Path(folder)
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # what a failed download must not leave
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / remote.name
     errors = []
@@ -109,7 +110,10 @@ def download(remote: RemoteFile, folder, progress: bool = True, timeout: float =
             return target
         except (urllib.error.URLError, OSError, ValueError) as exc:  # ChecksumError is an OSError
             errors.append(f"{url}: {exc}")
-    raise DatasetError(f"could not download {remote.name} from any source:\n  " + "\n  ".join(errors))
+    for p in made:  # innermost first: the folders this call made, if they stayed empty
+        if p.is_dir() and not any(p.iterdir()):
+            p.rmdir()
+    raise DatasetError(f"could not download {remote.name} from any of its {len(errors)} sources: " + "; ".join(errors))
 
 
 def extract_members(archive, members: dict[str, str], folder) -> list[Path]:

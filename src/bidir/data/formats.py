@@ -65,8 +65,11 @@ def read_idx(path) -> torch.Tensor:
     dtype = np.dtype(_IDX_DTYPES[data[2]])
     expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
     if len(data) != expected:
-        kind = "truncated" if len(data) < expected else "longer than its header says"
-        raise DatasetError(f"{path} is {kind}: shape {dims} needs {expected} bytes, the file has {len(data)}")
+        kind = "a truncated file" if len(data) < expected else "data appended"
+        raise DatasetError(
+            f"{path}: its IDX header says shape {dims}, {expected} bytes, but the file has {len(data)}: a changed "
+            f"header or {kind}; delete it and fetch it again"
+        )
     array = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
     return torch.from_numpy(array.astype(dtype.newbyteorder("="), copy=True))
 

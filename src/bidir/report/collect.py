@@ -21,8 +21,9 @@ from scipy import stats
 
 from ..errors import InvalidInputError
 from ..experiments import EXPERIMENTS
-from ..experiments.claims import PAPERS, Claim, judge, verdict
+from ..experiments.claims import PAPERS, VERDICTS, Claim, judge, verdict
 from ..io import jsonable
+from ..run_folder import ATTEMPTS
 from ..runner import changed_settings
 
 __all__ = ["Run", "ClaimRow", "Report", "collect", "fmt", "ORDER"]
@@ -68,8 +69,8 @@ class Run:
 
     @property
     def figures(self) -> list[Path]:
-        """The run's figures that are present in its folder."""
-        return [self.folder / f for f in self.results.get("figures", []) if (self.folder / f).is_file()]
+        """The run's figures that are in its folder as PNG images (a missing or damaged one is a listed problem)."""
+        return [self.folder / f for f in self.results.get("figures", []) if _is_png(self.folder / f)]
 
     def claim(self, claim: Claim) -> dict:
         """The run's row for ``claim``: as the run judged it, or judged now from its metrics if the run predates it."""
@@ -101,6 +102,7 @@ class Report:
     runs: list
     rows: list
     not_run: dict  # experiment -> why it has no run here ("about 10 h on 2 cores", "the ... files are not ...")
+    problems: list = field(default_factory=list)  # {"folder", "problem", "left_out"}: unfinished or damaged runs
 
     @property
     def counts(self) -> dict:
@@ -178,33 +180,106 @@ def collect(root) -> Report:
     root = Path(root)
     if not root.is_dir():
         raise InvalidInputError(f"report: {root} is not a folder")
-    runs = [_read(m.parent, root) for m in sorted(root.rglob("manifest.json")) if _is_run(m.parent, root)]
-    runs = [r for r in runs if r is not None]
+    runs, problems = [], []
+    for manifest in sorted(root.rglob("manifest.json")):
+        if not _is_run_folder(manifest.parent, root):
+            continue
+        run, found = _read(manifest.parent, root)
+        problems += [{"folder": _name(manifest.parent, root), "problem": p, "left_out": run is None} for p in found]
+        if run is not None:
+            runs.append(run)
     if not runs:
-        raise InvalidInputError(f"report: no run folder (manifest.json + results.json) under {root}")
+        why = "; ".join(f"{p['folder']}: {p['problem']}" for p in problems[:3])
+        left = f"; {len(problems)} left out: {why}" if problems else ""
+        raise InvalidInputError(
+            f"report: no run folder with its results (manifest.json + results.json) under {root}{left}"
+        )
     not_run = _not_run(root, runs)
     rows = [
         _row(claim, name, [r for r in runs if r.experiment == name], not_run.get(name, ""))
         for name, exp in sorted(EXPERIMENTS.items(), key=lambda item: item[0])
         for claim in exp.claims
     ]
-    return Report(root, runs, rows, not_run)
+    return Report(root, runs, rows, not_run, problems)
 
 
-def _is_run(folder: Path, root: Path) -> bool:
+def _is_run_folder(folder: Path, root: Path) -> bool:
+    """A run folder to report on: not one moved aside by ``--restart``, not a staging or hidden folder."""
     parts = folder.relative_to(root).parts
-    return (folder / "results.json").is_file() and not any(".replaced-" in p or p.startswith(".") for p in parts)
+    return not any(".replaced-" in p or p.startswith(".") for p in parts)
 
 
-def _read(folder: Path, root: Path) -> Run | None:
+def _name(folder: Path, root: Path) -> str:
+    return folder.relative_to(root).as_posix() or "."
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _read(folder: Path, root: Path) -> tuple[Run | None, list[str]]:
+    """The run in ``folder`` (None: unfinished or damaged, so left out of the verdicts) and what is wrong with it."""
+    if not (folder / "results.json").is_file():
+        return None, [f"unfinished: {_last_attempt(folder)}, no results.json"]
     try:
         results = json.loads((folder / "results.json").read_text())
         manifest = json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError) as exc:
-        raise InvalidInputError(f"report: {folder} has an unreadable results.json or manifest.json ({exc})") from None
-    if not isinstance(results, dict) or "experiment" not in results:
-        return None
-    return Run(folder, folder.relative_to(root).as_posix() or ".", results, manifest)
+        return None, [f"an unreadable results.json or manifest.json ({str(exc)[:100]})"]
+    if not isinstance(results, dict) or not {"experiment", "config", "metrics"} <= set(results):  # claims came later
+        return None, [f"results.json is not a run's results (a {type(results).__name__} without its fields)"]
+    identity = ("experiment", "seed", "config")
+    if not isinstance(manifest, dict) or not all(k in manifest for k in identity):
+        return None, ["manifest.json lacks the run's identity (experiment, seed, config): an edited record"]
+    if manifest["experiment"] != results["experiment"] or manifest["seed"] != results.get("seed"):
+        return None, ["manifest.json and results.json describe different runs: an edited record"]
+    if results["experiment"] not in EXPERIMENTS:
+        return None, [f"unknown experiment {results['experiment']!r}: no claims to judge it by"]
+    claims = results.get("claims", [])
+    bad = [
+        c.get("id") if isinstance(c, dict) else c
+        for c in claims
+        if not isinstance(c, dict) or c.get("verdict") not in VERDICTS
+    ]
+    if bad:
+        return None, [f"results.json holds verdicts bidir never writes (claims {bad[:3]}): an edited record"]
+    if _non_finite(results["metrics"]):
+        return None, ["results.json holds NaN or infinite values: an edited record (bidir refuses to write them)"]
+    problems = []
+    for name in results.get("figures", []):
+        if not (folder / name).is_file():
+            problems.append(f"figure {name} is missing")
+        elif not _is_png(folder / name):
+            problems.append(f"figure {name} is not a PNG image (empty or damaged)")
+    return Run(folder, _name(folder, root), results, manifest), problems
+
+
+def _is_png(path: Path) -> bool:
+    if not path.is_file() or path.stat().st_size <= len(PNG):
+        return False
+    with path.open("rb") as f:
+        return f.read(len(PNG)) == PNG
+
+
+def _last_attempt(folder: Path) -> str:
+    """How the last attempt in an unfinished run folder ended, from its record of attempts."""
+    try:
+        attempts = json.loads((folder / ATTEMPTS).read_text())
+        outcome = attempts[-1]["outcome"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return "no record of how it ended"
+    return "killed or still running" if outcome == "running" else outcome
+
+
+def _non_finite(value) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, str):
+        return value in ("nan", "inf", "-inf")  # how jsonable writes them
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_non_finite(v) for v in value)
+    return False
 
 
 def _not_run(root: Path, runs: list) -> dict:

@@ -96,6 +96,7 @@ def _context(report: Report, fmt_: str, base: Path) -> dict:
         "beyond": {n: _runs(report, n, fmt_, base) for n in beyond},
         "descriptions": {n: e.description for n, e in EXPERIMENTS.items()},
         "not_run": report.not_run,
+        "problems": report.problems,
         "runs": len(report.runs),
         "seconds": sum(r.seconds for r in report.runs),
         "comparisons": {n: report.comparison(n) for n in EXPERIMENTS},
