@@ -490,6 +490,9 @@ def test_a_run_killed_anywhere_resumes_to_the_uninterrupted_result(uninterrupted
         assert _metrics(out / training / "metrics.json") == _metrics(whole / training / "metrics.json")
     assert not list(out.rglob("*.tmp")) and not (out / ".staging").exists()
     assert "(resumed)" in (out / "summary.txt").read_text()
+    attempts = json.loads((out / "manifest.json").read_text())["invocations"]
+    assert [a["outcome"] for a in attempts] == ["killed", "finished"]  # the killed attempt stays on record
+    assert attempts[0]["seconds"] > 0 and "(killed;" in (out / "summary.txt").read_text()
 
 
 def test_4_14_style_fashion_on_a_style_mnist_folder_is_refused_and_style_results_hold_no_timings(tmp_path):

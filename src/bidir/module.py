@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .errors import InvalidInputError
-from .validation import check_device, check_float_dtype, check_seed
+from .validation import check_device, check_float_dtype, check_seed, memory_error
 
 __all__ = ["BidirModule", "parse_dtype"]
 
@@ -46,6 +46,13 @@ def _bind(cls, signature, self, args, kw) -> inspect.BoundArguments:
         raise InvalidInputError(f"{cls.__name__}: {exc}") from None
     bound.apply_defaults()
     return bound
+
+
+def _sized(value) -> bool:
+    """Whether an argument can size a tensor (an int, or a list of them): what a memory error names."""
+    if isinstance(value, list | tuple):
+        return bool(value) and all(isinstance(v, int) for v in value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _plain(value):
@@ -79,7 +86,14 @@ class BidirModule(nn.Module):
                 check_float_dtype(parse_dtype(bound.arguments["dtype"]))
             if bound.arguments.get("seed") is not None:
                 check_seed(bound.arguments["seed"])
-            init(self, *args, **kw)
+            try:
+                init(self, *args, **kw)
+            except (MemoryError, RuntimeError, TypeError) as exc:
+                shown = ", ".join(f"{k}={v!r:.40}" for k, v in list(bound.arguments.items())[1:] if _sized(v))
+                error = memory_error(exc, f"{cls.__name__}({shown})")
+                if error is None:
+                    raise
+                raise error from None
             arguments = dict(list(bound.arguments.items())[1:])
             for name, p in signature.parameters.items():
                 if p.kind is p.VAR_KEYWORD:

@@ -17,7 +17,6 @@ import dataclasses
 import datetime as _dt
 import math
 import platform
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +36,7 @@ from .io import brief, jsonable
 from .plotting import save_figure
 from .run_folder import RunFolder, identity
 from .seeds import derive_seed, generator, seed_everything
-from .validation import check_choice, check_seed
+from .validation import check_choice, check_seed, memory_error
 
 __all__ = ["RunContext", "run_experiment", "build_config", "changed_settings", "plan_run", "finished"]
 
@@ -125,15 +124,11 @@ def _out_of_memory_as_error(run, config, ctx):
     settings' declared bounds catch the sizes no machine has; this, what this machine has not)."""
     try:
         return run(config, ctx)
-    except (MemoryError, torch.OutOfMemoryError, RuntimeError) as exc:
-        text = str(exc)
-        if isinstance(exc, RuntimeError) and not isinstance(exc, torch.OutOfMemoryError) and "allocate" not in text:
+    except (MemoryError, RuntimeError) as exc:
+        error = memory_error(exc, "the settings")
+        if error is None:
             raise
-        asked = re.search(r"allocate ([0-9]+) bytes", text)
-        size = f" ({int(asked.group(1)) / 2**30:.3g} GiB in one tensor)" if asked else ""
-        raise BidirError(
-            f"out of memory{size}: the settings ask for more memory than this machine has; lower the sizes"
-        ) from None
+        raise error from None
 
 
 def build_config(exp: Experiment, quick: bool = False, overrides: dict | None = None):

@@ -15,6 +15,7 @@ Tensors: :func:`check_finite_tensor`, :func:`as_batch` (vectors), :func:`as_patt
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 
 import torch
@@ -27,6 +28,8 @@ __all__ = [
     "check_number",
     "check_positive",
     "check_positive_int",
+    "check_sizes",
+    "check_image_shape",
     "check_fraction",
     "check_fits",
     "check_every_class",
@@ -37,6 +40,7 @@ __all__ = [
     "check_coding",
     "check_finite_tensor",
     "check_finite_loss",
+    "memory_error",
     "as_batch",
     "as_patterns",
     "as_images",
@@ -59,6 +63,18 @@ def check_choice(value, name: str, options: Iterable):
 
 def _is_real(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def memory_error(exc: BaseException, what: str) -> InvalidInputError | None:
+    """An allocation the machine could not make, as one line saying so about ``what`` (None: another error)."""
+    text = str(exc)
+    is_oom = isinstance(exc, MemoryError | torch.OutOfMemoryError)
+    too_big = ("can't allocate memory", "Storage size calculation overflowed", "Overflow when unpacking long")
+    if not is_oom and not (isinstance(exc, RuntimeError | TypeError) and any(s in text for s in too_big)):
+        return None
+    asked = re.search(r"allocate ([0-9]+) bytes", text)
+    size = f" ({int(asked.group(1)) / 2**30:.3g} GiB in one tensor)" if asked else ""
+    return InvalidInputError(f"{what} ask for more memory than this machine has{size}; lower the sizes")
 
 
 def check_number(
@@ -96,13 +112,27 @@ def check_positive(value, name: str) -> float:
     return check_number(value, name, low=0, low_open=True)
 
 
+COUNT_LIMIT = 2**62  # no count bidir takes can reach it (torch's sizes are int64): beyond it, an error, not an overflow
+
+
 def check_positive_int(value, name: str, *, maximum: int | None = None) -> int:
-    """An int >= 1 (bools refused), at most ``maximum`` where given."""
+    """An int >= 1 (bools refused), at most ``maximum`` where given (and below 2^62 in any case)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
-    if maximum is not None and value > maximum:
-        raise InvalidInputError(f"{name} must be at most {maximum}, got {value}")
+        raise InvalidInputError(f"{name} must be a positive integer, got {value!r:.60}")
+    limit = COUNT_LIMIT if maximum is None else min(maximum, COUNT_LIMIT)
+    if value > limit:
+        raise InvalidInputError(f"{name} must be at most {limit}, got {value}")
     return value
+
+
+def check_sizes(value, name: str, *, at_least: int = 1) -> tuple[int, ...]:
+    """A list or tuple of at least ``at_least`` positive integers (layer sizes, channels, an image shape)."""
+    if not isinstance(value, list | tuple) or len(value) < at_least:
+        need = "one" if at_least == 1 else str(at_least)
+        raise InvalidInputError(f"{name} must be a list of at least {need} positive integers, got {value!r:.60}")
+    for i, n in enumerate(value):
+        check_positive_int(n, f"{name}[{i}]")
+    return tuple(value)
 
 
 def check_fits(value: int, name: str, available: int, what: str) -> int:
@@ -122,6 +152,13 @@ def check_every_class(labels: torch.Tensor, classes: int, name: str) -> torch.Te
             "(a class centroid, say); raise it"
         )
     return labels
+
+
+def check_image_shape(value, name: str = "image_shape") -> tuple[int, int, int]:
+    """(channels, height, width): three positive integers."""
+    if not isinstance(value, list | tuple) or len(value) != 3:
+        raise InvalidInputError(f"{name} must be (channels, height, width), got {value!r:.60}")
+    return check_sizes(value, name)
 
 
 def check_fraction(value, name: str) -> float:

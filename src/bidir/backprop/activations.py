@@ -188,11 +188,12 @@ ACTIVATIONS = {
 }
 
 
-def get_activation(spec, steepness: float = 1.0) -> Activation:
-    """An Activation from a name ('logistic', ...) or an Activation; steepness c for logistics."""
+def get_activation(spec, steepness: float = 1.0, name: str = "activation") -> Activation:
+    """An Activation from a name ('logistic', ...) or an Activation; steepness c for logistics. ``name``: the
+    argument the caller took it as, for the error message."""
     if isinstance(spec, Activation):
         return spec
-    if spec not in ACTIVATIONS:
-        raise InvalidInputError(f"unknown activation {spec!r}; choose from {', '.join(ACTIVATIONS)}")
+    if not isinstance(spec, str) or spec not in ACTIVATIONS:
+        raise InvalidInputError(f"{name} must be an activation, one of {', '.join(ACTIVATIONS)}; got {spec!r:.60}")
     check_positive(steepness, "steepness c")
     return ACTIVATIONS[spec](float(steepness)) if spec in ("logistic", "bipolar-logistic") else ACTIVATIONS[spec]()

@@ -26,7 +26,16 @@ from ..backprop.activations import Identity, Softmax
 from ..errors import InvalidInputError
 from ..layers import BidirectionalConv2d, BidirectionalLinear
 from ..module import BidirModule
-from ..validation import as_batch, as_images, check_choice, check_finite_loss, check_number, check_positive_int
+from ..validation import (
+    as_batch,
+    as_images,
+    check_choice,
+    check_finite_loss,
+    check_image_shape,
+    check_number,
+    check_positive_int,
+    check_sizes,
+)
 from .network import MODES
 from .noise import target_noise
 
@@ -67,11 +76,8 @@ class BidirectionalCNN(BidirModule):
             raise InvalidInputError("num_classes must be at least 2 (a softmax over one class learns nothing), got 1")
         check_positive_int(kernel, "kernel")
         check_positive_int(stride, "stride")
-        if len(image_shape) != 3 or not all(isinstance(s, int) and s > 0 for s in image_shape):
-            raise InvalidInputError(f"image_shape must be (channels, height, width), got {image_shape!r}")
-        for name, seq in (("channels", channels), ("hidden", hidden)):
-            if not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in seq):
-                raise InvalidInputError(f"{name} must be positive integers, got {seq!r}")
+        image_shape = check_image_shape(image_shape)
+        channels, hidden = check_sizes(channels, "channels", at_least=0), check_sizes(hidden, "hidden", at_least=0)
         self.activation = check_choice(activation, "activation", HIDDEN)
         self.num_classes, self.image_shape = num_classes, tuple(image_shape)
         g = None if seed is None else torch.Generator().manual_seed(seed)
@@ -134,7 +140,7 @@ class BidirectionalCNN(BidirModule):
         gradients. ``t`` holds one-hot (or probability) class rows; ``noise=(kind, scale, generator)`` adds NEM or
         blind noise to the targets of each trained direction."""
         check_choice(mode, "mode", MODES)
-        check_number(backward_weight, "backward_weight", low=0)
+        backward_weight = check_number(backward_weight, "backward_weight", low=0)
         x = as_images(x, "x", self.image_shape, dtype=self.dtype, device=self.device)
         t = as_batch(t, "t", self.num_classes, dtype=self.dtype, device=self.device)
         if x.shape[0] != t.shape[0]:

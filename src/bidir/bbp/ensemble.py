@@ -21,9 +21,10 @@ import torch
 from torch import nn
 
 from ..backprop import engine
+from ..errors import InvalidInputError
 from ..module import BidirModule
 from ..train import Trainer, make_optimizer
-from ..validation import check_choice, check_positive_int
+from ..validation import check_choice, check_seed
 from .network import BidirectionalMLP
 
 __all__ = ["Ensemble"]
@@ -39,8 +40,9 @@ class Ensemble(BidirModule):
         self, seeds: Sequence[int], sizes: Sequence[int], dtype: torch.dtype = torch.float32, device=None, **network
     ):
         super().__init__()
-        self.seeds = [int(s) for s in seeds]
-        check_positive_int(len(self.seeds), "number of seeds")
+        if not isinstance(seeds, list | tuple | range) or not seeds:
+            raise InvalidInputError(f"seeds must be a non-empty list of seeds, got {seeds!r:.60}")
+        self.seeds = [check_seed(s, f"seeds[{i}]") for i, s in enumerate(seeds)]
         models = [BidirectionalMLP(sizes, seed=s, dtype=dtype, **network) for s in self.seeds]
         self.template = models[0]  # structure, activations and hidden steepness; its own weights are unused
         self.template.requires_grad_(False)

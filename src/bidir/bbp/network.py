@@ -34,7 +34,7 @@ from ..backprop import likelihoods as lk
 from ..backprop.activations import Activation, Softmax
 from ..errors import InvalidInputError
 from ..module import BidirModule
-from ..validation import as_batch, check_choice, check_finite_loss, check_number, check_positive
+from ..validation import as_batch, check_choice, check_finite_loss, check_number, check_positive, check_sizes
 from .noise import target_noise
 
 __all__ = ["BidirectionalMLP", "MODES", "ENGINES"]
@@ -84,14 +84,12 @@ class BidirectionalMLP(BidirModule):
         device=None,
     ):
         super().__init__()
-        sizes = tuple(sizes)
-        if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes):
-            raise InvalidInputError(f"sizes must be at least two positive integers, got {sizes!r}")
+        sizes = check_sizes(sizes, "sizes", at_least=2)
         check_choice(init, "init", ("xavier", "kaiming"))
         self.sizes = sizes
         self.steepness = check_positive(steepness, "steepness")
-        self.output = get_activation(output, steepness)
-        self.input = get_activation(input, steepness)
+        self.output = get_activation(output, steepness, "output")
+        self.input = get_activation(input, steepness, "input")
         backward = hidden if hidden_backward is None else hidden_backward
         self._hidden_names = (getattr(hidden, "name", hidden), getattr(backward, "name", backward))
         # the hidden neurons' c is state (set_hidden_steepness anneals it), so it lives in the state_dict
@@ -118,8 +116,8 @@ class BidirectionalMLP(BidirModule):
     def _build_hidden(self) -> None:
         """The hidden activations at the current ``hidden_steepness`` (after construction and after loading)."""
         c = float(self.hidden_steepness)
-        self.hidden = get_activation(self._hidden_names[0], c)
-        self.hidden_backward = get_activation(self._hidden_names[1], c)
+        self.hidden = get_activation(self._hidden_names[0], c, "hidden")
+        self.hidden_backward = get_activation(self._hidden_names[1], c, "hidden_backward")
 
     @classmethod
     def bipolar(cls, sizes: Sequence[int], steepness: float = 1.0, **kwargs) -> BidirectionalMLP:
@@ -233,7 +231,7 @@ class BidirectionalMLP(BidirModule):
         ``noise=(kind, scale, generator)`` adds NEM ("nem") or blind ("blind") noise to each
         trained direction's targets (:mod:`bidir.bbp.noise`), drawn against the current outputs."""
         check_choice(engine_name, "engine", ENGINES)
-        check_number(backward_weight, "backward_weight", low=0)
+        backward_weight = check_number(backward_weight, "backward_weight", low=0)
         x, t = self._pair(x, t)
         passes = self.passes(x, t, mode, backward_weight)
         if noise is not None:

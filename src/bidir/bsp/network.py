@@ -67,7 +67,15 @@ from torch import nn
 
 from ..errors import BidirError, InvalidInputError
 from ..module import BidirModule
-from ..validation import as_batch, check_bool, check_choice, check_finite_tensor, check_positive, check_positive_int
+from ..validation import (
+    as_batch,
+    check_bool,
+    check_choice,
+    check_finite_tensor,
+    check_positive,
+    check_seed,
+    check_sizes,
+)
 from .neuron import (
     INPUT_MODES,
     DivergenceError,
@@ -220,9 +228,8 @@ class BSPNetwork(BidirModule):
         device=None,
     ):
         super().__init__()
-        sizes = [check_positive_int(s, "layer size") for s in sizes]
-        if len(sizes) < 2:
-            raise InvalidInputError(f"sizes needs an input size and at least one layer of neurons, got {sizes}")
+        sizes = list(check_sizes(sizes, "sizes (an input size and at least one layer of neurons)", at_least=2))
+        check_seed(seed)
         check_choice(connection, "connection", CONNECTIONS)
         check_choice(coupling_gain, "coupling_gain", COUPLING_GAINS)
         check_choice(input_mode, "input_mode", INPUT_MODES)

@@ -33,7 +33,16 @@ from torch import nn
 from ..errors import InvalidInputError
 from ..layers import conv_adjoint, linear_adjoint
 from ..module import BidirModule
-from ..validation import as_batch, as_images, as_labels, check_finite_loss, check_number, check_positive_int
+from ..validation import (
+    as_batch,
+    as_images,
+    as_labels,
+    check_finite_loss,
+    check_image_shape,
+    check_number,
+    check_positive_int,
+    check_sizes,
+)
 
 __all__ = ["StyleMemoryNet", "Schedule", "SCHEDULES"]
 
@@ -99,11 +108,8 @@ class StyleMemoryNet(BidirModule):
         check_positive_int(style_dim, "style_dim")
         check_positive_int(kernel, "kernel")
         check_positive_int(stride, "stride")
-        if len(image_shape) != 3 or not all(isinstance(s, int) and s > 0 for s in image_shape):
-            raise InvalidInputError(f"image_shape must be (channels, height, width), got {image_shape!r}")
-        for name, seq in (("channels", channels), ("hidden", hidden)):
-            if not seq or not all(isinstance(c, int) and c > 0 for c in seq):
-                raise InvalidInputError(f"{name} must be a non-empty sequence of positive integers, got {seq!r}")
+        image_shape = check_image_shape(image_shape)
+        channels, hidden = check_sizes(channels, "channels"), check_sizes(hidden, "hidden")
         self.num_classes, self.style_dim, self.tied = num_classes, style_dim, bool(tied)
         self.image_shape = tuple(image_shape)
         self.kernel, self.stride, self.padding = kernel, stride, (kernel - 1) // 2
@@ -214,8 +220,8 @@ class StyleMemoryNet(BidirModule):
     # -- training objective ------------------------------------------------------------
     def loss(self, x, labels, alpha: float = 0.05, noise_std: float = 0.0) -> tuple[torch.Tensor, dict]:
         """Eq (3) on one batch: mean CE + alpha * mean ||x_hat - x||^2, the encoder fed x + noise."""
-        check_number(alpha, "alpha", low=0)
-        check_number(noise_std, "noise_std", low=0)
+        alpha = check_number(alpha, "alpha", low=0)
+        noise_std = check_number(noise_std, "noise_std", low=0)
         x = self._images(x)
         labels = self._labels(labels, x.shape[0])
         noisy = x + noise_std * torch.randn_like(x) if noise_std > 0 else x
