@@ -13,7 +13,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "bidir"
 LAYERS = [
     {"errors"},
     {"validation", "seeds", "distributed"},
-    {"io", "module"},
+    {"module"},  # the model contract, which io's loader checks a class against
+    {"io"},
     {"train", "data", "backprop", "layers", "plotting"},
     {"bam", "bbp", "bsp", "style"},
     {"experiments"},

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import typing
+from pathlib import Path
 
 import annotated_types as at
 import pytest
@@ -35,6 +36,19 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 NUMBERS = st.sampled_from([0, -1, -0.5, 1e-300, 1e12, 2**63, 2**70, -(2**70), math.nan, math.inf, -math.inf])
 WRONG_TYPES = st.sampled_from(["", "abc", "1", None, True, [], [1, "a"], {}, {"a": 1}, (0,), object(), b"x"])
 BAD = st.one_of(NUMBERS, WRONG_TYPES, st.floats(allow_nan=True), st.integers(min_value=-(2**80), max_value=2**80))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _bounded_address_space():
+    """A drawn size that the checks miss must fail as an allocation here, not be granted lazily and then take the
+    machine's memory (the kernel would kill the test run): the address space is capped for this module."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    used = int(Path("/proc/self/status").read_text().split("VmSize:")[1].split()[0]) * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (used + 12 * 2**30, hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def _one_line_naming(error: BidirError, *names: str) -> None:

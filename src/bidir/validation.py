@@ -14,7 +14,9 @@ Tensors: :func:`check_finite_tensor`, :func:`as_batch` (vectors), :func:`as_patt
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import re
 from collections.abc import Iterable
 
@@ -41,6 +43,8 @@ __all__ = [
     "check_finite_tensor",
     "check_finite_loss",
     "memory_error",
+    "check_memory",
+    "check_layers_memory",
     "as_batch",
     "as_patterns",
     "as_images",
@@ -63,6 +67,35 @@ def check_choice(value, name: str, options: Iterable):
 
 def _is_real(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@functools.cache
+def memory_bytes() -> int:
+    """This machine's physical memory in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory(elements: int, what: str, itemsize: int = 8) -> int:
+    """Refuse what would need more memory than the machine has: ``elements`` numbers of ``itemsize`` bytes for
+    ``what``. Checked before allocating, since the system may grant a huge allocation and kill the process only
+    once it is touched (no error to catch then)."""
+    need = elements * itemsize
+    if need > memory_bytes():
+        raise InvalidInputError(
+            f"{what} would need {need / 2**30:.3g} GiB, more than this machine's {memory_bytes() / 2**30:.3g} GiB "
+            "of memory; lower the sizes"
+        )
+    return elements
+
+
+def check_layers_memory(channels, kernel: int, widths, copies: int = 1) -> None:
+    """:func:`check_memory` for a network of convolutions (``channels``, from the input's, with ``kernel``) and
+    dense layers (``widths``, from the flattened features), ``copies`` times (a decoder of its own, say)."""
+    convs = sum(i * o for i, o in zip(channels[:-1], channels[1:], strict=True)) * kernel * kernel
+    check_memory(copies * convs, f"channels {list(channels)} with kernel {kernel}")
+    check_memory(
+        copies * sum(i * o for i, o in zip(widths[:-1], widths[1:], strict=True)), f"dense layers {list(widths)}"
+    )
 
 
 def memory_error(exc: BaseException, what: str) -> InvalidInputError | None:

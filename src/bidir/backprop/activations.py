@@ -194,6 +194,6 @@ def get_activation(spec, steepness: float = 1.0, name: str = "activation") -> Ac
     if isinstance(spec, Activation):
         return spec
     if not isinstance(spec, str) or spec not in ACTIVATIONS:
-        raise InvalidInputError(f"{name} must be an activation, one of {', '.join(ACTIVATIONS)}; got {spec!r:.60}")
+        raise InvalidInputError(f"{name}: unknown activation {spec!r:.60}; choose from {', '.join(ACTIVATIONS)}")
     check_positive(steepness, "steepness c")
     return ACTIVATIONS[spec](float(steepness)) if spec in ("logistic", "bipolar-logistic") else ACTIVATIONS[spec]()

@@ -24,6 +24,7 @@ from ..validation import (
     as_patterns,
     check_choice,
     check_finite_tensor,
+    check_memory,
     check_number,
     check_positive,
     check_positive_int,
@@ -149,6 +150,7 @@ class ContinuousABAM(BidirModule):
         for name, c in (("steepness_x", steepness_x), ("steepness_y", steepness_y)):
             check_positive(c, name)
         self.n, self.p, self.law = check_positive_int(n, "n"), check_positive_int(p, "p"), law
+        check_memory(n * p, f"an ABAM of n={n} by p={p}")  # its synapses M, integrated with the fields
         self.c_x, self.c_y = float(steepness_x), float(steepness_y)
         for name, value, size in (("input_x", input_x, n), ("input_y", input_y, p)):
             value = torch.zeros(size) if value is None else value

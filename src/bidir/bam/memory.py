@@ -13,7 +13,7 @@ import torch
 
 from ..errors import InvalidInputError
 from ..module import BidirModule
-from ..validation import as_patterns, check_choice, check_coding, check_finite_tensor, check_positive_int
+from ..validation import as_patterns, check_choice, check_coding, check_finite_tensor, check_memory, check_positive_int
 from .dynamics import (
     MODES,
     RecallResult,
@@ -69,6 +69,7 @@ class BAM(BidirModule):
         super().__init__()
         check_positive_int(n, "n")
         check_positive_int(p, "p")
+        check_memory(n * p, f"a BAM of n={n} by p={p}")
         self.coding = check_coding(coding)
         self.n, self.p = n, p
         self.register_buffer("M", torch.zeros(n, p, dtype=dtype, device=device))

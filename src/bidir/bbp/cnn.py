@@ -32,6 +32,7 @@ from ..validation import (
     check_choice,
     check_finite_loss,
     check_image_shape,
+    check_layers_memory,
     check_number,
     check_positive_int,
     check_sizes,
@@ -82,6 +83,7 @@ class BidirectionalCNN(BidirModule):
         self.num_classes, self.image_shape = num_classes, tuple(image_shape)
         g = None if seed is None else torch.Generator().manual_seed(seed)
         ins = (image_shape[0], *channels)
+        check_layers_memory(ins, kernel, ())
         self.convs = nn.ModuleList(
             BidirectionalConv2d(i, o, kernel, stride, generator=g) for i, o in zip(ins[:-1], ins[1:], strict=True)
         )
@@ -92,6 +94,7 @@ class BidirectionalCNN(BidirModule):
             raise InvalidInputError(f"image {tuple(image_shape[1:])} is too small for {len(channels)} convolutions")
         self.feature_shape = (ins[-1], *self.sizes[-1])
         widths = (ins[-1] * self.sizes[-1][0] * self.sizes[-1][1], *hidden, num_classes)
+        check_layers_memory((), kernel, widths)
         self.dense = nn.ModuleList(
             BidirectionalLinear(i, o, generator=g) for i, o in zip(widths[:-1], widths[1:], strict=True)
         )

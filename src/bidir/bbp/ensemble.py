@@ -24,7 +24,7 @@ from ..backprop import engine
 from ..errors import InvalidInputError
 from ..module import BidirModule
 from ..train import Trainer, make_optimizer
-from ..validation import check_choice, check_seed
+from ..validation import check_choice, check_memory, check_seed
 from .network import BidirectionalMLP
 
 __all__ = ["Ensemble"]
@@ -43,7 +43,9 @@ class Ensemble(BidirModule):
         if not isinstance(seeds, list | tuple | range) or not seeds:
             raise InvalidInputError(f"seeds must be a non-empty list of seeds, got {seeds!r:.60}")
         self.seeds = [check_seed(s, f"seeds[{i}]") for i, s in enumerate(seeds)]
-        models = [BidirectionalMLP(sizes, seed=s, dtype=dtype, **network) for s in self.seeds]
+        first = BidirectionalMLP(sizes, seed=self.seeds[0], dtype=dtype, **network)
+        check_memory(len(self.seeds) * sum(p.numel() for p in first.parameters()), f"{len(self.seeds)} copies")
+        models = [first, *(BidirectionalMLP(sizes, seed=s, dtype=dtype, **network) for s in self.seeds[1:])]
         self.template = models[0]  # structure, activations and hidden steepness; its own weights are unused
         self.template.requires_grad_(False)
         self.names = [name for name, _ in models[0].named_parameters()]

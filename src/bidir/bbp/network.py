@@ -34,7 +34,15 @@ from ..backprop import likelihoods as lk
 from ..backprop.activations import Activation, Softmax
 from ..errors import InvalidInputError
 from ..module import BidirModule
-from ..validation import as_batch, check_choice, check_finite_loss, check_number, check_positive, check_sizes
+from ..validation import (
+    as_batch,
+    check_choice,
+    check_finite_loss,
+    check_memory,
+    check_number,
+    check_positive,
+    check_sizes,
+)
 from .noise import target_noise
 
 __all__ = ["BidirectionalMLP", "MODES", "ENGINES"]
@@ -85,6 +93,7 @@ class BidirectionalMLP(BidirModule):
     ):
         super().__init__()
         sizes = check_sizes(sizes, "sizes", at_least=2)
+        check_memory(sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)), f"sizes {list(sizes)}")
         check_choice(init, "init", ("xavier", "kaiming"))
         self.sizes = sizes
         self.steepness = check_positive(steepness, "steepness")

@@ -72,6 +72,7 @@ from ..validation import (
     check_bool,
     check_choice,
     check_finite_tensor,
+    check_memory,
     check_positive,
     check_seed,
     check_sizes,
@@ -229,6 +230,7 @@ class BSPNetwork(BidirModule):
     ):
         super().__init__()
         sizes = list(check_sizes(sizes, "sizes (an input size and at least one layer of neurons)", at_least=2))
+        check_memory(sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)), f"sizes {sizes}")
         check_seed(seed)
         check_choice(connection, "connection", CONNECTIONS)
         check_choice(coupling_gain, "coupling_gain", COUPLING_GAINS)

@@ -39,6 +39,7 @@ from ..validation import (
     as_labels,
     check_finite_loss,
     check_image_shape,
+    check_layers_memory,
     check_number,
     check_positive_int,
     check_sizes,
@@ -123,6 +124,7 @@ class StyleMemoryNet(BidirModule):
         self.spatial = sizes
         self.feature_shape = (channels[-1], *sizes[-1])
         flat = channels[-1] * sizes[-1][0] * sizes[-1][1]
+        check_layers_memory((image_shape[0], *channels), kernel, (flat, *hidden, num_classes + style_dim), copies=2)
         if seed is None:
             self._build(image_shape[0], channels, hidden, flat)
         else:
