@@ -303,12 +303,20 @@ def test_a_diverged_or_degenerate_run_fails_in_one_line_and_leaves_nothing(args,
         (["bbp-cost", "--set", "mlp=[100,10]"], ["mlp", "784"]),
         (["bbp-conv", "--set", "datasets=[]"], ["datasets=[]", "at least 1"]),
         (["bam-permutation", "--seed", str(2**64)], ["--seed", "2^63"]),
+        (["bsp-neuron", "--set", "dt=26"], ["dt (26) <= pulse"]),  # a time step beyond the pulse and horizon
+        (["bsp-neuron", "--set", "oscillation_horizon=0.001"], ["oscillation_horizon"]),
+        (["bsp-mnist", "--set", "dt=30", "--set", "horizon=20"], ["dt=30", "whole steps"]),
     ],
 )
 def test_values_the_run_cannot_use_are_refused_not_clamped(args, words, tmp_path):
     out = tmp_path / "run"  # refused before any training (some once the data are loaded)
     _refused(cli("run", *args, "--quick", "--no-progress", "--out", out), *words, started=True)
     assert not out.exists()
+
+
+def test_a_reproduction_of_more_seeds_than_anyone_could_wait_for_is_refused(tmp_path):
+    _refused(cli("reproduce", "--seeds", str(10**20), "--out", tmp_path / "r"), "--seeds", "1..1000")
+    assert not (tmp_path / "r").exists()
 
 
 def test_yaml_flow_lists_are_read_and_still_type_checked(tmp_path):

@@ -31,6 +31,7 @@ __all__ = ["Planned", "plan", "reproduce", "LOG"]
 
 LOG = "reproduce.json"
 QUICK_SECONDS = 5.0  # the estimate for a --quick run before any has finished
+MAX_SEEDS = 1000  # a plan of more runs than anyone could wait for is a typo
 LEAST_SECONDS = 30.0  # no full run is estimated below this (one tiny estimate would blow up the scaling)
 
 
@@ -62,8 +63,8 @@ def plan(names=None, seeds: int = 1, base_seed: int = 0) -> list[Planned]:
         raise InvalidInputError(
             f"unknown experiment {unknown[0]!r}; see `bidir list`: {', '.join(sorted(EXPERIMENTS))}"
         )
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise InvalidInputError(f"--seeds must be a positive integer, got {seeds!r}")
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= MAX_SEEDS:
+        raise InvalidInputError(f"--seeds must be an integer in 1..{MAX_SEEDS}, got {seeds!r}")
     runs = []
     for name in dict.fromkeys(names):
         exp = EXPERIMENTS[name]

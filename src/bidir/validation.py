@@ -160,11 +160,12 @@ def check_positive_int(value, name: str, *, maximum: int | None = None) -> int:
 
 def check_sizes(value, name: str, *, at_least: int = 1) -> tuple[int, ...]:
     """A list or tuple of at least ``at_least`` positive integers (layer sizes, channels, an image shape)."""
+    need = {0: "", 1: "at least one ", 2: "at least two "}.get(at_least, f"at least {at_least} ")
     if not isinstance(value, list | tuple) or len(value) < at_least:
-        need = "one" if at_least == 1 else str(at_least)
-        raise InvalidInputError(f"{name} must be a list of at least {need} positive integers, got {value!r:.60}")
+        raise InvalidInputError(f"{name} must be a list of {need}positive integers, got {value!r:.60}")
     for i, n in enumerate(value):
-        check_positive_int(n, f"{name}[{i}]")
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= COUNT_LIMIT:
+            raise InvalidInputError(f"{name} must be a list of {need}positive integers; item {i} is {n!r:.40}")
     return tuple(value)
 
 

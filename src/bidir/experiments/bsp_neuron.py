@@ -18,7 +18,7 @@ from typing import Annotated
 
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..bsp.causal import symmetric_neuron_system
 from ..bsp.neuron import (
@@ -52,6 +52,15 @@ class Config:
     horizon: Positive = 25.0
     dt: Positive = 0.05
     oscillation_horizon: Positive = 300.0
+
+    @model_validator(mode="after")
+    def _steps_fit(self):
+        if not self.dt <= self.pulse <= self.horizon or self.oscillation_horizon < self.horizon:
+            raise ValueError(
+                f"need dt ({self.dt:g}) <= pulse ({self.pulse:g}) <= horizon ({self.horizon:g}) <= "
+                f"oscillation_horizon ({self.oscillation_horizon:g}): the pulse spans steps and fits in the horizon"
+            )
+        return self
 
 
 def _pulse(cfg, amplitude=None):
