@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "bidir"
 # lowest first; a module may import its own package and anything on a lower layer
 LAYERS = [
     {"errors"},
-    {"validation", "seeds", "distributed"},
+    {"validation", "seeds", "distributed", "stats"},
     {"module"},  # the model contract, which io's loader checks a class against
     {"io"},
     {"train", "data", "backprop", "layers", "plotting"},

@@ -23,7 +23,6 @@ from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
-from scipy import stats
 
 from .. import seeds
 from ..bbp.centroids import centroid_measure, class_centroids
@@ -31,6 +30,7 @@ from ..bbp.cnn import BidirectionalCNN
 from ..bbp.noise import annealed_scale
 from ..data.datasets import train_test
 from ..plotting import figure, image_grid, legend_outside
+from ..stats import paired
 from ..train import make_optimizer
 from .claims import Claim
 from .registry import experiment
@@ -196,13 +196,6 @@ def train_one(cfg: Config, method: str, data, seed: int, ctx, folder, label: str
     )
     history = trainer.fit((x, t), cfg.epochs, evaluate=evaluate)
     return net, history
-
-
-def paired(a: list[float], b: list[float]) -> dict:
-    """Per-seed differences a - b: mean, std and a paired t-test (p-value None for fewer than 2 seeds)."""
-    d = torch.tensor(a) - torch.tensor(b)
-    p = float(stats.ttest_rel(a, b).pvalue) if len(a) > 1 and float(d.std()) > 0 else None
-    return {"mean": float(d.mean()), "std": float(d.std()) if len(d) > 1 else 0.0, "p_value": p, "per_seed": d.tolist()}
 
 
 @experiment(

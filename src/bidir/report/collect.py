@@ -17,14 +17,13 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scipy import stats
-
 from ..errors import InvalidInputError
 from ..experiments import EXPERIMENTS
 from ..experiments.claims import PAPERS, VERDICTS, Claim, judge, verdict
 from ..io import jsonable
 from ..run_folder import ATTEMPTS
 from ..runner import changed_settings
+from ..stats import mean_std, one_sample_p
 
 __all__ = ["Run", "ClaimRow", "Report", "collect", "fmt", "ORDER"]
 
@@ -330,9 +329,8 @@ def _row(claim: Claim, experiment: str, runs: list, not_run: str) -> ClaimRow:
     if len(values) == 1:
         return ClaimRow(claim, experiment, comparable[0][1]["verdict"], fmt(values[0]), "", names)
     if all(_numeric(v) for v in values):
-        mean = sum(values) / len(values)
-        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-        p = float(stats.ttest_1samp(values, 0.0).pvalue) if claim.paired and std > 0 else None
+        mean, std = mean_std(values)
+        p = one_sample_p(values) if claim.paired else None  # paired measures: the paired t-test of the differences
         shown = f"{fmt(mean)} ± {fmt(std)} (mean ± std of {len(values)} runs)"
         return ClaimRow(claim, experiment, verdict(claim, mean), shown, "", names, p)
     verdicts = [row["verdict"] for _, row in comparable]
