@@ -165,3 +165,19 @@ def test_nem_noise_enters_the_cnn_loss_only_where_it_helps():
         blind, _ = net.loss(x, t, noise=("blind", 0.1, torch.Generator().manual_seed(0)))
     assert nem <= clean + 1e-5  # NEM noise makes the targets at least as probable: the error cannot rise
     assert not torch.isclose(blind, clean)
+
+
+def test_a_noise_schedule_anneals_its_scale_and_hands_the_loss_its_noise():
+    from bidir.bbp.noise import NoiseSchedule
+
+    g = torch.Generator().manual_seed(0)
+    schedule = NoiseSchedule("nem", 0.3, 1.0, g)
+    assert schedule.noise == ("nem", 0.3, g)  # epoch 1: the full scale
+    schedule.before_epoch(3)
+    assert schedule.current == pytest.approx(0.1) and schedule.noise[1] == schedule.current
+    assert NoiseSchedule(None, 0.3, 1.0, g).noise is None  # no noise: the loss gets None
+    schedule = NoiseSchedule("blind", 0.3, 1e12, g)
+    schedule.before_epoch(2)
+    assert schedule.current == 0.0  # 2^1e12 overflows a float: the noise has faded
+    with pytest.raises(InvalidInputError, match="noise kind"):
+        NoiseSchedule("pink", 0.3, 1.0, g)

@@ -29,12 +29,14 @@ labels) under the forward likelihood, the backward pass's targets (the inputs) u
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import torch
 
 from ..backprop.activations import BipolarLogistic
 from ..validation import check_choice, check_number
 
-__all__ = ["NOISE_KINDS", "annealed_scale", "nem_condition", "target_noise"]
+__all__ = ["NOISE_KINDS", "NoiseSchedule", "annealed_scale", "nem_condition", "target_noise"]
 
 NOISE_KINDS = ("nem", "blind")
 _EPS = 1e-12
@@ -48,6 +50,37 @@ def annealed_scale(scale: float, epoch: int, decay: float = 1.0) -> float:
         return scale / max(int(epoch), 1) ** decay
     except OverflowError:  # epoch^decay beyond a float: the noise has faded to nothing
         return 0.0
+
+
+@dataclass
+class NoiseSchedule:
+    """A training's target noise: ``kind`` ("nem", "blind", or None for none) at the annealed scale
+    scale / epoch^decay, drawn from its own ``generator``.
+
+    ``before_epoch(epoch)`` sets the epoch's scale (the Trainer's hook of that name); ``noise`` is the losses'
+    ``noise=`` argument (None without noise); the generator belongs in the Trainer's ``generators``, so a
+    checkpoint holds its state and a resumed training draws on where it stopped.
+    """
+
+    kind: str | None
+    scale: float
+    decay: float
+    generator: torch.Generator
+    current: float = field(init=False)
+
+    def __post_init__(self):
+        if self.kind is not None:
+            check_choice(self.kind, "noise kind", NOISE_KINDS)
+        self.current = annealed_scale(self.scale, 1, self.decay)
+
+    def before_epoch(self, epoch: int) -> None:
+        """Set the scale of epoch ``epoch`` (1, 2, ...)."""
+        self.current = annealed_scale(self.scale, epoch, self.decay)
+
+    @property
+    def noise(self) -> tuple | None:
+        """(kind, this epoch's scale, generator) for a loss's ``noise=``, or None."""
+        return None if self.kind is None else (self.kind, self.current, self.generator)
 
 
 def nem_condition(likelihood: str, output: torch.Tensor, target: torch.Tensor, noise: torch.Tensor, act=None):

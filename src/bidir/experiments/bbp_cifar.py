@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from ..bbp import BidirectionalMLP
 from ..bbp.centroids import centroid_measure, class_centroids
-from ..bbp.noise import annealed_scale
+from ..bbp.noise import NoiseSchedule
 from ..data.datasets import train_test
 from ..plotting import figure, image_grid
 from ..train import make_optimizer
@@ -182,7 +182,7 @@ def run(cfg: Config, ctx) -> dict:
     results, recalls = {}, {}
     for name in dict.fromkeys(("unidirectional", "bidirectional", *cfg.trainings)):  # Fig 4 needs the first two
         mode, kind = TRAININGS[name]
-        noise = {"scale": cfg.noise_scale, "generator": ctx.generator("noise", name)}
+        noise = NoiseSchedule(kind, cfg.noise_scale, cfg.noise_decay, ctx.generator("noise", name))
         model = BidirectionalMLP(  # the same initial weights for both trainings
             (x.shape[1], *cfg.hidden, K),
             hidden="relu",
@@ -193,12 +193,8 @@ def run(cfg: Config, ctx) -> dict:
         )
         opt = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr)
 
-        def loss_fn(m, xb, tb, mode=mode, kind=kind, noise=noise):
-            extra = None if kind is None else (kind, noise["scale"], noise["generator"])
-            return m.loss(xb, tb, mode, cfg.engine, cfg.backward_weight, noise=extra)
-
-        def anneal(epoch, noise=noise):
-            noise["scale"] = annealed_scale(cfg.noise_scale, epoch, cfg.noise_decay)
+        def loss_fn(m, xb, tb, mode=mode, noise=noise):
+            return m.loss(xb, tb, mode, cfg.engine, cfg.backward_weight, noise=noise.noise)
 
         def evaluate(m, epoch):
             return {
@@ -213,8 +209,8 @@ def run(cfg: Config, ctx) -> dict:
             name,
             name,
             batch_size=cfg.batch_size,
-            before_epoch=anneal,
-            generators={"noise": noise["generator"]},
+            before_epoch=noise.before_epoch,
+            generators={"noise": noise.generator},
         )
         history = trainer.fit((x, t), cfg.epochs, evaluate=evaluate)
         measure = centroid_measure(model, centroids)  # Fig 4: N^T(e_k) against the class centroids

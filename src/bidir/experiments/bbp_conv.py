@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from .. import seeds
 from ..bbp.centroids import centroid_measure, class_centroids
 from ..bbp.cnn import BidirectionalCNN
-from ..bbp.noise import annealed_scale
+from ..bbp.noise import NoiseSchedule
 from ..data.datasets import train_test
 from ..plotting import figure, image_grid, legend_outside
 from ..stats import paired
@@ -167,15 +167,10 @@ def train_one(cfg: Config, method: str, data, seed: int, ctx, folder, label: str
     (x, t), (xt, yt) = data
     mode, kind = METHODS[method]
     net = BidirectionalCNN(t.shape[1], tuple(x.shape[1:]), cfg.channels, hidden=cfg.hidden, seed=seed).to(ctx.device)
-    noise = {"scale": annealed_scale(cfg.noise_scale, 1, cfg.noise_decay)}
-    generator = seeds.generator(seed, "noise")  # checkpointed with the training, so a resume draws on
-
-    def anneal(epoch):
-        noise["scale"] = annealed_scale(cfg.noise_scale, epoch, cfg.noise_decay)
+    noise = NoiseSchedule(kind, cfg.noise_scale, cfg.noise_decay, seeds.generator(seed, "noise"))
 
     def loss_fn(m, xb, tb):
-        extra = None if kind is None else (kind, noise["scale"], generator)
-        return m.loss(xb, tb, mode, cfg.backward_weight, noise=extra)
+        return m.loss(xb, tb, mode, cfg.backward_weight, noise=noise.noise)
 
     def evaluate(m, epoch):
         predicted = torch.cat([m(chunk).argmax(1) for chunk in xt.split(500)])
@@ -191,8 +186,8 @@ def train_one(cfg: Config, method: str, data, seed: int, ctx, folder, label: str
         folder,
         seed=seed,
         batch_size=cfg.batch_size,
-        before_epoch=anneal,
-        generators={"noise": generator},
+        before_epoch=noise.before_epoch,
+        generators={"noise": noise.generator},
     )
     history = trainer.fit((x, t), cfg.epochs, evaluate=evaluate)
     return net, history
