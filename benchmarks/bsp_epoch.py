@@ -63,7 +63,7 @@ def matmul_floor(batch: int) -> float:
     """Samples/s if a step did nothing but its coupling matmuls (each evaluation's C and C^T products
     at this batch size): the most any batched implementation of this math reaches on this machine."""
     net = BSPNetwork(SIZES)
-    evals = net.steps * len(network.TABLEAUS[net.solver][1])
+    evals = net.steps * network.TABLEAUS[net.solver].stages
     w1, w2 = net.weights[1].detach(), net.weights[2].detach()
     a, e = torch.rand(batch, SIZES[1]), torch.rand(batch, SIZES[3])
     best = float("inf")

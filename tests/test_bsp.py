@@ -13,7 +13,7 @@ import torch
 
 from bidir.bsp.causal import ODESystem, Term, symmetric_neuron_system
 from bidir.bsp.learning import BSPLearner, BSPRule, backprop_loss, bsp_g1, clip, gradient_agreement, output_error
-from bidir.bsp.network import SOLVERS, BSPNetwork, one_to_one, runge_kutta
+from bidir.bsp.network import SOLVERS, TABLEAUS, BSPNetwork, one_to_one, runge_kutta
 from bidir.bsp.neuron import (
     ELEMENTS,
     HOPF_RATIO,
@@ -621,3 +621,24 @@ def test_jacobian_is_the_derivative_of_the_field_for_any_offsets(reverse, elemen
         ]
     )
     assert torch.allclose(jacobian(x, k1, k2, k3, reverse=reverse, gen=gen, inh=inh), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(TABLEAUS))
+def test_each_solver_tableau_has_its_stated_order(name):
+    """dy/dt = -y from y(0) = 1 to t = 1: halving dt divides the error by 2^order (an oracle: y(1) = e^-1)."""
+    tableau = TABLEAUS[name]
+
+    def error(steps):
+        (y,) = runge_kutta(lambda t, s: (-s[0],), (torch.ones((), dtype=torch.float64),), steps, 1 / steps, name)
+        return abs(float(y) - math.exp(-1))
+
+    rate = math.log2(error(64) / error(128))
+    assert rate == pytest.approx(tableau.order, abs=0.1)
+    assert tableau.stages == len(tableau.b) and tableau.coefficients == (tableau.a, tableau.b, tableau.c)
+
+
+def test_an_inconsistent_tableau_is_refused():
+    from bidir.bsp.network import Tableau
+
+    with pytest.raises(ValueError, match="not a consistent"):
+        Tableau("bad", a=((0.5,),), b=(0.5, 0.5), c=(0.0, 1.0), order=2)  # c_1 is not a_10

@@ -90,20 +90,73 @@ from .neuron import (
     uniform_rates,
 )
 
-__all__ = ["BSPNetwork", "Signals", "CONNECTIONS", "COUPLING_GAINS", "INPUT_MODES", "SOLVERS", "runge_kutta"]
+__all__ = [
+    "BSPNetwork",
+    "Signals",
+    "Tableau",
+    "TABLEAUS",
+    "CONNECTIONS",
+    "COUPLING_GAINS",
+    "INPUT_MODES",
+    "SOLVERS",
+    "runge_kutta",
+]
 
 CONNECTIONS = ("dense", "one-to-one")
 COUPLING_GAINS = ("none", "fixed-point")
-# explicit Runge-Kutta tableaus (a: stage coefficients, b: weights, c: nodes), the names torchdiffeq uses
+
+
+@dataclass(frozen=True)
+class Tableau:
+    """An explicit Runge-Kutta rule (its Butcher tableau): stage i is evaluated at t + c_i dt on
+    y + dt sum_j a_ij k_j, and the step is y + dt sum_i b_i k_i; ``order`` is its order of accuracy.
+
+    Checked on construction: a is strictly lower triangular (row i holds i coefficients), the weights
+    sum to 1 and each node is its row's sum (c_i = sum_j a_ij), the conditions every consistent rule meets."""
+
+    name: str
+    a: tuple[tuple[float, ...], ...]
+    b: tuple[float, ...]
+    c: tuple[float, ...]
+    order: int
+
+    def __post_init__(self):
+        stages = len(self.b)
+        rows_ok = len(self.a) == stages - 1 and all(len(row) == i + 1 for i, row in enumerate(self.a))
+        nodes_ok = (
+            len(self.c) == stages
+            and self.c[0] == 0
+            and all(math.isclose(sum(row), node, abs_tol=1e-12) for row, node in zip(self.a, self.c[1:], strict=True))
+        )
+        if not (rows_ok and nodes_ok and math.isclose(sum(self.b), 1.0)):
+            raise ValueError(f"tableau {self.name}: not a consistent explicit Runge-Kutta rule")
+
+    @property
+    def stages(self) -> int:
+        """Field evaluations per step."""
+        return len(self.b)
+
+    @property
+    def coefficients(self) -> tuple:
+        """(a, b, c) as plain tuples (what the compiled step takes)."""
+        return self.a, self.b, self.c
+
+
+# the names torchdiffeq uses for its fixed-step solvers
 TABLEAUS = {
-    "heun2": (((1.0,),), (0.5, 0.5), (0.0, 1.0)),
-    "euler": ((), (1.0,), (0.0,)),
-    "midpoint": (((0.5,),), (0.0, 1.0), (0.0, 0.5)),
-    "rk4": (
-        ((1 / 3,), (-1 / 3, 1.0), (1.0, -1.0, 1.0)),
-        (1 / 8, 3 / 8, 3 / 8, 1 / 8),
-        (0.0, 1 / 3, 2 / 3, 1.0),
-    ),  # the 3/8 rule, as torchdiffeq
+    t.name: t
+    for t in (
+        Tableau("heun2", a=((1.0,),), b=(0.5, 0.5), c=(0.0, 1.0), order=2),  # improved Euler
+        Tableau("euler", a=(), b=(1.0,), c=(0.0,), order=1),
+        Tableau("midpoint", a=((0.5,),), b=(0.0, 1.0), c=(0.0, 0.5), order=2),
+        Tableau(  # the 3/8 rule, as torchdiffeq's rk4
+            "rk4",
+            a=((1 / 3,), (-1 / 3, 1.0), (1.0, -1.0, 1.0)),
+            b=(1 / 8, 3 / 8, 3 / 8, 1 / 8),
+            c=(0.0, 1 / 3, 2 / 3, 1.0),
+            order=4,
+        ),
+    )
 }
 SOLVERS = tuple(TABLEAUS)
 
@@ -163,12 +216,12 @@ def runge_kutta(rhs, state: tuple, steps: int, dt: float, solver: str = "heun2",
     check_choice(solver, "solver", SOLVERS)
     if not compiled:
         for i in range(steps):
-            state = _rk_step(rhs, state, i * dt, dt, TABLEAUS[solver])
+            state = _rk_step(rhs, state, i * dt, dt, TABLEAUS[solver].coefficients)
         return state
     step, clock = _compiled_rk_step(), torch.arange(steps, dtype=state[0].dtype) * dt
     try:
         for i in range(steps):
-            state = step(rhs, state, clock[i], dt, TABLEAUS[solver])
+            state = step(rhs, state, clock[i], dt, TABLEAUS[solver].coefficients)
     except torch._dynamo.exc.BackendCompilerFailed as err:
         raise BidirError(
             "torch.compile could not build the integration step (compiled=True needs a working C++ compiler "
