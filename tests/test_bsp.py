@@ -642,3 +642,20 @@ def test_an_inconsistent_tableau_is_refused():
 
     with pytest.raises(ValueError, match="not a consistent"):
         Tableau("bad", a=((0.5,),), b=(0.5, 0.5), c=(0.0, 1.0), order=2)  # c_1 is not a_10
+
+
+def test_the_gains_only_model_is_c_times_the_path_sum_and_trains_only_its_masked_gains():
+    from bidir.bsp import GainsOnlyModel
+
+    net = BSPNetwork([6, 4, 3], coupling_gain="fixed-point", seed=0, dtype=torch.float64)
+    x = torch.rand(5, 6, dtype=torch.float64)
+    mask = torch.zeros_like(net.log_k3_shift)
+    mask[net.layer_slice(0)] = 1.0  # the hidden layer's gains only
+    model = GainsOnlyModel(net, mask, scale=2.5)
+    assert torch.allclose(model(x), 2.5 * net.path_sum(x))  # no shift yet: the network's own gains
+    model(x).square().sum().backward()
+    grad = model.shift.grad
+    assert grad[net.layer_slice(0)].abs().sum() > 0 and grad[net.layer_slice(1)].abs().sum() == 0
+    with torch.no_grad():
+        model.shift[net.layer_slice(1)] = 0.7  # outside the mask: no effect
+    assert torch.allclose(model(x), 2.5 * net.path_sum(x))

@@ -340,3 +340,22 @@ def test_style_emnist_runs_on_official_format_files(tmp_path, monkeypatch):
         "transfer.png",
         "detection.png",
     } <= {p.name for p in out.glob("*.png")}
+
+
+def test_interpolation_smoothness_and_transfer_classes_by_hand():
+    from bidir.style import interpolation_smoothness, transfer_classes
+
+    class Fixed(torch.nn.Module):  # "classifies" an image by its mean pixel: 0..2 for means in thirds
+        def encode(self, x):
+            mean = x.flatten(1).mean(1)
+            return torch.nn.functional.one_hot((mean * 3).clamp(max=2.99).long(), 3).float(), None
+
+    even = torch.linspace(0, 0.3, 4).view(4, 1, 1, 1, 1).expand(4, 1, 1, 2, 2)  # 4 even steps of one ramp
+    out = interpolation_smoothness(Fixed(), even, torch.tensor([0]))
+    assert out["largest_step_ratio"] == pytest.approx(1.0) and out["kept_class"] == 1.0
+    jump = torch.tensor([0.0, 0.0, 0.0, 0.9]).view(4, 1, 1, 1, 1).expand(4, 1, 1, 2, 2)  # one jump at the end
+    out = interpolation_smoothness(Fixed(), jump, torch.tensor([0]))
+    assert out["largest_step_ratio"] == pytest.approx(3.0) and out["kept_class"] == 0.75  # L - 1; the last is class 2
+    grid = torch.stack([torch.full((1, 2, 2), v) for v in (0.1, 0.5, 0.9)]).unsqueeze(0)  # one style, 3 classes
+    out = transfer_classes(Fixed(), grid, torch.tensor([1]))  # source class 1; targets 0 and 2, read as 0 and 2
+    assert out == {"read_as_target": 1.0, "read_as_source": 0.0}

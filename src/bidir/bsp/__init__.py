@@ -9,6 +9,7 @@ The signs of the paper's equations are the reconstruction in docs/bsp-reconstruc
 """
 
 from .causal import ODESystem, Term, symmetric_neuron_system
+from .gains import GainsOnlyModel
 from .learning import BSPLearner, BSPRule, backprop_loss, bsp_g1, clip, gradient_agreement, true_gradients
 from .network import BSPNetwork, Signals
 from .neuron import (
@@ -27,6 +28,7 @@ from .neuron import (
 
 __all__ = [
     "BSPNetwork",
+    "GainsOnlyModel",
     "Signals",
     "BSPRule",
     "BSPLearner",

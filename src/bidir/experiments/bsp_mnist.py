@@ -68,6 +68,7 @@ import torch.nn.functional as F
 from matplotlib.ticker import MaxNLocator
 from pydantic import ValidationInfo, field_validator, model_validator
 
+from ..bsp.gains import GainsOnlyModel
 from ..bsp.learning import BSPLearner, BSPRule, backprop_loss, gradient_agreement, output_error
 from ..bsp.network import BSPNetwork
 from ..data.datasets import train_test
@@ -254,20 +255,6 @@ def _setting(s: dict, cfg: Config, seed: int):
 
     optimizer = make_optimizer("adamw", params, cfg.lr_adamw, weight_decay=cfg.weight_decay)
     return net, rule, model, loss_fn, optimizer, bound_norms
-
-
-class GainsOnlyModel(torch.nn.Module):
-    """Method 1's model at small signals: scores = c * path_sum(x; log K3 shift * mask), the shift trained."""
-
-    def __init__(self, net: BSPNetwork, mask: torch.Tensor, scale: float):
-        super().__init__()
-        self.net, self.scale = net, scale
-        self.register_buffer("mask", mask)
-        self.shift = torch.nn.Parameter(torch.zeros_like(net.log_k3_shift))
-
-    def forward(self, x) -> torch.Tensor:
-        """The class scores of the linearised, gains-only network."""
-        return self.scale * self.net.path_sum(x, self.shift * self.mask)
 
 
 def _linear_baselines(x, y, xt, yt, ctx) -> dict:

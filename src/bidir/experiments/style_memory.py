@@ -30,9 +30,11 @@ from ..style import (
     encode_dataset,
     fgsm,
     interpolate,
+    interpolation_smoothness,
     nearest_neighbours,
     pgd,
     transfer,
+    transfer_classes,
 )
 from ..style.training import resolve_schedule, train_style_memory
 from ..validation import check_fits
@@ -488,32 +490,6 @@ def _analyse(model, codes, xt, yt, classes, cfg, ctx) -> dict:
         "interpolation": smoothness,
         "transfer": transferred,
         "misclassified_shown": wrong.tolist(),
-    }
-
-
-@torch.no_grad()
-def interpolation_smoothness(model, ramp: torch.Tensor, labels: torch.Tensor) -> dict:
-    """How smooth are the eq (4) ramps? The largest image step over the mean step of each ramp (1: even steps; a
-    jump from one image to the other at one lambda gives L - 1), and the share of decoded images the network itself
-    classifies as the ramp's class."""
-    steps = (ramp[1:] - ramp[:-1]).flatten(2).norm(dim=-1)  # (L - 1, P)
-    ratio = (steps.amax(0) / steps.mean(0).clamp_min(1e-12)).max()
-    L, P = ramp.shape[:2]
-    predicted = model.encode(ramp.flatten(0, 1))[0].argmax(1).view(L, P)
-    return {"largest_step_ratio": float(ratio), "kept_class": float((predicted == labels).float().mean())}
-
-
-@torch.no_grad()
-def transfer_classes(model, grid: torch.Tensor, sources: torch.Tensor) -> dict:
-    """Style transfer in numbers: of the images decoded with another class than the source's, the share the network
-    reads as that target class (character-like for it) and the share it reads as the source's class."""
-    B, K = grid.shape[:2]
-    predicted = model.encode(grid.flatten(0, 1))[0].argmax(1).view(B, K)
-    target = torch.arange(K, device=grid.device).expand(B, K)
-    other = target != sources[:, None]
-    return {
-        "read_as_target": float((predicted == target)[other].float().mean()),
-        "read_as_source": float((predicted == sources[:, None])[other].float().mean()),
     }
 
 

@@ -1,6 +1,15 @@
 """Style memory (Wiyatno & Orchard 2018): a classifier whose top layer adds style neurons, trained as an autoencoder."""
 
-from .analysis import LAMBDAS, Codes, encode_dataset, interpolate, nearest_neighbours, transfer
+from .analysis import (
+    LAMBDAS,
+    Codes,
+    encode_dataset,
+    interpolate,
+    interpolation_smoothness,
+    nearest_neighbours,
+    transfer,
+    transfer_classes,
+)
 from .attacks import auroc, detection_scores, fgsm, pgd
 from .model import SCHEDULES, Schedule, StyleMemoryNet
 from .training import train_style_memory
@@ -14,6 +23,8 @@ __all__ = [
     "nearest_neighbours",
     "interpolate",
     "transfer",
+    "interpolation_smoothness",
+    "transfer_classes",
     "LAMBDAS",
     "fgsm",
     "pgd",

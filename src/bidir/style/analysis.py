@@ -10,7 +10,16 @@ from ..errors import InvalidInputError
 from ..validation import check_positive_int
 from .model import StyleMemoryNet
 
-__all__ = ["Codes", "encode_dataset", "nearest_neighbours", "interpolate", "transfer", "LAMBDAS"]
+__all__ = [
+    "Codes",
+    "encode_dataset",
+    "nearest_neighbours",
+    "interpolate",
+    "transfer",
+    "interpolation_smoothness",
+    "transfer_classes",
+    "LAMBDAS",
+]
 
 LAMBDAS = tuple(round(0.1 * i, 1) for i in range(1, 11))  # Fig 11: 0.1 .. 1.0, top to bottom
 
@@ -115,3 +124,29 @@ def transfer(model: StyleMemoryNet, m: torch.Tensor) -> torch.Tensor:
     B, K = m.shape[0], model.num_classes
     y = torch.eye(K, dtype=m.dtype, device=m.device).repeat(B, 1)
     return model.decode(y, m.repeat_interleave(K, 0)).reshape(B, K, *model.image_shape)
+
+
+@torch.no_grad()
+def interpolation_smoothness(model, ramp: torch.Tensor, labels: torch.Tensor) -> dict:
+    """How smooth are the eq (4) ramps? The largest image step over the mean step of each ramp (1: even steps; a
+    jump from one image to the other at one lambda gives L - 1), and the share of decoded images the network itself
+    classifies as the ramp's class."""
+    steps = (ramp[1:] - ramp[:-1]).flatten(2).norm(dim=-1)  # (L - 1, P)
+    ratio = (steps.amax(0) / steps.mean(0).clamp_min(1e-12)).max()
+    L, P = ramp.shape[:2]
+    predicted = model.encode(ramp.flatten(0, 1))[0].argmax(1).view(L, P)
+    return {"largest_step_ratio": float(ratio), "kept_class": float((predicted == labels).float().mean())}
+
+
+@torch.no_grad()
+def transfer_classes(model, grid: torch.Tensor, sources: torch.Tensor) -> dict:
+    """Style transfer in numbers: of the images decoded with another class than the source's, the share the network
+    reads as that target class (character-like for it) and the share it reads as the source's class."""
+    B, K = grid.shape[:2]
+    predicted = model.encode(grid.flatten(0, 1))[0].argmax(1).view(B, K)
+    target = torch.arange(K, device=grid.device).expand(B, K)
+    other = target != sources[:, None]
+    return {
+        "read_as_target": float((predicted == target)[other].float().mean()),
+        "read_as_source": float((predicted == sources[:, None])[other].float().mean()),
+    }
