@@ -10,7 +10,8 @@ returns more metrics after each epoch (test accuracy, say).
 The run folder gets, after every epoch (only rank 0 writes):
 
     metrics.json, metrics.csv   one row per epoch (train metrics averaged over samples,
-                                evaluate's metrics, the epoch's seconds)
+                                evaluate's metrics, and the epoch's seconds, which the
+                                history ``fit`` returns leaves out: results hold no timings)
     checkpoint.pt               model, its architecture (``bidir.load`` rebuilds it from
                                 this file alone), optimiser and its hyperparameters,
                                 scheduler, history, every random stream (torch's global
@@ -160,6 +161,7 @@ class Trainer:
         self.log = log or tqdm.write
         self.rank, self.world_size = world()
         self.history: list[dict] = []
+        self.seconds: list[float] = []  # each epoch's wall time, beside the history (never in it)
         self.objective = _Objective(model, loss_fn)
         if self.world_size > 1:
             if not dist.is_initialized():
@@ -186,6 +188,7 @@ class Trainer:
             "optimizer_hyperparameters": _hyperparameters(self.optimizer),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "history": self.history,
+            "seconds": self.seconds,
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
             "generators": {key: g.get_state() for key, g in self.generators.items()},
@@ -232,7 +235,9 @@ class Trainer:
         if self.scheduler is not None and state["scheduler"] is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         self._restore_streams(path, state)
-        self.history = list(state["history"])
+        self.history = [{k: v for k, v in row.items() if k != "seconds"} for row in state["history"]]
+        saved = state.get("seconds") or [row.get("seconds", 0.0) for row in state["history"]]  # (older: in the rows)
+        self.seconds = list(saved)
         self.log(f"[{self.name}] resumed from {path} after epoch {state['epoch']}")
         return int(state["epoch"])
 
@@ -254,12 +259,13 @@ class Trainer:
         if self.out is None or self.rank != 0:
             return
         self.out.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.out / "metrics.json", self.history)
+        rows = [{**row, "seconds": s} for row, s in zip(self.history, self.seconds, strict=True)]
+        write_json_atomic(self.out / "metrics.json", rows)
         buf = io.StringIO()
-        keys = list(dict.fromkeys(k for row in self.history for k in row))
+        keys = list(dict.fromkeys(k for row in rows for k in row))
         writer = csv.DictWriter(buf, fieldnames=keys)
         writer.writeheader()
-        writer.writerows(self.history)
+        writer.writerows(rows)
         atomic_write(self.out / "metrics.csv", lambda f: f.write(buf.getvalue()))
         if epoch % self.checkpoint_every == 0 or final:
             save_atomic(self.state(epoch), self.checkpoint_path)
@@ -295,6 +301,7 @@ class Trainer:
             )
         check_positive_int(epochs, "epochs")
         start = self._resume() if resume else 0
+        began = time.perf_counter()
         for epoch in range(start + 1, epochs + 1):
             t0 = time.perf_counter()
             if self.before_epoch is not None:
@@ -322,12 +329,14 @@ class Trainer:
                 with torch.no_grad():
                     row.update(evaluate(self.model, epoch))
             self._check_finite(row, epoch)
-            row["seconds"] = time.perf_counter() - t0
             self.history.append(row)
+            self.seconds.append(time.perf_counter() - t0)
             self._write(epoch, final=epoch == epochs)
             if self.rank == 0:
-                shown = " ".join(f"{k} {v:.4g}" for k, v in row.items() if k not in ("epoch", "seconds") and _scalar(v))
-                self.log(f"[{self.name}] epoch {epoch}/{epochs} {shown} ({row['seconds']:.1f} s)")
+                shown = " ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch" and _scalar(v))
+                self.log(f"[{self.name}] epoch {epoch}/{epochs} {shown} ({self.seconds[-1]:.1f} s)")
+        if self.rank == 0 and epochs > start:
+            self.log(f"[{self.name}] trained in {time.perf_counter() - began:.1f} s (epochs {start + 1}-{epochs})")
         return self.history
 
     def _check_finite(self, row: dict, epoch: int) -> None:

@@ -222,7 +222,7 @@ def run(cfg: Config, ctx) -> dict:
             "test_backward_error": history[-1]["test_backward_error"],
             **{k: measure[k] for k in ("own_centroid_nearest", "relative_error_to_own_centroid")},
             "distance_to_centroids": measure["distance_to_centroids"],
-            "history": [{k: v for k, v in row.items() if k != "seconds"} for row in history],
+            "history": history,
         }
         ctx.log(
             f"{name}: test accuracy {results[name]['test_accuracy']:.2%}; N^T(e_k) nearest to its own class "

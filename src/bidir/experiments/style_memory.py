@@ -335,8 +335,7 @@ def run(cfg: Config, ctx) -> dict:
         models[decoder], codes[decoder] = model, c
         results[decoder], scores[decoder] = _measure(model, c, xt, yt, cfg, ctx)
         results[decoder]["parameters"] = sum(p.numel() for p in model.parameters())
-        results[decoder]["history"] = [{k: v for k, v in row.items() if k != "seconds"} for row in history]
-        ctx.log(f"{decoder}: trained in {sum(row['seconds'] for row in history):.1f} s")  # timings: summary.txt only
+        results[decoder]["history"] = history  # no timings: the Trainer's log has them (summary.txt)
         r = results[decoder]
         ctx.log(
             f"{decoder}: test accuracy {r['test_accuracy']:.2%}, recon error {r['recon_error']:.2f} per image "
