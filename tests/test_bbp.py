@@ -219,3 +219,23 @@ def test_the_cnn_gradient_is_the_same_bits_every_time():
         net.loss(x, t, "backward")[0].backward()
         grads.append(torch.cat([p.grad.flatten() for p in net.parameters() if p.grad is not None]))
     assert all(torch.equal(grads[0], g) for g in grads[1:])
+
+
+@pytest.mark.parametrize("mode", ["forward", "backward", "bidirectional"])
+def test_the_mlp_and_the_cnn_share_one_joint_error(mode):
+    """J = E_f + w E_b over the directions the mode trains (eqs 57, 68-69), from bidir.bbp.objective for both."""
+    from bidir.bbp import BidirectionalCNN
+    from bidir.bbp.objective import joint_error
+
+    J, errors = joint_error(mode, 0.25, lambda: torch.tensor(2.0), lambda: torch.tensor([4.0, 8.0]))
+    expected = {"forward": 2.0, "backward": 0.25 * 12.0, "bidirectional": 2.0 + 0.25 * 12.0}[mode]
+    assert float(J) == expected and set(errors) == {
+        f"{d}_error" for d in ("forward", "backward") if d in mode or mode == "bidirectional"
+    }
+    x, t = torch.rand(6, 1, 8, 8), torch.eye(3)[[0, 1, 2, 0, 1, 2]]
+    cnn = BidirectionalCNN(3, (1, 8, 8), (2,), kernel=3, hidden=(4,), seed=0)
+    mlp = BidirectionalMLP((64, 5, 3), hidden="relu", output="softmax", input="identity", seed=0)
+    for net, inputs in ((cnn, x), (mlp, x.flatten(1))):
+        J, errors = net.loss(inputs, t, mode, backward_weight=0.25)
+        weights = {"forward_error": 1.0, "backward_error": 0.25}
+        assert torch.allclose(J, sum(weights[k] * v for k, v in errors.items()))

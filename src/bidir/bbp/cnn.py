@@ -33,12 +33,11 @@ from ..validation import (
     check_finite_loss,
     check_image_shape,
     check_layers_memory,
-    check_number,
     check_positive_int,
     check_sizes,
 )
-from .network import MODES
 from .noise import target_noise
+from .objective import joint_error
 
 __all__ = ["BidirectionalCNN", "HIDDEN"]
 
@@ -142,24 +141,23 @@ class BidirectionalCNN(BidirModule):
         """(J, {error name: batch-mean error}) for the training ``mode`` (eqs 57, 68-69); J.backward() gives the
         gradients. ``t`` holds one-hot (or probability) class rows; ``noise=(kind, scale, generator)`` adds NEM or
         blind noise to the targets of each trained direction."""
-        check_choice(mode, "mode", MODES)
-        backward_weight = check_number(backward_weight, "backward_weight", low=0)
         x = as_images(x, "x", self.image_shape, dtype=self.dtype, device=self.device)
         t = as_batch(t, "t", self.num_classes, dtype=self.dtype, device=self.device)
         if x.shape[0] != t.shape[0]:
             raise InvalidInputError(f"x and t must hold the same number of samples, got {x.shape[0]} and {t.shape[0]}")
         lk.check_targets("categorical", Softmax(), t, "t", "output")
-        J, errors = x.new_zeros(()), {}
-        if mode in ("forward", "bidirectional"):
+
+        def forward_error():  # categorical likelihood of the labels (softmax outputs)
             z = self.logits(x)
             target = t if noise is None else t + target_noise(noise[0], "categorical", z.softmax(-1), t, *noise[1:])[0]
-            errors["forward_error"] = lk.error("categorical", Softmax(), z, z.softmax(-1), target).mean()
-            J = J + errors["forward_error"]
-        if mode in ("backward", "bidirectional"):
+            return lk.error("categorical", Softmax(), z, z.softmax(-1), target).mean()
+
+        def backward_error():  # Gaussian likelihood of the image (identity pixels at the input field)
             x_hat = self._backward_batch(t).flatten(1)
             flat = x.flatten(1)
             target = flat if noise is None else flat + target_noise(noise[0], "gaussian", x_hat, flat, *noise[1:])[0]
-            errors["backward_error"] = lk.error("gaussian", Identity(), x_hat, x_hat, target).mean()
-            J = J + backward_weight * errors["backward_error"]
+            return lk.error("gaussian", Identity(), x_hat, x_hat, target).mean()
+
+        J, errors = joint_error(mode, backward_weight, forward_error, backward_error)
         check_finite_loss(J, x, t)
         return J, {k: v.detach() for k, v in errors.items()}

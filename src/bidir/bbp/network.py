@@ -44,10 +44,10 @@ from ..validation import (
     check_sizes,
 )
 from .noise import target_noise
+from .objective import MODES, directions, joint_error
 
 __all__ = ["BidirectionalMLP", "MODES", "ENGINES"]
 
-MODES = ("forward", "backward", "bidirectional")
 ENGINES = ("autograd", "explicit")
 
 
@@ -191,12 +191,12 @@ class BidirectionalMLP(BidirModule):
         self, x: torch.Tensor, t: torch.Tensor, mode: str = "bidirectional", backward_weight: float = 1.0
     ) -> list[Pass]:
         """The directions ``mode`` trains: the forward pass x -> t and/or the backward pass t -> x (eq 69)."""
-        check_choice(mode, "mode", MODES)
+        trains_forward, trains_backward = directions(mode)
         out = []
-        if mode in ("forward", "bidirectional"):
+        if trains_forward:
             lk.check_targets(self.forward_likelihood, self.output, t, "t", "output")
             out.append(Pass(self.forward_path(), x, t, self.forward_likelihood))
-        if mode in ("backward", "bidirectional"):
+        if trains_backward:
             lk.check_targets(self.backward_likelihood, self.input, x, "x (the backward pass's target)", "input")
             out.append(Pass(self.backward_path(), t, x, self.backward_likelihood, backward_weight))
         return out
@@ -245,17 +245,21 @@ class BidirectionalMLP(BidirModule):
         passes = self.passes(x, t, mode, backward_weight)
         if noise is not None:
             passes = [self._noisy(params, p, *noise) for p in passes]
-        names = [f"{p}_error" for p in ("forward", "backward") if mode in (p, "bidirectional")]
-        if engine_name == "explicit":
+        if engine_name == "explicit":  # the note's matrix equations: J and its gradients without autograd
+            names = [
+                f"{p}_error" for p, trained in zip(("forward", "backward"), directions(mode), strict=True) if trained
+            ]
             J, errors = engine.explicit_loss(params, passes)
+            errors = dict(zip(names, errors, strict=True))
         else:
-            errors = []
-            for p in passes:
+
+            def error(p: Pass) -> torch.Tensor:
                 out = engine.forward(params, p.path, p.x)[-1]
-                errors.append(lk.error(p.likelihood, p.path[-1].activation, out.z, out.y, p.target).mean(-1))
-            J = sum(p.weight * e.sum() for p, e in zip(passes, errors, strict=True))
+                return lk.error(p.likelihood, p.path[-1].activation, out.z, out.y, p.target).mean(-1)
+
+            J, errors = joint_error(mode, backward_weight, lambda: error(passes[0]), lambda: error(passes[-1]))
         check_finite_loss(J, x, t)
-        return J, {n: e.detach() for n, e in zip(names, errors, strict=True)}
+        return J, {n: e.detach() for n, e in errors.items()}
 
     @torch.no_grad()
     def errors(self, x, t) -> dict:
