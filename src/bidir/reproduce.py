@@ -106,6 +106,40 @@ def _clock(seconds: float) -> str:
     return str(_dt.timedelta(seconds=round(seconds)))
 
 
+def _attempt(run: Planned, folder: Path, quick: bool, device: str, data_dir, show_progress: bool) -> bool:
+    """Run one planned run into ``folder`` unless its data are missing or it has finished before; its status (the
+    claims' verdicts, or why it did not run or failed) goes into ``run``. Whether it ran."""
+    why = missing_data(run, quick, data_dir)
+    if why:
+        run.status = why
+        return False
+    if finished(run.experiment, folder, quick, run.seed, data_dir, run.sets):
+        run.status = "skipped (finished before)"
+        return False
+    t = time.perf_counter()
+    try:
+        results = run_experiment(
+            run.experiment,
+            quick=quick,
+            seed=run.seed,
+            out=folder,
+            data_dir=data_dir,
+            device=device,
+            overrides=run.sets,
+            show_progress=show_progress,
+        )
+        for c in results["claims"]:
+            run.claims[c["verdict"]] = run.claims.get(c["verdict"], 0) + 1
+        verdicts = ", ".join(f"{n} {v}" for v, n in sorted(run.claims.items()))
+        run.status = "finished" + (f" (claims: {verdicts})" if verdicts else "")
+    except BidirError as exc:  # a refused run (another run in its folder, say): the others go on
+        run.status = f"failed: {exc}"
+    except Exception as exc:  # a broken run must not cost the night's other runs; its error is recorded
+        run.status = f"failed: {type(exc).__name__}: {exc}"
+    run.seconds = round(time.perf_counter() - t, 1)
+    return True
+
+
 def reproduce(
     names=None,
     out=Path("reproduce"),
@@ -129,39 +163,12 @@ def reproduce(
     cost = " (quick settings)" if quick else f", about {sum(r.hours for r in runs):.1f} h on the 2-core CPU machine"
     echo(f"reproduce: {len(runs)} runs into {out}/{cost}")
     for i, run in enumerate(runs, 1):
-        sets = run.sets
-        folder = out / run.folder
         scale = estimate[1] / estimate[0] if estimate[0] > 0 else 1.0
         left = scale * sum(_guess(r, quick) for r in runs[i - 1 :])
-        elapsed = time.perf_counter() - start
-        echo(f"[{i}/{len(runs)}] {run.folder}: elapsed {_clock(elapsed)}, about {_clock(left)} left")
-        why = missing_data(run, quick, data_dir)
-        if why:
-            run.status = why
-        elif finished(run.experiment, folder, quick, run.seed, data_dir, sets):
-            run.status = "skipped (finished before)"
-        else:
-            t = time.perf_counter()
-            try:
-                results = run_experiment(
-                    run.experiment,
-                    quick=quick,
-                    seed=run.seed,
-                    out=folder,
-                    data_dir=data_dir,
-                    device=device,
-                    overrides=sets,
-                    show_progress=show_progress,
-                )
-                for c in results["claims"]:
-                    run.claims[c["verdict"]] = run.claims.get(c["verdict"], 0) + 1
-                verdicts = ", ".join(f"{n} {v}" for v, n in sorted(run.claims.items()))
-                run.status = "finished" + (f" (claims: {verdicts})" if verdicts else "")
-            except BidirError as exc:  # a refused run (another run in its folder, say): the others go on
-                run.status = f"failed: {exc}"
-            except Exception as exc:  # a broken run must not cost the night's other runs; its error is recorded
-                run.status = f"failed: {type(exc).__name__}: {exc}"
-            run.seconds = round(time.perf_counter() - t, 1)
+        echo(
+            f"[{i}/{len(runs)}] {run.folder}: elapsed {_clock(time.perf_counter() - start)}, about {_clock(left)} left"
+        )
+        if _attempt(run, out / run.folder, quick, device, data_dir, show_progress):
             estimate[0], estimate[1] = estimate[0] + _guess(run, quick), estimate[1] + run.seconds
         echo(f"    {run.folder}: {run.status}")
         log = earlier + [{**asdict(r), "quick": quick} for r in runs]

@@ -216,21 +216,9 @@ def run_experiment(
     if rank == 0:
         folder.open(str(dev))
     seed_everything(seed)
-    ctx = RunContext(
-        out=out,
-        seed=seed,
-        device=dev,
-        data_dir=Path(data_dir) if data_dir else None,
-        quick=quick,
-        show_progress=show_progress,
-        main=rank == 0,
-        staging=folder.staging,
-    )
-    ctx.log(f"== {name}: {exp.description}{' (quick)' if quick else ''}, seed {seed}, device {dev}")
-    if quick:
-        ctx.log("quick settings: a smoke test of the pipeline, not the paper's; its numbers are not comparable")
-    for note in folder.notes:
-        ctx.log(f"note: {note}")
+    ctx = RunContext(out, seed, dev, Path(data_dir) if data_dir else None, quick, show_progress, rank == 0)
+    ctx.staging = folder.staging
+    _log_start(ctx, exp, folder.notes)
     start = time.perf_counter()
     try:
         metrics = _out_of_memory_as_error(exp.run, config, ctx)
@@ -241,31 +229,44 @@ def run_experiment(
             folder.abandon(why, discard=isinstance(exc, BidirError))
         raise
     elapsed = time.perf_counter() - start
-    changed = changed_settings(exp, resolved, quick)
-    claims = judge_all(exp.claims, jsonable(metrics), resolved, quick, changed)
+    results = _results(exp, ctx, resolved, metrics)
+    if rank == 0:
+        folder.finish(results, ctx.lines)
+        tqdm.write(
+            f"-> {name} finished in {elapsed:.1f} s; results in {out}/ (results.json, summary.txt, "
+            f"{len(ctx.figures)} figures)"
+        )
+    return results
+
+
+def _log_start(ctx: RunContext, exp: Experiment, notes: list[str]) -> None:
+    """The run's first log lines: what it is, whether it is quick, and the folder's notes."""
+    ctx.log(f"== {exp.name}: {exp.description}{' (quick)' if ctx.quick else ''}, seed {ctx.seed}, device {ctx.device}")
+    if ctx.quick:
+        ctx.log("quick settings: a smoke test of the pipeline, not the paper's; its numbers are not comparable")
+    for note in notes:
+        ctx.log(f"note: {note}")
+
+
+def _results(exp: Experiment, ctx: RunContext, resolved: dict, metrics: dict) -> dict:
+    """results.json: the run, its metrics and its claims judged (each logged with its verdict)."""
+    changed = changed_settings(exp, resolved, ctx.quick)
+    claims = judge_all(exp.claims, jsonable(metrics), resolved, ctx.quick, changed)
     for c in claims:
         why = f" ({c['why']})" if c["why"] else ""
         ctx.log(
             f"claim {c['id']} [{c['source']}]: {c['verdict']}{why}; paper {brief(c['paper_value'], 60)}, "
             f"ours {brief(c['measured'], 60)}"
         )
-    results = {
-        "experiment": name,
+    return {
+        "experiment": exp.name,
         "description": exp.description,
-        "quick": quick,
-        "seed": seed,
-        "device": str(dev),
+        "quick": ctx.quick,
+        "seed": ctx.seed,
+        "device": str(ctx.device),
         "config": resolved,
         "metrics": metrics,
         "claims": claims,
         "figures": sorted(ctx.figures),
         "versions": versions(),
     }
-    if rank != 0:
-        return results
-    folder.finish(results, ctx.lines)
-    tqdm.write(
-        f"-> {name} finished in {elapsed:.1f} s; results in {out}/ (results.json, summary.txt, "
-        f"{len(ctx.figures)} figures)"
-    )
-    return results
