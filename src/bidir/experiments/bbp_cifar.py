@@ -172,66 +172,76 @@ def run(cfg: Config, ctx) -> dict:
     shape, K = tuple(train.images.shape[1:]), len(train.classes)
     x, xt = train.features().to(ctx.device), test.features().to(ctx.device)
     y, yt = train.labels.to(ctx.device), test.labels.to(ctx.device)
-    t = F.one_hot(y, K).float()
     ctx.log(
         f"{cfg.dataset}: {len(train)} train / {len(test)} test, {x.shape[1]} inputs -> {list(cfg.hidden)} "
         f"ReLU -> {K} softmax"
     )
     centroids = class_centroids(x, y, K, f"train_size={cfg.train_size}")
-
+    data = ((x, F.one_hot(y, K).float()), (xt, yt))
     results, recalls = {}, {}
     for name in dict.fromkeys(("unidirectional", "bidirectional", *cfg.trainings)):  # Fig 4 needs the first two
-        mode, kind = TRAININGS[name]
-        noise = NoiseSchedule(kind, cfg.noise_scale, cfg.noise_decay, ctx.generator("noise", name))
-        model = BidirectionalMLP(  # the same initial weights for both trainings
-            (x.shape[1], *cfg.hidden, K),
-            hidden="relu",
-            output="softmax",
-            input="identity",
-            seed=ctx.stream_seed("weights"),
-            device=ctx.device,
-        )
-        opt = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr)
-
-        def loss_fn(m, xb, tb, mode=mode, noise=noise):
-            return m.loss(xb, tb, mode, cfg.engine, cfg.backward_weight, noise=noise.noise)
-
-        def evaluate(m, epoch):
-            return {
-                "test_accuracy": float((m(xt).argmax(1) == yt).float().mean()),
-                **{f"test_{k}": v for k, v in m.errors(xt, F.one_hot(yt, K).float()).items()},
-            }
-
-        trainer = ctx.trainer(
-            model,
-            loss_fn,
-            opt,
-            name,
-            name,
-            batch_size=cfg.batch_size,
-            before_epoch=noise.before_epoch,
-            generators={"noise": noise.generator},
-        )
-        history = trainer.fit((x, t), cfg.epochs, evaluate=evaluate)
-        measure = centroid_measure(model, centroids)  # Fig 4: N^T(e_k) against the class centroids
-        recalls[name] = measure["recall"]
-        results[name] = {
-            "test_accuracy": history[-1]["test_accuracy"],
-            "best_test_accuracy": max(row["test_accuracy"] for row in history),
-            "test_forward_error": history[-1]["test_forward_error"],
-            "test_backward_error": history[-1]["test_backward_error"],
-            **{k: measure[k] for k in ("own_centroid_nearest", "relative_error_to_own_centroid")},
-            "distance_to_centroids": measure["distance_to_centroids"],
-            "history": history,
-        }
-        ctx.log(
-            f"{name}: test accuracy {results[name]['test_accuracy']:.2%}; N^T(e_k) nearest to its own class "
-            "centroid for "
-            f"{results[name]['own_centroid_nearest']}/{K} classes; median ||N^T(e_k) - c_k|| / ||c_k|| = "
-            f"{measure['median_relative_error']:.3f}"
-        )
+        model, history = _train(cfg, ctx, name, data)
+        results[name], recalls[name] = _fig4(model, history, centroids, name, ctx)
     _plot(ctx, centroids.cpu(), recalls, shape, train.classes, cfg.dataset)
     return {"paper": PAPER, "dataset": cfg.dataset, "classes": list(train.classes), **results}
+
+
+def _train(cfg: Config, ctx, name: str, data) -> tuple[BidirectionalMLP, list[dict]]:
+    """One training of Fig 4 (its mode, and its noise if any), from the run's initial weights: (network, history)."""
+    (x, t), (xt, yt) = data
+    K = t.shape[1]
+    mode, kind = TRAININGS[name]
+    noise = NoiseSchedule(kind, cfg.noise_scale, cfg.noise_decay, ctx.generator("noise", name))
+    model = BidirectionalMLP(  # the same initial weights for every training
+        (x.shape[1], *cfg.hidden, K),
+        hidden="relu",
+        output="softmax",
+        input="identity",
+        seed=ctx.stream_seed("weights"),
+        device=ctx.device,
+    )
+    opt = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr)
+
+    def loss_fn(m, xb, tb):
+        return m.loss(xb, tb, mode, cfg.engine, cfg.backward_weight, noise=noise.noise)
+
+    def evaluate(m, epoch):
+        return {
+            "test_accuracy": float((m(xt).argmax(1) == yt).float().mean()),
+            **{f"test_{k}": v for k, v in m.errors(xt, F.one_hot(yt, K).float()).items()},
+        }
+
+    trainer = ctx.trainer(
+        model,
+        loss_fn,
+        opt,
+        name,
+        name,
+        batch_size=cfg.batch_size,
+        before_epoch=noise.before_epoch,
+        generators={"noise": noise.generator},
+    )
+    return model, trainer.fit((x, t), cfg.epochs, evaluate=evaluate)
+
+
+def _fig4(model: BidirectionalMLP, history: list[dict], centroids, name: str, ctx) -> tuple[dict, torch.Tensor]:
+    """A training's accuracy and Fig 4's measure (N^T(e_k) against the class centroids); (its results, N^T(e_k))."""
+    measure = centroid_measure(model, centroids)
+    result = {
+        "test_accuracy": history[-1]["test_accuracy"],
+        "best_test_accuracy": max(row["test_accuracy"] for row in history),
+        "test_forward_error": history[-1]["test_forward_error"],
+        "test_backward_error": history[-1]["test_backward_error"],
+        **{k: measure[k] for k in ("own_centroid_nearest", "relative_error_to_own_centroid")},
+        "distance_to_centroids": measure["distance_to_centroids"],
+        "history": history,
+    }
+    ctx.log(
+        f"{name}: test accuracy {result['test_accuracy']:.2%}; N^T(e_k) nearest to its own class centroid for "
+        f"{result['own_centroid_nearest']}/{len(centroids)} classes; median ||N^T(e_k) - c_k|| / ||c_k|| = "
+        f"{measure['median_relative_error']:.3f}"
+    )
+    return result, measure["recall"]
 
 
 def _plot(ctx, centroids, recalls, shape, classes, dataset) -> None:
