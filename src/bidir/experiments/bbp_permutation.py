@@ -162,40 +162,7 @@ def run(cfg: Config, ctx) -> dict:
     )
 
     # 3. fewest hidden neurons for random n-bit permutations
-    g = ctx.generator("search-permutations")
-    search = []
-    for n in ctx.progress(cfg.search_bits, desc="hidden-neuron search"):
-        for k in range(cfg.search_permutations):
-            Xn, Yn = (v.float() for v in permutation_pairs(random_permutation(n, g)))
-            rates = {}
-            for h in [*range(n - 1, 2 * n + 1), *(k * n for k in cfg.search_multiples)]:
-                _, ok_h = _train(
-                    cfg,
-                    n,
-                    h,
-                    Xn,
-                    Yn,
-                    range(search_base, search_base + cfg.search_seeds),
-                    cfg.search_epochs,
-                    cfg.search_lr,
-                )
-                rates[h] = float(ok_h.float().mean())
-            fewest = min((h for h, r in rates.items() if r > 0), default=None)
-            row = {
-                "n": n,
-                "permutation": k,
-                "fewest_hidden": fewest,
-                "success_rate_by_hidden": rates,
-                "hebbian": _hebbian(Xn, Yn, n, g),
-            }
-            search.append(row)
-            ctx.log(
-                f"n={n} permutation {k}: fewest hidden neurons {fewest} (bound n={n}, paper 2n={2 * n}); success by h: "
-                + ", ".join(f"{h}:{r:.0%}" for h, r in rates.items())
-                + f"; Hebbian BAM stores {row['hebbian']['all_pairs_encoded']}/{2**n} (largest storable "
-                f"{row['hebbian']['largest_storable']})"
-            )
-
+    search = _hidden_neuron_search(cfg, ctx, search_base)
     _plot(ctx, X, Y, net, search)
     return {
         "table_i": {
@@ -211,6 +178,32 @@ def run(cfg: Config, ctx) -> dict:
         },
         "search": search,
     }
+
+
+def _hidden_neuron_search(cfg: Config, ctx, search_base: int) -> list[dict]:
+    """Per random n-bit permutation: the success rate of B-BP at each hidden size h, the fewest h that succeeds
+    (the paper's 2n is the bound in question), and what a Hebbian BAM stores of it."""
+    g = ctx.generator("search-permutations")
+    search = []
+    for n in ctx.progress(cfg.search_bits, desc="hidden-neuron search"):
+        for k in range(cfg.search_permutations):
+            Xn, Yn = (v.float() for v in permutation_pairs(random_permutation(n, g)))
+            seeds = range(search_base, search_base + cfg.search_seeds)
+            rates = {}
+            for h in [*range(n - 1, 2 * n + 1), *(m * n for m in cfg.search_multiples)]:
+                _, ok_h = _train(cfg, n, h, Xn, Yn, seeds, cfg.search_epochs, cfg.search_lr)
+                rates[h] = float(ok_h.float().mean())
+            fewest = min((h for h, r in rates.items() if r > 0), default=None)
+            row = {"n": n, "permutation": k, "fewest_hidden": fewest, "success_rate_by_hidden": rates}
+            row["hebbian"] = _hebbian(Xn, Yn, n, g)
+            search.append(row)
+            ctx.log(
+                f"n={n} permutation {k}: fewest hidden neurons {fewest} (bound n={n}, paper 2n={2 * n}); success by h: "
+                + ", ".join(f"{h}:{r:.0%}" for h, r in rates.items())
+                + f"; Hebbian BAM stores {row['hebbian']['all_pairs_encoded']}/{2**n} (largest storable "
+                f"{row['hebbian']['largest_storable']})"
+            )
+    return search
 
 
 def _plot(ctx, X, Y, net, search) -> None:
