@@ -396,11 +396,11 @@ def run(cfg: Config, ctx) -> dict:
         f"{linear['least_squares']:.2%}, "
         f"softmax regression {linear['softmax_regression']:.2%}"
     )
-    probe = (x[: cfg.cosine_batch], y[: cfg.cosine_batch])
+    data = (x, y, xt, yt)
     results, curves, ceiling = {}, {}, None
     for name in names:
-        s = SETTINGS[name]
-        net, rule, model, loss_fn, optimizer, after_step = _setting(s, cfg, ctx.seed)
+        setting = _setting(SETTINGS[name], cfg, ctx.seed)  # (network, rule, model, loss, optimizer, after_step)
+        net, rule = setting[:2]
         if rule.method == "fixed-points" and ceiling is None:
             ceiling = _gains_only_ceiling(net, rule, x, y, xt, yt, cfg.epochs, cfg.lr_adam, ctx)
             ctx.log(
@@ -409,45 +409,8 @@ def run(cfg: Config, ctx) -> dict:
                 "through autograd: test accuracy by epoch "
                 + ", ".join(f"{a:.2%}" for a in ceiling["test_accuracy_by_epoch"])
             )
-
-        def evaluate(m, epoch, net=net, rule=rule):
-            row = {"test_accuracy": float((net.predict(xt) == yt).float().mean())}
-            with torch.enable_grad():
-                row.update(gradient_agreement(net, *probe, rule))
-            return row
-
-        trainer = ctx.trainer(model, loss_fn, optimizer, name, name, batch_size=cfg.batch_size, after_step=after_step)
-        start = evaluate(model, 0)
-        history = trainer.fit((x, y), cfg.epochs, evaluate=evaluate)
-        acc = [start["test_accuracy"]] + [h["test_accuracy"] for h in history]
-        cos = {k: [h[k] for h in history] for k in history[-1] if k.startswith("cos_")}
-        curves[name] = acc
-        results[name] = {
-            "sizes": list(net.sizes),
-            "connection": s["connection"],
-            "rule": "backprop (autograd)" if s["method"] == "backprop" else s["method"],
-            "error": rule.error,
-            "reverse_gain": rule.reverse_gain,
-            "lr": rule.lr,
-            "rates": list(s.get("rates", (1.0, 0.5, 0.25))),
-            "amplitude": net.amplitude,
-            "optimizer": type(optimizer).__name__,
-            "optimizer_lr": optimizer.defaults["lr"],
-            "max_norm": [cfg.max_norm, cfg.max_norm_later] if after_step else None,
-            "input_mode": net.input_mode,
-            "test_accuracy": acc[-1],
-            "best_test_accuracy": max(acc),
-            "test_accuracy_by_epoch": acc,
-            "gradient_cosine_by_epoch": cos,
-            "train_accuracy_last_epoch": history[-1].get("accuracy"),
-            "paper_accuracy": s["paper"],
-        }
-        # a quick run's accuracy is no comparison with the paper's: its number is left out
-        paper = "" if s["paper"] is None or ctx.quick else f"; paper {s['paper']:.0%}"
-        ctx.log(
-            f"{name}: test accuracy {acc[-1]:.2%} (best {max(acc):.2%}{paper}); "
-            "cos(G1, true gradient) last epoch " + ", ".join(f"{v[-1]:.4f}" for v in cos.values())
-        )
+        results[name] = _train_setting(cfg, ctx, name, setting, data)
+        curves[name] = results[name]["test_accuracy_by_epoch"]
     _plot(ctx, cfg, curves, results, linear)
     return {
         "dataset": cfg.dataset,
@@ -457,6 +420,53 @@ def run(cfg: Config, ctx) -> dict:
         "method1_gains_only_ceiling": ceiling,
         "settings": results,
         "paper": PAPER,
+    }
+
+
+def _train_setting(cfg: Config, ctx, name: str, setting: tuple, data: tuple) -> dict:
+    """Train one setting (BSP or backprop) through the Trainer: test accuracy per epoch (from before training on),
+    the cosine of BSP's update with the true gradient per epoch and layer, and what the setting was."""
+    s = SETTINGS[name]
+    net, rule, model, loss_fn, optimizer, after_step = setting
+    x, y, xt, yt = data
+    probe = (x[: cfg.cosine_batch], y[: cfg.cosine_batch])
+
+    def evaluate(m, epoch):
+        row = {"test_accuracy": float((net.predict(xt) == yt).float().mean())}
+        with torch.enable_grad():
+            row.update(gradient_agreement(net, *probe, rule))
+        return row
+
+    trainer = ctx.trainer(model, loss_fn, optimizer, name, name, batch_size=cfg.batch_size, after_step=after_step)
+    start = evaluate(model, 0)
+    history = trainer.fit((x, y), cfg.epochs, evaluate=evaluate)
+    acc = [start["test_accuracy"]] + [h["test_accuracy"] for h in history]
+    cos = {k: [h[k] for h in history] for k in history[-1] if k.startswith("cos_")}
+    # a quick run's accuracy is no comparison with the paper's: its number is left out
+    paper = "" if s["paper"] is None or ctx.quick else f"; paper {s['paper']:.0%}"
+    ctx.log(
+        f"{name}: test accuracy {acc[-1]:.2%} (best {max(acc):.2%}{paper}); "
+        "cos(G1, true gradient) last epoch " + ", ".join(f"{v[-1]:.4f}" for v in cos.values())
+    )
+    return {
+        "sizes": list(net.sizes),
+        "connection": s["connection"],
+        "rule": "backprop (autograd)" if s["method"] == "backprop" else s["method"],
+        "error": rule.error,
+        "reverse_gain": rule.reverse_gain,
+        "lr": rule.lr,
+        "rates": list(s.get("rates", (1.0, 0.5, 0.25))),
+        "amplitude": net.amplitude,
+        "optimizer": type(optimizer).__name__,
+        "optimizer_lr": optimizer.defaults["lr"],
+        "max_norm": [cfg.max_norm, cfg.max_norm_later] if after_step else None,
+        "input_mode": net.input_mode,
+        "test_accuracy": acc[-1],
+        "best_test_accuracy": max(acc),
+        "test_accuracy_by_epoch": acc,
+        "gradient_cosine_by_epoch": cos,
+        "train_accuracy_last_epoch": history[-1].get("accuracy"),
+        "paper_accuracy": s["paper"],
     }
 
 
