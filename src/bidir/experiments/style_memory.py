@@ -312,41 +312,12 @@ def run(cfg: Config, ctx) -> dict:
     )
     results, models, codes, scores = {}, {}, {}, {}
     for decoder in cfg.decoders:
-        torch.manual_seed(ctx.seed)
-        model = StyleMemoryNet(K, cfg.style_dim, tuple(x.shape[1:]), tied=decoder == "tied").to(ctx.device)
-        history = train_style_memory(
-            model,
-            (x, y),
-            (xt, yt),
-            schedule=cfg.schedule,
-            epochs=cfg.epochs,
-            lr=cfg.lr,
-            batch_size=cfg.batch_size,
-            alpha=cfg.alpha,
-            noise_std=cfg.noise_std,
-            out=ctx.out / decoder,
-            seed=ctx.seed,
-            progress=ctx.show_progress,
-            log=ctx.log,
-            name=decoder,
-        )
-        model.eval()
-        c = encode_dataset(model, xt, all_classes=True)
-        models[decoder], codes[decoder] = model, c
-        results[decoder], scores[decoder] = _measure(model, c, xt, yt, cfg, ctx)
-        results[decoder]["parameters"] = sum(p.numel() for p in model.parameters())
+        models[decoder], history = _train(cfg, ctx, decoder, (x, y), (xt, yt), K)
+        codes[decoder] = encode_dataset(models[decoder], xt, all_classes=True)
+        results[decoder], scores[decoder] = _measure(models[decoder], codes[decoder], xt, yt, cfg, ctx)
+        results[decoder]["parameters"] = sum(p.numel() for p in models[decoder].parameters())
         results[decoder]["history"] = history  # no timings: the Trainer's log has them (summary.txt)
-        r = results[decoder]
-        ctx.log(
-            f"{decoder}: test accuracy {r['test_accuracy']:.2%}, recon error {r['recon_error']:.2f} per image "
-            f"(correct {r['recon_error_correct']:.2f}, misclassified {_show(r['recon_error_misclassified'], '.2f')}; "
-            "the true label's one-hot decodes closer than the predicted one for "
-            f"{_show(r['misclassified_true_label_fits_better'], '.0%')} of the "
-            f"{r['misclassified']} mistakes); "
-            + ", ".join(f"{k} fools {v['success_rate']:.0%}" for k, v in r["attacks"].items() if isinstance(v, dict))
-        )
-        for what, aucs in r["detection"].items():
-            ctx.log(f"  AUROC {what:<16} " + ", ".join(f"{k} {_show(v, '.3f')}" for k, v in aucs.items()))
+        _log_measures(ctx, decoder, results[decoder])
     main = cfg.decoders[0]
     analysis = _analyse(models[main], codes[main], xt, yt, classes, cfg, ctx)
     _plot_curves(ctx, results, None if ctx.quick else PAPER.get(cfg.dataset, {}).get("test_accuracy"))
@@ -360,6 +331,45 @@ def run(cfg: Config, ctx) -> dict:
         **results,
         "analysis": analysis,
     }
+
+
+def _train(cfg: Config, ctx, decoder: str, train: tuple, test: tuple, classes: int) -> tuple[StyleMemoryNet, list]:
+    """One network (its decoder tied or untied) trained on eq (3) from the run's seed: (the network, its history)."""
+    x, y = train
+    torch.manual_seed(ctx.seed)
+    model = StyleMemoryNet(classes, cfg.style_dim, tuple(x.shape[1:]), tied=decoder == "tied").to(ctx.device)
+    history = train_style_memory(
+        model,
+        (x, y),
+        test,
+        schedule=cfg.schedule,
+        epochs=cfg.epochs,
+        lr=cfg.lr,
+        batch_size=cfg.batch_size,
+        alpha=cfg.alpha,
+        noise_std=cfg.noise_std,
+        out=ctx.out / decoder,
+        seed=ctx.seed,
+        progress=ctx.show_progress,
+        log=ctx.log,
+        name=decoder,
+    )
+    model.eval()
+    return model, history
+
+
+def _log_measures(ctx, decoder: str, r: dict) -> None:
+    """A network's accuracy, reconstruction, attacks and detection AUROCs, for summary.txt."""
+    ctx.log(
+        f"{decoder}: test accuracy {r['test_accuracy']:.2%}, recon error {r['recon_error']:.2f} per image "
+        f"(correct {r['recon_error_correct']:.2f}, misclassified {_show(r['recon_error_misclassified'], '.2f')}; "
+        "the true label's one-hot decodes closer than the predicted one for "
+        f"{_show(r['misclassified_true_label_fits_better'], '.0%')} of the "
+        f"{r['misclassified']} mistakes); "
+        + ", ".join(f"{k} fools {v['success_rate']:.0%}" for k, v in r["attacks"].items() if isinstance(v, dict))
+    )
+    for what, aucs in r["detection"].items():
+        ctx.log(f"  AUROC {what:<16} " + ", ".join(f"{k} {_show(v, '.3f')}" for k, v in aucs.items()))
 
 
 # -- measurements ------------------------------------------------------------------------
