@@ -430,67 +430,22 @@ def _true_fits_better(codes, yt, wrong) -> float | None:
 
 
 def _analyse(model, codes, xt, yt, classes, cfg, ctx) -> dict:
-    """Figs 5-11 for one network: misclassified, neighbours, interpolation, transfer; detection ROC."""
+    """Figs 5-11 for one network: neighbours (Figs 7-8), the style memory's class content, interpolation and
+    transfer (Figs 9-11), and the misclassified inputs (Figs 5-6)."""
     correct = codes.predicted == yt
-    # Figs 7-8: queries of the paper's classes where the dataset has them, else the first two classes
-    wanted = PAPER_QUERIES.get(cfg.dataset, (5, 3) if len(classes) == 10 else (0, 1))
-    queries = [int(torch.nonzero((yt == k) & correct)[0]) if ((yt == k) & correct).any() else 0 for k in wanted]
-    k = cfg.neighbours
-    neighbours = [nearest_neighbours(q, xt, codes.style, yt, k) for q in queries]
-    for nb in neighbours:
-        ctx.log(
-            f"neighbours of a '{classes[nb['query_label']]}' (test #{nb['query']}): image space: mean image dist "
-            f"{nb['image']['mean_image_distance']:.2f}, style dist {nb['image']['mean_style_distance']:.2f}, "
-            f"{nb['image']['same_class']} of its class; style space: image dist "
-            f"{nb['style']['mean_image_distance']:.2f}, "
-            f"style dist {nb['style']['mean_style_distance']:.2f}, {nb['style']['same_class']} of its class"
-        )
-    _plot_neighbours(ctx, neighbours, xt, classes)
+    neighbours = _fig7_neighbours(codes, xt, yt, classes, cfg, ctx)
     probe = _class_probe(codes.style, yt, ctx.seed)
     ctx.log(
         "class information in the style memory: a linear probe on m reads the class of "
         f"{_show(probe['accuracy'], '.1%')} of held-out test images (majority class {_show(probe['chance'], '.1%')})"
     )
-
-    # Figs 9-11: two styles per class: a correct sample and the correct one of its class farthest in style space
-    pairs = []
-    for c in range(min(len(classes), 10)):
-        idx = torch.nonzero((yt == c) & correct).flatten()[:200]
-        if len(idx) < 2:
-            continue
-        a = idx[0]
-        b = idx[(codes.style[idx] - codes.style[a]).norm(dim=1).argmax()]
-        pairs.append((c, int(a), int(b)))
-    smoothness, transferred = {}, {}
-    if pairs:
-        cls, a, b = (torch.tensor(v) for v in zip(*pairs, strict=True))
-        ramp = interpolate(model, codes.style[a], codes.style[b], cls.to(xt.device))  # (L, P, C, H, W)
-        smoothness = interpolation_smoothness(model, ramp, cls.to(xt.device))
-        _plot_interpolation(ctx, ramp, xt[a], xt[b], [classes[i] for i in cls.tolist()])
-        sources = torch.tensor([p[1] for p in pairs[:6]])
-        grid = transfer(model, codes.style[sources])
-        transferred = transfer_classes(model, grid, cls[: len(sources)].to(xt.device))
-        _plot_transfer(ctx, grid, xt[sources], classes)
-        ctx.log(
-            f"interpolation (eq 4): largest step / mean step along a ramp {smoothness['largest_step_ratio']:.2f} (1 = "
-            f"even steps), decoded images classified as their class {smoothness['kept_class']:.0%}; transfer to other "
-            f"classes: read as the target class {transferred['read_as_target']:.0%}, as the source's "
-            f"{transferred['read_as_source']:.0%}"
-        )
+    pairs, smoothness, transferred = _figs9_11_styles(model, codes, xt, yt, correct, classes, ctx)
     wrong = torch.nonzero(~correct).flatten()[:10]
-    if len(wrong):
+    if len(wrong):  # Figs 5-6
         with torch.no_grad():
             from_true = model.reconstruct(xt[wrong], yt[wrong])
-        _plot_misclassified(
-            ctx,
-            xt[wrong],
-            codes.recon[wrong],
-            from_true,
-            codes.predicted[wrong],
-            codes.confidence[wrong],
-            yt[wrong],
-            classes,
-        )
+        shown = (codes.recon[wrong], from_true, codes.predicted[wrong], codes.confidence[wrong], yt[wrong])
+        _plot_misclassified(ctx, xt[wrong], *shown, classes)
     return {
         "neighbours": neighbours,
         "style_class_probe": probe,
@@ -500,6 +455,55 @@ def _analyse(model, codes, xt, yt, classes, cfg, ctx) -> dict:
         "transfer": transferred,
         "misclassified_shown": wrong.tolist(),
     }
+
+
+def _fig7_neighbours(codes, xt, yt, classes, cfg, ctx) -> list[dict]:
+    """Figs 7-8: the nearest neighbours of a query in image space and in style space, for queries of the paper's
+    classes where the dataset has them (else its first two classes), each a correctly classified test image."""
+    correct = codes.predicted == yt
+    wanted = PAPER_QUERIES.get(cfg.dataset, (5, 3) if len(classes) == 10 else (0, 1))
+    queries = [int(torch.nonzero((yt == k) & correct)[0]) if ((yt == k) & correct).any() else 0 for k in wanted]
+    neighbours = [nearest_neighbours(q, xt, codes.style, yt, cfg.neighbours) for q in queries]
+    for nb in neighbours:
+        ctx.log(
+            f"neighbours of a '{classes[nb['query_label']]}' (test #{nb['query']}): image space: mean image dist "
+            f"{nb['image']['mean_image_distance']:.2f}, style dist {nb['image']['mean_style_distance']:.2f}, "
+            f"{nb['image']['same_class']} of its class; style space: image dist "
+            f"{nb['style']['mean_image_distance']:.2f}, "
+            f"style dist {nb['style']['mean_style_distance']:.2f}, {nb['style']['same_class']} of its class"
+        )
+    _plot_neighbours(ctx, neighbours, xt, classes)
+    return neighbours
+
+
+def _figs9_11_styles(model, codes, xt, yt, correct, classes, ctx) -> tuple[list, dict, dict]:
+    """Figs 9-11: two styles per class (a correct sample and the correct one of its class farthest from it in
+    style space), the eq (4) ramp between them and the transfer of styles to every class, in numbers and drawn."""
+    pairs = []
+    for c in range(min(len(classes), 10)):
+        idx = torch.nonzero((yt == c) & correct).flatten()[:200]
+        if len(idx) < 2:
+            continue
+        a = idx[0]
+        b = idx[(codes.style[idx] - codes.style[a]).norm(dim=1).argmax()]
+        pairs.append((c, int(a), int(b)))
+    if not pairs:
+        return pairs, {}, {}
+    cls, a, b = (torch.tensor(v) for v in zip(*pairs, strict=True))
+    ramp = interpolate(model, codes.style[a], codes.style[b], cls.to(xt.device))  # (L, P, C, H, W)
+    smoothness = interpolation_smoothness(model, ramp, cls.to(xt.device))
+    _plot_interpolation(ctx, ramp, xt[a], xt[b], [classes[i] for i in cls.tolist()])
+    sources = torch.tensor([p[1] for p in pairs[:6]])
+    grid = transfer(model, codes.style[sources])
+    transferred = transfer_classes(model, grid, cls[: len(sources)].to(xt.device))
+    _plot_transfer(ctx, grid, xt[sources], classes)
+    ctx.log(
+        f"interpolation (eq 4): largest step / mean step along a ramp {smoothness['largest_step_ratio']:.2f} (1 = "
+        f"even steps), decoded images classified as their class {smoothness['kept_class']:.0%}; transfer to other "
+        f"classes: read as the target class {transferred['read_as_target']:.0%}, as the source's "
+        f"{transferred['read_as_source']:.0%}"
+    )
+    return pairs, smoothness, transferred
 
 
 def _class_probe(style, labels, seed: int) -> dict:
