@@ -161,6 +161,46 @@ TABLEAUS = {
 SOLVERS = tuple(TABLEAUS)
 
 
+def _check_arguments(args: dict) -> None:
+    """BSPNetwork's arguments, checked before anything is built (``args``: the constructor's locals)."""
+    sizes, elements, in_element, out_element = args["sizes"], args["elements"], args["in_element"], args["out_element"]
+    check_memory(sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)), f"sizes {sizes}")
+    check_seed(args["seed"])
+    check_choice(args["connection"], "connection", CONNECTIONS)
+    check_choice(args["coupling_gain"], "coupling_gain", COUPLING_GAINS)
+    check_choice(args["input_mode"], "input_mode", INPUT_MODES)
+    check_choice(args["solver"], "solver", SOLVERS)
+    check_choice(args["input_connection"] or args["connection"], "input_connection", CONNECTIONS)
+    check_bool(args["compiled"], "compiled")
+    if not (0 <= in_element < elements and 0 <= out_element < elements) or in_element == out_element:
+        raise InvalidInputError(f"in_element and out_element must be two different elements in 0..{elements - 1}")
+    for name in ("pulse", "horizon", "dt", "init_scale"):
+        check_positive(args[name], name)
+    pulse, horizon, dt = args["pulse"], args["horizon"], args["dt"]
+    steps = horizon / dt
+    if abs(steps - round(steps)) > 1e-6 or abs(pulse / dt - round(pulse / dt)) > 1e-6 or pulse >= horizon:
+        raise InvalidInputError(
+            f"horizon ({horizon}) and pulse ({pulse}) must be multiples of dt ({dt}), pulse < horizon"
+        )
+
+
+def _layer_rates(sizes, elements: int, rates, jitter: float, gen: torch.Generator) -> tuple:
+    """K1, K2, K3 of every neuron (elements, neurons) in float64: one (K1, K2, K3) for all layers or one per layer,
+    each rate jittered by ``jitter`` (drawn from ``gen``)."""
+    per_layer = (
+        [tuple(rates)] * (len(sizes) - 1) if not isinstance(rates[0], (tuple, list)) else [tuple(r) for r in rates]
+    )
+    if len(per_layer) != len(sizes) - 1 or any(len(r) != 3 for r in per_layer):
+        raise InvalidInputError(
+            f"rates must be (K1, K2, K3) or one such triple per layer of neurons ({len(sizes) - 1}), got {rates!r}"
+        )
+    per_neuron = (
+        uniform_rates(m, elements, *r, jitter=jitter, generator=gen, dtype=torch.float64)
+        for m, r in zip(sizes[1:], per_layer, strict=True)
+    )
+    return tuple(torch.cat(k) for k in zip(*per_neuron, strict=False))
+
+
 @dataclass
 class Signals:
     """Running integrals of the deviation, int_0^T D dt, at IN and OUT of every neuron: (batch, neurons)."""
@@ -283,54 +323,16 @@ class BSPNetwork(BidirModule):
     ):
         super().__init__()
         sizes = list(check_sizes(sizes, "sizes (an input size and at least one layer of neurons)", at_least=2))
-        check_memory(sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)), f"sizes {sizes}")
-        check_seed(seed)
-        check_choice(connection, "connection", CONNECTIONS)
-        check_choice(coupling_gain, "coupling_gain", COUPLING_GAINS)
-        check_choice(input_mode, "input_mode", INPUT_MODES)
-        check_choice(solver, "solver", SOLVERS)
-        check_choice(input_connection or connection, "input_connection", CONNECTIONS)
-        check_bool(compiled, "compiled")
-        if not (0 <= in_element < elements and 0 <= out_element < elements) or in_element == out_element:
-            raise InvalidInputError(f"in_element and out_element must be two different elements in 0..{elements - 1}")
-        for name, value in (("pulse", pulse), ("horizon", horizon), ("dt", dt), ("init_scale", init_scale)):
-            check_positive(value, name)
-        steps = horizon / dt
-        if abs(steps - round(steps)) > 1e-6 or abs(pulse / dt - round(pulse / dt)) > 1e-6 or pulse >= horizon:
-            raise InvalidInputError(
-                f"horizon ({horizon}) and pulse ({pulse}) must be multiples of dt ({dt}), pulse < horizon"
-            )
+        _check_arguments(locals())
         self.sizes, self.connection = sizes, connection
         self.input_connection = input_connection or connection
         self.N, self.IN, self.OUT = elements, in_element, out_element
-        self.pulse, self.horizon, self.dt, self.steps, self.solver = (
-            float(pulse),
-            float(horizon),
-            float(dt),
-            int(round(steps)),
-            solver,
-        )
+        self.pulse, self.horizon, self.dt, self.solver = float(pulse), float(horizon), float(dt), solver
+        self.steps = int(round(horizon / dt))
         self.coupling_gain, self.input_mode = coupling_gain, input_mode
         self.compiled = bool(compiled)  # integrate through torch.compile (runge_kutta); a speed option, same numbers
         gen = torch.Generator().manual_seed(seed)
-        n = sum(sizes[1:])
-        per_layer = (
-            [tuple(rates)] * (len(sizes) - 1) if not isinstance(rates[0], (tuple, list)) else [tuple(r) for r in rates]
-        )
-        if len(per_layer) != len(sizes) - 1 or any(len(r) != 3 for r in per_layer):
-            raise InvalidInputError(
-                f"rates must be (K1, K2, K3) or one such triple per layer of neurons ({len(sizes) - 1}), got {rates!r}"
-            )
-        k1, k2, k3 = (
-            torch.cat(k)
-            for k in zip(
-                *(
-                    uniform_rates(m, elements, *r, jitter=jitter, generator=gen, dtype=torch.float64)
-                    for m, r in zip(sizes[1:], per_layer, strict=True)
-                ),
-                strict=False,
-            )
-        )
+        k1, k2, k3 = _layer_rates(sizes, elements, rates, jitter, gen)
         check_stable(k1, k2, k3)
         xs, ys = fixed_point(k1, k2, k3), fixed_point(k1, k2, k3, reverse=True)
         self.b0_mean = float(xs.mean())
@@ -339,12 +341,18 @@ class BSPNetwork(BidirModule):
         for name, value in (("k1", k1), ("k2", k2), ("k3_initial", k3), ("rest_forward", xs), ("rest_reverse", ys)):
             self.register_buffer(name, value.T.unsqueeze(1).to(dtype))
         # method 1's parameter: K3 = K3_initial * exp(log_k3_shift) per neuron; B0 scales by exp(-shift) exactly
-        self.log_k3_shift = nn.Parameter(torch.zeros(n, dtype=dtype))
+        self.log_k3_shift = nn.Parameter(torch.zeros(sum(sizes[1:]), dtype=dtype))
         ends = list(itertools.accumulate(sizes[1:]))
         self.bounds = list(zip([0] + ends[:-1], ends, strict=True))  # each layer's slice of the neuron axis
+        self._build_couplings(init_scale, gen, dtype)
+        self.to(device)
+
+    def _build_couplings(self, init_scale: float, gen: torch.Generator, dtype) -> None:
+        """The coefficients C of each layer (eq 20), U(-s, s) / sqrt(fan in): a dense matrix, or one-to-one
+        wiring (each input neuron to one downstream neuron, a seeded permutation) with its index buffers."""
         self.weights = nn.ParameterList()
-        for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-            kind = self.input_connection if layer == 0 else connection
+        for layer, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True)):
+            kind = self.input_connection if layer == 0 else self.connection
             if kind == "dense":
                 fan_in = n_in
                 self.register_buffer(f"src{layer}", torch.empty(0, dtype=torch.long))
@@ -360,7 +368,6 @@ class BSPNetwork(BidirModule):
             self.weights.append(
                 nn.Parameter((2 * torch.rand(shape, generator=gen, dtype=torch.float64) - 1).mul(bound).to(dtype))
             )
-        self.to(device)
 
     # -- structure -------------------------------------------------------------------
     @property
