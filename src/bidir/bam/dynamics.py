@@ -179,13 +179,5 @@ def bidirectional_recall(
         if record_states:
             xs.append(x)
             ys.append(y)
-    return RecallResult(
-        x=x,
-        y=y,
-        converged=converged,
-        steps=steps,
-        energy=torch.stack(energies, dim=-1),
-        states_x=torch.stack(xs) if record_states else None,
-        states_y=torch.stack(ys) if record_states else None,
-        M=M,
-    )
+    states = (torch.stack(xs), torch.stack(ys)) if record_states else (None, None)
+    return RecallResult(x, y, converged, steps, torch.stack(energies, dim=-1), *states, M=M)
