@@ -95,3 +95,23 @@ def test_ci_runs_the_readme_quick_start_commands_verbatim():
     assert "ruff check" in commands[1] and "ruff format --check" in commands[1]  # lint is part of the test command
     for command in commands:
         assert command in ci.splitlines()
+
+
+def test_no_function_in_the_package_is_over_sixty_lines():
+    """Small functions with one job each (issue 26's measure): a longer one is split, not grown."""
+    long = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno + 1 > 60:
+                long.append(f"{path.relative_to(SRC)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1})")
+    assert not long, long
+
+
+def test_no_model_math_lives_in_the_experiments():
+    """Experiments compose the model packages: they define no nn.Module of their own (issue 26)."""
+    found = []
+    for path in sorted((SRC / "experiments").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and any(ast.unparse(b).endswith("Module") for b in node.bases):
+                found.append(f"{path.name}:{node.lineno} {node.name}")
+    assert not found, found
