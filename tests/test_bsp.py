@@ -12,8 +12,9 @@ import pytest
 import torch
 
 from bidir.bsp.causal import ODESystem, Term, symmetric_neuron_system
+from bidir.bsp.couplings import one_to_one
 from bidir.bsp.learning import BSPLearner, BSPRule, backprop_loss, bsp_g1, clip, gradient_agreement, output_error
-from bidir.bsp.network import SOLVERS, TABLEAUS, BSPNetwork, one_to_one, runge_kutta
+from bidir.bsp.network import SOLVERS, TABLEAUS, BSPNetwork, runge_kutta
 from bidir.bsp.neuron import (
     ELEMENTS,
     HOPF_RATIO,
@@ -322,9 +323,9 @@ def test_limit_norms_projects_each_incoming_vector_onto_the_ball(connection):
     before = [w.detach().clone() for w in net.weights]
 
     def incoming_norms(layer, w):  # per downstream neuron, from the wiring
-        if w.dim() == 2:
+        if net.is_dense(layer):
             return w.norm(dim=0)
-        dst = getattr(net, f"dst{layer}")
+        dst = net.couplings[layer].dst
         return torch.zeros(net.sizes[layer + 1], dtype=w.dtype).index_add(0, dst, w * w).sqrt()
 
     limit = incoming_norms(1, before[1]).median().item()
@@ -333,7 +334,7 @@ def test_limit_norms_projects_each_incoming_vector_onto_the_ball(connection):
         n0, n = incoming_norms(layer, w0), incoming_norms(layer, w.detach())
         assert torch.allclose(n, n0.clamp(max=limit), rtol=1e-5)  # only the long ones shrink, onto the bound
         kept = n0 <= limit
-        if w.dim() == 2:
+        if net.is_dense(layer):
             assert torch.equal(w.detach()[:, kept], w0[:, kept])
     with pytest.raises(InvalidInputError, match="max_norm"):
         net.limit_norms_(0.0)
@@ -659,3 +660,30 @@ def test_the_gains_only_model_is_c_times_the_path_sum_and_trains_only_its_masked
     with torch.no_grad():
         model.shift[net.layer_slice(1)] = 0.7  # outside the mask: no effect
     assert torch.allclose(model(x), 2.5 * net.path_sum(x))
+
+
+@pytest.mark.parametrize("connection", ["dense", "one-to-one"])
+def test_couplings_are_modules_and_a_state_saved_before_them_still_loads(connection):
+    """One module per wiring (no branch on a tensor's rank): forward and adjoint are transposes (<C s, r> =
+    <s, C^T r>), and a state dict with the older keys (weights.i, srci, dsti) loads into the same network."""
+    from bidir.bsp.couplings import DenseCoupling, OneToOneCoupling
+
+    net = BSPNetwork([6, 5, 3], connection=connection, dtype=torch.float64, seed=1)
+    kind = DenseCoupling if connection == "dense" else OneToOneCoupling
+    assert all(isinstance(c, kind) for c in net.couplings)
+    s, r = torch.rand(4, 6, dtype=torch.float64), torch.rand(4, 5, dtype=torch.float64)
+    c = net.couplings[0]
+    assert torch.allclose((c(s) * r).sum(), (s * c.adjoint(r)).sum())
+    older = {}
+    for key, value in net.state_dict().items():
+        if key.startswith("couplings."):
+            _, i, name = key.split(".")
+            older[f"weights.{i}" if name == "weight" else f"{name}{i}"] = value
+        else:
+            older[key] = value
+    if connection == "dense":
+        older.update({f"{n}{i}": torch.empty(0, dtype=torch.long) for n in ("src", "dst") for i in range(2)})
+    fresh = BSPNetwork([6, 5, 3], connection=connection, dtype=torch.float64, seed=2)
+    fresh.load_state_dict(older)
+    x = torch.rand(2, 6, dtype=torch.float64)
+    assert torch.equal(fresh(x), net(x))

@@ -146,7 +146,6 @@ def bsp_g1(net: BSPNetwork, x, labels, rule: BSPRule):
     e, loss = output_error(scores, labels, rule, rule.target or net.amplitude)
     rev = net.backward_pass(e, fwd.gain)
     gain = net.gain()
-    B = x.shape[0]
     if rule.method == "fixed-points":
         g1 = (fwd.at_in * rev.at_in).mean(0)  # eq (17) at each neuron's input element
     else:
@@ -154,10 +153,7 @@ def bsp_g1(net: BSPNetwork, x, labels, rule: BSPRule):
         for layer in range(net.layers):
             pre = net.amplitude * net.pulse * x if layer == 0 else fwd.at_out[:, net.layer_slice(layer - 1)]
             post = rev.at_in[:, net.layer_slice(layer)] * gain[net.layer_slice(layer)]
-            if net.is_dense(layer):
-                g1.append(pre.T @ post / B)  # eq (22) for every x -> y
-            else:
-                g1.append((pre[:, getattr(net, f"src{layer}")] * post[:, getattr(net, f"dst{layer}")]).mean(0))
+            g1.append(net.couplings[layer].g1(pre, post))  # eq (22) for every coupled x -> y
     return loss.mean(), (scores.argmax(1) == labels).float().mean(), g1
 
 

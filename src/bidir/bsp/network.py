@@ -77,6 +77,7 @@ from ..validation import (
     check_seed,
     check_sizes,
 )
+from .couplings import DenseCoupling, OneToOneCoupling
 from .neuron import (
     INPUT_MODES,
     DivergenceError,
@@ -201,6 +202,19 @@ def _layer_rates(sizes, elements: int, rates, jitter: float, gen: torch.Generato
     return tuple(torch.cat(k) for k in zip(*per_neuron, strict=False))
 
 
+def _older_coupling_keys(module, state: dict, prefix: str, *args) -> None:
+    """Read a state saved before the couplings were modules: ``weights.i`` and the wiring buffers ``srci`` /
+    ``dsti`` become ``couplings.i.weight``, ``.src``, ``.dst`` (a dense layer's empty wiring is dropped)."""
+    for key in [k for k in state if k.startswith(prefix)]:
+        name = key[len(prefix) :]
+        if name.startswith("weights."):
+            state[f"{prefix}couplings.{name.split('.')[1]}.weight"] = state.pop(key)
+        elif name[:3] in ("src", "dst") and name[3:].isdigit():
+            value = state.pop(key)
+            if value.numel():
+                state[f"{prefix}couplings.{name[3:]}.{name[:3]}"] = value
+
+
 @dataclass
 class Signals:
     """Running integrals of the deviation, int_0^T D dt, at IN and OUT of every neuron: (batch, neurons)."""
@@ -268,14 +282,6 @@ def runge_kutta(rhs, state: tuple, steps: int, dt: float, solver: str = "heun2",
             f"for Inductor); use compiled=False. {str(err).strip().splitlines()[0][:300]}"
         ) from err
     return state
-
-
-def one_to_one(n_in: int, n_out: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """(src, dst) of the sparse scheme: every upstream neuron feeds one downstream neuron, loads even."""
-    perm = torch.randperm(max(n_in, n_out), generator=generator)
-    if n_in >= n_out:  # each upstream once; downstream j gets the upstream neurons perm[k] with k % n_out == j
-        return perm, torch.arange(n_in) % n_out
-    return torch.arange(n_out) % n_in, perm  # each downstream once; upstream i feeds one or two
 
 
 class BSPNetwork(BidirModule):
@@ -348,26 +354,19 @@ class BSPNetwork(BidirModule):
         self.to(device)
 
     def _build_couplings(self, init_scale: float, gen: torch.Generator, dtype) -> None:
-        """The coefficients C of each layer (eq 20), U(-s, s) / sqrt(fan in): a dense matrix, or one-to-one
-        wiring (each input neuron to one downstream neuron, a seeded permutation) with its index buffers."""
-        self.weights = nn.ParameterList()
-        for layer, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True)):
-            kind = self.input_connection if layer == 0 else self.connection
-            if kind == "dense":
-                fan_in = n_in
-                self.register_buffer(f"src{layer}", torch.empty(0, dtype=torch.long))
-                self.register_buffer(f"dst{layer}", torch.empty(0, dtype=torch.long))
-                shape = (n_in, n_out)
-            else:
-                src, dst = one_to_one(n_in, n_out, gen)
-                fan_in = max(1, math.ceil(n_in / n_out))
-                self.register_buffer(f"src{layer}", src)
-                self.register_buffer(f"dst{layer}", dst)
-                shape = (len(src),)
-            bound = init_scale / math.sqrt(fan_in)
-            self.weights.append(
-                nn.Parameter((2 * torch.rand(shape, generator=gen, dtype=torch.float64) - 1).mul(bound).to(dtype))
-            )
+        """The coefficients C of each layer (eq 20): dense, or one-to-one wiring (:mod:`bidir.bsp.couplings`)."""
+        kinds = [self.input_connection] + [self.connection] * (self.layers - 1)
+        wiring = {"dense": DenseCoupling, "one-to-one": OneToOneCoupling}
+        self.couplings = nn.ModuleList(
+            wiring[kind](n_in, n_out, init_scale, gen, dtype)
+            for kind, n_in, n_out in zip(kinds, self.sizes[:-1], self.sizes[1:], strict=True)
+        )
+        self.register_load_state_dict_pre_hook(_older_coupling_keys)
+
+    @property
+    def weights(self) -> tuple[nn.Parameter, ...]:
+        """Each layer's coefficients C (the couplings' weights), layer by layer."""
+        return tuple(c.weight for c in self.couplings)
 
     # -- structure -------------------------------------------------------------------
     @property
@@ -377,7 +376,7 @@ class BSPNetwork(BidirModule):
 
     def is_dense(self, layer: int) -> bool:
         """Whether ``layer``'s coefficients are a full matrix (else one-to-one)."""
-        return self.weights[layer].dim() == 2
+        return isinstance(self.couplings[layer], DenseCoupling)
 
     def layer_slice(self, layer: int) -> slice:
         """``layer``'s neurons on the neuron axis of the state."""
@@ -391,19 +390,11 @@ class BSPNetwork(BidirModule):
 
     def couple(self, layer: int, signal: torch.Tensor) -> torch.Tensor:
         """Forward coupling into ``layer``: sum_x C_xy signal_x, (B, n_in) -> (B, n_out)."""
-        w = self.weights[layer]
-        if w.dim() == 2:
-            return signal @ w
-        src, dst = getattr(self, f"src{layer}"), getattr(self, f"dst{layer}")
-        return signal.new_zeros(signal.shape[0], self.sizes[layer + 1]).index_add(1, dst, signal[:, src] * w)
+        return self.couplings[layer](signal)
 
     def couple_back(self, layer: int, signal: torch.Tensor) -> torch.Tensor:
         """Reverse coupling out of ``layer``: sum_y C_xy signal_y, (B, n_out) -> (B, n_in): C used as C^T."""
-        w = self.weights[layer]
-        if w.dim() == 2:
-            return signal @ w.T
-        src, dst = getattr(self, f"src{layer}"), getattr(self, f"dst{layer}")
-        return signal.new_zeros(signal.shape[0], self.sizes[layer]).index_add(1, src, signal[:, dst] * w)
+        return self.couplings[layer].adjoint(signal)
 
     def path_sum(self, x: torch.Tensor, log_k3_shift: torch.Tensor | None = None) -> torch.Tensor:
         """The coupling paths from pixels to outputs: amplitude * pulse * x C_0 g_1 C_1 g_2 ... (B, n_L), g the
@@ -424,15 +415,9 @@ class BSPNetwork(BidirModule):
         by amplitude * |pixels| * max_norm in the first layer; see bsp-mnist's nonlinear setting.
         ``layers``: the layers to constrain (default: all)."""
         check_positive(max_norm, "max_norm")
-        for layer, w in enumerate(self.weights):
-            if layers is not None and layer not in layers:
-                continue
-            if w.dim() == 2:
-                w.mul_((max_norm / w.norm(dim=0).clamp_min(1e-30)).clamp(max=1.0))
-            else:
-                dst = getattr(self, f"dst{layer}")
-                norms = w.new_zeros(self.sizes[layer + 1]).index_add(0, dst, w * w).sqrt()
-                w.mul_((max_norm / norms.clamp_min(1e-30)).clamp(max=1.0)[dst])
+        for layer, coupling in enumerate(self.couplings):
+            if layers is None or layer in layers:
+                coupling.limit_norms_(max_norm)
 
     def pulse_at(self, t) -> float:
         """The input pulse on [0, pulse) (:func:`bidir.bsp.neuron.pulse`: integrates to exactly ``pulse``)."""

@@ -238,7 +238,7 @@ def _setting(s: dict, cfg: Config, seed: int):
         reverse_gain=s.get("reverse_gain", "rest"),
     )
     if s["method"] == "backprop":  # SGD steps lr x the true gradient
-        model, params, sgd_lr = net, list(net.weights.parameters()), rule.lr
+        model, params, sgd_lr = net, list(net.weights), rule.lr
         loss_fn = lambda m, a, b: (backprop_loss(m, a, b, rule), {})  # noqa: E731
     else:  # the learner's gradient is already -lr G2 (eq 19 / 23), so SGD steps it once
         model, sgd_lr = BSPLearner(net, rule), 1.0
