@@ -10,7 +10,9 @@ from bidir.runner import run_experiment
 
 
 def _claim(compare, paper, **kw):
-    return Claim("c", "kosko", "eq 1", "s", paper, "x", compare, **kw)
+    return Claim(
+        id="c", paper="kosko", source="eq 1", statement="s", paper_value=paper, measure="x", compare=compare, **kw
+    )
 
 
 @pytest.mark.parametrize(
@@ -44,7 +46,7 @@ def test_trained_claims_are_not_comparable_at_quick_or_changed_settings_or_other
 
 def test_a_claim_names_a_known_paper_and_comparison():
     with pytest.raises(ValueError):
-        Claim("c", "nobody", "eq 1", "s", 1, "x")
+        Claim(id="c", paper="nobody", source="eq 1", statement="s", paper_value=1, measure="x")
     ids = [c.id for exp in EXPERIMENTS.values() for c in exp.claims]
     assert len(ids) == len(set(ids)), "claim ids are unique"
 

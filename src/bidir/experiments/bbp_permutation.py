@@ -91,24 +91,26 @@ def _fewest_hidden(metrics: dict) -> dict:
 
 CLAIMS = (
     Claim(
-        "kosko-fig1b",
-        "kosko",
-        "Fig 1b",
-        "a 4-5-4 B-BP network recalls the Table I permutation and its inverse exactly after the threshold swap",
-        "exact both ways",
-        "table_i.single_run_success_rate",
-        "holds",
+        id="kosko-fig1b",
+        paper="kosko",
+        source="Fig 1b",
+        statement=(
+            "a 4-5-4 B-BP network recalls the Table I permutation and its inverse exactly after the threshold swap"
+        ),
+        paper_value="exact both ways",
+        measure="table_i.single_run_success_rate",
+        compare="holds",
         metric="fraction of single training runs exact both ways after the swap",
         check=lambda rate: rate > 0,
     ),
     Claim(
-        "kosko-2n-hidden",
-        "kosko",
-        "sec I, Fig 1b",
-        "a 3-layer threshold BAM with 2n hidden neurons can exactly represent any n-bit permutation",
-        "fewest hidden <= 2n",
-        _fewest_hidden,
-        "holds",
+        id="kosko-2n-hidden",
+        paper="kosko",
+        source="sec I, Fig 1b",
+        statement="a 3-layer threshold BAM with 2n hidden neurons can exactly represent any n-bit permutation",
+        paper_value="fewest hidden <= 2n",
+        measure=_fewest_hidden,
+        compare="holds",
         metric="{n: fewest hidden neurons with which B-BP training found an exact network (worst permutation)}",
         check=lambda v: all(h is not None and h <= 2 * int(n) for n, h in v.items()),
         failing="short",  # an existence bound: training that does not find the network does not refute it

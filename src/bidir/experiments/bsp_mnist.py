@@ -316,13 +316,13 @@ def _gains_only_ceiling(net: BSPNetwork, rule: BSPRule, x, y, xt, yt, epochs: in
 def _accuracy(name: str, source: str, statement: str, value: float, setting: str, dataset: str, tolerance: float):
     """A Figs 6-7 accuracy claim: one setting's final test accuracy against the paper's, on one dataset."""
     return Claim(
-        name,
-        "jiang",
-        source,
-        statement,
-        value,
-        f"settings.{setting}.test_accuracy",
-        "target",
+        id=name,
+        paper="jiang",
+        source=source,
+        statement=statement,
+        paper_value=value,
+        measure=f"settings.{setting}.test_accuracy",
+        compare="target",
         tolerance=tolerance,
         trained=True,
         when={"dataset": dataset},

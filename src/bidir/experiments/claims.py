@@ -39,9 +39,10 @@ VERDICTS = ("reproduced", "beaten", "short", "contradicted", "not comparable")
 COMPARISONS = ("equal", "at_most", "at_least", "target", "holds")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Claim:
-    """One checkable statement of a paper and the measured quantity it is compared with."""
+    """One checkable statement of a paper and the measured quantity it is compared with (declared keyword by
+    keyword: ``Claim(id=..., paper=..., source=..., statement=..., paper_value=..., measure=..., ...)``)."""
 
     id: str
     paper: str  # a key of PAPERS
