@@ -77,3 +77,16 @@ def demo_run(tmp_path_factory):
         mp.delenv("BIDIR_DATA_DIR", raising=False)
         result = CliRunner().invoke(main, ["demo", "--out", str(out / "runs"), "--no-progress"], catch_exceptions=False)
     return out / "runs", result
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    """A finished bam-permutation run (the cheapest experiment) to aim bad runs at; tests leave it as it is."""
+    from click.testing import CliRunner
+
+    from bidir.cli import main
+
+    out = tmp_path_factory.mktemp("finished") / "run"
+    result = CliRunner().invoke(main, ["run", "bam-permutation", "--quick", "--no-progress", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out

@@ -216,16 +216,6 @@ def test_the_drawn_sweep_covers_every_experiment():
     assert {name for name, _, _ in SETTINGS} == set(EXPERIMENTS) and len(SETTINGS) > 150
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("finished") / "run"
-    assert (
-        CliRunner().invoke(main, ["run", "bam-permutation", "--quick", "--no-progress", "--out", str(out)]).exit_code
-        == 0
-    )
-    return out
-
-
 def _snapshot(folder):
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -328,13 +318,6 @@ def test_yaml_flow_lists_are_read_and_still_type_checked(tmp_path):
     _refused(cli("run", "bbp-conv", "--quick", "--set", "datasets={a: 1}", "--out", tmp_path / "y"), "must be a list")
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    out = tmp_path_factory.mktemp("done") / "run"
-    assert cli("run", "bam-permutation", "--quick", "--no-progress", "--out", out).exit_code == 0
-    return out
-
-
 @pytest.mark.parametrize(
     "args",
     [
@@ -346,11 +329,11 @@ def finished(tmp_path_factory):
         ["reproduce", "bam-letters", "--quick"],
     ],
 )
-def test_nothing_is_moved_or_written_into_a_finished_run_before_every_check_passes(finished, args):
-    before = _snapshot(finished)
-    result = cli(*args, "--no-progress", "--out", finished)
+def test_nothing_is_moved_or_written_into_a_finished_run_before_every_check_passes(finished_run, args):
+    before = _snapshot(finished_run)
+    result = cli(*args, "--no-progress", "--out", finished_run)
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
-    assert _snapshot(finished) == before and not list(finished.parent.glob("*.replaced-*"))
+    assert _snapshot(finished_run) == before and not list(finished_run.parent.glob("*.replaced-*"))
 
 
 @pytest.mark.parametrize("where", ["/proc/bidir-run", "/sys/bidir-run", "FILE/run"])
@@ -362,10 +345,10 @@ def test_an_out_that_cannot_be_written_is_refused_in_one_line(where, tmp_path):
 
 
 @pytest.mark.parametrize("where", ["/proc/r.html", "/sys/r.html", "MISSING/r.html", "FILE/r.html"])
-def test_a_report_out_that_cannot_be_written_is_refused_in_one_line(where, finished, tmp_path):
+def test_a_report_out_that_cannot_be_written_is_refused_in_one_line(where, finished_run, tmp_path):
     (tmp_path / "FILE").write_text("x")
     where = where.replace("FILE", str(tmp_path / "FILE")).replace("MISSING", str(tmp_path / "missing"))
-    _refused(cli("report", finished, "--format", "html", "--out", where), "--out")
+    _refused(cli("report", finished_run, "--format", "html", "--out", where), "--out")
     assert not (tmp_path / "missing").exists()
 
 
@@ -399,18 +382,18 @@ def test_a_partial_cifar_copy_is_named_for_what_it_is(tmp_path):
         load_dataset("cifar10", "train", data_dir=tmp_path)
 
 
-def test_threads_are_part_of_a_runs_identity(finished):
+def test_threads_are_part_of_a_runs_identity(finished_run):
     threads = torch.get_num_threads()
-    manifest = json.loads((finished / "manifest.json").read_text())
+    manifest = json.loads((finished_run / "manifest.json").read_text())
     assert manifest["threads"] == threads
-    before = _snapshot(finished)
+    before = _snapshot(finished_run)
     torch.set_num_threads(threads + 1)
     try:
-        result = cli("run", "bam-permutation", "--quick", "--no-progress", "--out", finished)
+        result = cli("run", "bam-permutation", "--quick", "--no-progress", "--out", finished_run)
     finally:
         torch.set_num_threads(threads)
     _refused(result, f"threads {threads} -> {threads + 1}")
-    assert _snapshot(finished) == before
+    assert _snapshot(finished_run) == before
 
 
 def test_a_killed_attempt_stays_on_record_with_its_wall_time(tmp_path):
@@ -426,13 +409,13 @@ def test_a_killed_attempt_stays_on_record_with_its_wall_time(tmp_path):
     assert not (out / ".attempts.json").exists()
 
 
-def test_the_report_names_unfinished_and_damaged_runs_and_leaves_them_out(finished, tmp_path):
+def test_the_report_names_unfinished_and_damaged_runs_and_leaves_them_out(finished_run, tmp_path):
     import shutil
 
     from bidir.report.collect import collect
 
     for name in ("ok", "killed", "empty-manifest", "bogus", "maybe", "list", "png"):
-        shutil.copytree(finished, tmp_path / name)
+        shutil.copytree(finished_run, tmp_path / name)
     (tmp_path / "killed" / "results.json").unlink()
     (tmp_path / "empty-manifest" / "manifest.json").write_text("{}")
     for name, edit in (("bogus", {"experiment": "bogus"}), ("maybe", None)):

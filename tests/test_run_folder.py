@@ -101,12 +101,9 @@ def test_every_bad_setting_is_refused_in_one_line_naming_it(name, key, value, tm
     assert "Traceback" not in result.output and not out.exists()
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    """A finished bam-permutation run (the cheapest experiment) to aim bad runs at."""
-    out = tmp_path_factory.mktemp("finished") / "run"
-    assert cli("run", "bam-permutation", "--quick", "--no-progress", "--out", out).exit_code == 0
-    return out
+@pytest.fixture
+def finished(finished_run):
+    return finished_run
 
 
 @pytest.mark.parametrize(
