@@ -153,7 +153,7 @@ def bbp_run(tmp_path_factory):
     return out
 
 
-def test_1_another_learning_rate_on_a_trained_folder_is_refused(bbp_run):
+def test_another_learning_rate_on_a_trained_folder_is_refused(bbp_run):
     before = snapshot(bbp_run)
     args = ["run", "bbp-cifar", "--quick", "--no-progress", *QUICK_BBP, "--set", "epochs=4", "--set", "lr=1e-2"]
     result = cli(*args, "--out", bbp_run)
@@ -161,7 +161,7 @@ def test_1_another_learning_rate_on_a_trained_folder_is_refused(bbp_run):
     assert snapshot(bbp_run) == before
 
 
-def test_2_another_dataset_on_a_trained_folder_is_refused(bbp_run, shared_data):
+def test_another_dataset_on_a_trained_folder_is_refused(bbp_run, shared_data):
     before = snapshot(bbp_run)
     args = ["run", "bbp-cifar", "--quick", "--no-progress", *QUICK_BBP, "--set", "epochs=2", "--set", "lr=1e-4"]
     result = cli(*args, "--dataset", "mnist", "--data-dir", shared_data, "--out", bbp_run)
@@ -169,7 +169,7 @@ def test_2_another_dataset_on_a_trained_folder_is_refused(bbp_run, shared_data):
     assert snapshot(bbp_run) == before
 
 
-def test_3_fewer_epochs_are_refused_and_more_continue_the_training_honestly(bbp_run, tmp_path):
+def test_fewer_epochs_are_refused_and_more_continue_the_training_honestly(bbp_run, tmp_path):
     before = snapshot(bbp_run)
     base = ["run", "bbp-cifar", "--quick", "--no-progress", *QUICK_BBP, "--set", "lr=1e-4"]
     result = cli(*base, "--set", "epochs=1", "--out", bbp_run)
@@ -189,7 +189,7 @@ def test_3_fewer_epochs_are_refused_and_more_continue_the_training_honestly(bbp_
     assert "note: epochs raised from 2 to 3" in (extended / "summary.txt").read_text()
 
 
-def test_4_and_5_another_experiment_on_a_run_folder_is_refused(bbp_run, tmp_path):
+def test_another_experiment_on_a_run_folder_is_refused(bbp_run, tmp_path):
     before = snapshot(bbp_run)
     for args in (["style-fashion", "--quick"], ["bam-permutation", "--quick"]):
         result = cli("run", *args, "--no-progress", "--out", bbp_run)
@@ -211,7 +211,7 @@ def test_restart_moves_the_old_folder_aside_and_keeps_it(tmp_path):
     assert "--restart: the folder that was here is now" in (out / "summary.txt").read_text()
 
 
-def test_6_a_bad_run_on_a_finished_folder_of_another_seed_changes_nothing(tmp_path):
+def test_a_bad_run_on_a_finished_folder_of_another_seed_changes_nothing(tmp_path):
     out = tmp_path / "letters"
     assert cli("run", "bam-letters", "--quick", "--no-progress", "--seed", "5", "--out", out).exit_code == 0
     before = snapshot(out)
@@ -246,14 +246,14 @@ def test_6_a_bad_run_on_a_finished_folder_of_another_seed_changes_nothing(tmp_pa
         ("bam-letters", "trials=0"),
     ],
 )
-def test_7_9_12_degenerate_settings_are_refused_before_any_work(name, setting, tmp_path):
+def test_degenerate_settings_are_refused_before_any_work(name, setting, tmp_path):
     out = tmp_path / "run"
     result = cli("run", name, "--quick", "--no-progress", "--set", setting, "--out", out)
     assert result.exit_code == 1 and result.output.startswith(f"Error: --set {setting}: ") and not out.exists()
     assert len(result.output.strip().splitlines()) == 1
 
 
-def test_12_messages_name_the_setting_and_what_it_must_be():
+def test_messages_name_the_setting_and_what_it_must_be():
     assert "--set noise=1.5: must be less than or equal to 1" in cli("run", "bam-letters", "--set", "noise=1.5").output
     assert "--set trials=0: must be greater than 0" in cli("run", "bam-letters", "--set", "trials=0").output
     assert (
@@ -262,7 +262,7 @@ def test_12_messages_name_the_setting_and_what_it_must_be():
     )
 
 
-def test_7_11_api_inputs_that_would_broadcast_or_crash_get_a_clear_error():
+def test_api_inputs_that_would_broadcast_or_crash_get_a_clear_error():
     from bidir.bbp import BidirectionalMLP
     from bidir.bsp import BSPLearner, BSPNetwork, BSPRule
     from bidir.errors import InvalidInputError
@@ -279,7 +279,7 @@ def test_7_11_api_inputs_that_would_broadcast_or_crash_get_a_clear_error():
         learner.loss(torch.rand(2, 4), torch.tensor([0.0, 1.0]))
 
 
-def test_8_a_cifar_batch_one_record_too_long_is_refused_even_without_verify(tmp_path):
+def test_a_cifar_batch_one_record_too_long_is_refused_even_without_verify(tmp_path):
     from bidir.data.formats import write_cifar_batch
 
     folder = tmp_path / "cifar-10-batches-bin"
@@ -297,20 +297,20 @@ def test_8_a_cifar_batch_one_record_too_long_is_refused_even_without_verify(tmp_
     )
 
 
-def test_9_an_out_below_a_file_is_a_clear_error(tmp_path):
+def test_an_out_below_a_file_is_a_clear_error(tmp_path):
     (tmp_path / "file").write_text("x")
     result = cli("run", "bam-permutation", "--quick", "--out", tmp_path / "file" / "sub")
     assert result.exit_code == 1 and "is a file, not a folder" in result.output and "Traceback" not in result.output
 
 
-def test_9_a_folder_that_is_not_a_run_is_refused(tmp_path):
+def test_a_folder_that_is_not_a_run_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     result = cli("run", "bam-permutation", "--quick", "--out", tmp_path)
     assert result.exit_code == 1 and "holds files but no run manifest" in result.output
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
-def test_10_a_checkpoint_of_another_model_is_a_clear_error(tmp_path):
+def test_a_checkpoint_of_another_model_is_a_clear_error(tmp_path):
     from bidir.bbp import BidirectionalMLP
     from bidir.errors import InvalidInputError
     from bidir.io import save_atomic
@@ -334,7 +334,7 @@ def test_10_a_checkpoint_of_another_model_is_a_clear_error(tmp_path):
         fit(BidirectionalMLP((4, 3, 2), seed=0), tmp_path / "b")
 
 
-def test_13_bad_files_are_named_for_what_they_are(tmp_path):
+def test_bad_files_are_named_for_what_they_are(tmp_path):
     from bidir.data.download import RemoteFile, verify_file
     from bidir.data.formats import read_idx
     from bidir.errors import ChecksumError, DatasetError
@@ -359,7 +359,7 @@ def test_13_bad_files_are_named_for_what_they_are(tmp_path):
     assert not (tmp_path / "no-such-dir").exists() and not (tmp_path / "o").exists()
 
 
-def test_14_results_hold_no_timings(tmp_path):
+def test_results_hold_no_timings(tmp_path):
     """Identical seeds give identical results.json: no wall times in it (they go to summary.txt and the manifest)."""
 
     def keys(value):
@@ -492,7 +492,7 @@ def test_a_run_killed_anywhere_resumes_to_the_uninterrupted_result(uninterrupted
     assert attempts[0]["seconds"] > 0 and "(killed;" in (out / "summary.txt").read_text()
 
 
-def test_4_14_style_fashion_on_a_style_mnist_folder_is_refused_and_style_results_hold_no_timings(tmp_path):
+def test_style_fashion_on_a_style_mnist_folder_is_refused_and_style_results_hold_no_timings(tmp_path):
     out = tmp_path / "style"
     small = ["--set", "train_size=200", "--set", "test_size=60", "--set", "epochs=1", "--set", 'decoders=["tied"]']
     small += ["--set", "attack_size=20", "--set", "neighbours=5", "--set", "pgd_steps=2"]

@@ -623,7 +623,7 @@ def _plot_misclassified(ctx, x, from_pred, from_true, pred, conf, truth, classes
 
 def _plot_neighbours(ctx, neighbours, xt, classes, cols: int = 14) -> None:
     """Figs 7-8: the query (top left) and its nearest neighbours in image space (left) and style space (right)."""
-    for q, nb in enumerate(neighbours, start=1):
+    for name, nb in zip(("neighbours_1", "neighbours_2"), neighbours, strict=False):  # one figure per query
         fig, axes = figure(1, 2, size=(13, 0.45 * ((len(nb["image"]["indices"]) + cols) // cols) + 1.2))
         n = len(nb["image"]["indices"])
         for s, (ax, space) in enumerate(zip(axes, ("image", "style"), strict=True)):
@@ -639,7 +639,7 @@ def _plot_neighbours(ctx, neighbours, xt, classes, cols: int = 14) -> None:
                 fontsize=8,
             )
         fig.tight_layout()
-        ctx.save_figure(fig, f"neighbours_{q}")
+        ctx.save_figure(fig, name)
 
 
 def _plot_interpolation(ctx, ramp, x1, x2, names) -> None:
