@@ -212,13 +212,13 @@ def compiled_method1(batch: int) -> None:
     times = {}
     for compiled in (False, True):
         net = BSPNetwork(
-            s["sizes"],
-            connection=s["connection"],
+            s.sizes,
+            connection=s.connection,
             input_connection="dense",
-            coupling_gain=s["coupling_gain"],
+            coupling_gain=s.coupling_gain,
             compiled=compiled,
         )
-        learner = BSPLearner(net, BSPRule(method=s["method"], lr=lr))
+        learner = BSPLearner(net, BSPRule(method=s.method, lr=lr))
         learner.updates(x, y)  # warm-up (compiled: compiling)
         times[compiled] = step_time(learner, x, y)
     print(

@@ -61,7 +61,9 @@ softmax regression) give the ceiling a network that acts linearly cannot pass.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -78,6 +80,40 @@ from .claims import Claim
 from .registry import experiment
 from .settings import NonNegative, NonNegativeInt, Positive, PositiveInt, settings
 
+
+@dataclass(frozen=True, kw_only=True)
+class Setting:
+    """One network and training of bsp-mnist: its layer sizes and wiring, its BSP method (or backprop through the
+    solver), and the choices the paper leaves open, each with the reconstruction's default
+    (docs/bsp-reconstruction.md)."""
+
+    sizes: tuple[int, ...]
+    connection: str  # "dense" (multi-connection) or "one-to-one"
+    method: str  # "fixed-points" (method 1, eq 19), "connections" (method 2, eq 23) or "backprop"
+    paper: float | None = None  # the paper's test accuracy for it, where it gives one
+    rates: tuple = (1.0, 0.5, 0.25)  # (K1, K2, K3), or one triple per layer
+    coupling_gain: str = "none"
+    input_mode: str = "additive"
+    amplitude_b0: float | None = None  # the pulse's amplitude in units of the first layer's B0 (None: 0.1 B0)
+    optimizer: str = "sgd"
+    error: str = "mse"
+    target: float | None = None
+    temperature: float = 0.05
+    reverse_gain: str = "rest"
+
+
+class Built(NamedTuple):
+    """A setting made ready to train: the network, its rule, the module the Trainer trains, its loss function,
+    its optimizer, and what runs after every step (None: nothing)."""
+
+    net: BSPNetwork
+    rule: BSPRule
+    model: torch.nn.Module
+    loss_fn: Callable
+    optimizer: torch.optim.Optimizer
+    after_step: Callable | None
+
+
 # the nonlinear regime: neuron rates, pulse amplitude in units of B0, cross-entropy injection, AdamW
 NONLINEAR = dict(
     rates=((1.0, 0.3, 0.25), (1.0, 0.5, 0.25)),
@@ -89,14 +125,14 @@ NONLINEAR = dict(
     optimizer="adamw",
 )
 SETTINGS = {
-    "method1": dict(
+    "method1": Setting(
         sizes=(784, 839, 283, 96, 32, 10),
         connection="one-to-one",
         method="fixed-points",
         coupling_gain="fixed-point",
         paper=0.50,
     ),
-    "method1-adam": dict(
+    "method1-adam": Setting(
         sizes=(784, 839, 283, 96, 32, 10),
         connection="one-to-one",
         method="fixed-points",
@@ -104,14 +140,16 @@ SETTINGS = {
         optimizer="adam",
         paper=0.50,
     ),
-    "method2-one-to-one": dict(
+    "method2-one-to-one": Setting(
         sizes=(784, 1048, 353, 119, 40, 10), connection="one-to-one", method="connections", paper=0.70
     ),
-    "method2-multi": dict(sizes=(784, 300, 300, 10), connection="dense", method="connections", paper=0.82),
-    "bp": dict(sizes=(784, 300, 300, 10), connection="dense", method="backprop", paper=None),
-    "softmax": dict(sizes=(784, 300, 300, 10), connection="dense", method="connections", error="softmax", paper=None),
-    "nonlinear": dict(sizes=(784, 300, 10), connection="dense", method="connections", paper=None, **NONLINEAR),
-    "nonlinear-trajectory": dict(
+    "method2-multi": Setting(sizes=(784, 300, 300, 10), connection="dense", method="connections", paper=0.82),
+    "bp": Setting(sizes=(784, 300, 300, 10), connection="dense", method="backprop", paper=None),
+    "softmax": Setting(
+        sizes=(784, 300, 300, 10), connection="dense", method="connections", error="softmax", paper=None
+    ),
+    "nonlinear": Setting(sizes=(784, 300, 10), connection="dense", method="connections", paper=None, **NONLINEAR),
+    "nonlinear-trajectory": Setting(
         sizes=(784, 300, 10),
         connection="dense",
         method="connections",
@@ -119,7 +157,7 @@ SETTINGS = {
         paper=None,
         **NONLINEAR,
     ),
-    "nonlinear-bp": dict(sizes=(784, 300, 10), connection="dense", method="backprop", paper=None, **NONLINEAR),
+    "nonlinear-bp": Setting(sizes=(784, 300, 10), connection="dense", method="backprop", paper=None, **NONLINEAR),
 }
 PAPER = {
     "method1": "~50% MNIST, ~50% Fashion-MNIST (Fig 6)",
@@ -172,7 +210,7 @@ class Config:
     @model_validator(mode="after")
     def _layers_survive_the_width(self):
         names = [name.strip() for name in self.settings.split(",") if name.strip()]
-        smallest = min((s, name) for name in names for s in SETTINGS[name]["sizes"][1:-1])
+        smallest = min((s, name) for name in names for s in SETTINGS[name].sizes[1:-1])
         if round(smallest[0] * self.width) < 2:
             raise ValueError(
                 f"width ({self.width:g}) shrinks {smallest[1]}'s {smallest[0]}-neuron layer below 2 neurons; "
@@ -195,29 +233,29 @@ def _sizes(sizes, width):
     return (sizes[0],) + tuple(round(s * width) for s in sizes[1:-1]) + (sizes[-1],)
 
 
-def _setting(s: dict, cfg: Config, seed: int):
-    """(network, rule, model, loss function, optimizer, after each step) of one setting."""
-    rates = s.get("rates", (1.0, 0.5, 0.25))
+def _setting(s: Setting, cfg: Config, seed: int) -> Built:
+    """One setting made ready to train (:class:`Built`)."""
+    rates = s.rates
     first = rates[0] if isinstance(rates[0], tuple) else rates  # the first layer's neurons set the pulse's scale
-    amplitude = s["amplitude_b0"] * (first[0] - first[1]) / first[2] if "amplitude_b0" in s else None
+    amplitude = s.amplitude_b0 * (first[0] - first[1]) / first[2] if s.amplitude_b0 is not None else None
     net = BSPNetwork(
-        _sizes(s["sizes"], cfg.width),
-        connection=s["connection"],
+        _sizes(s.sizes, cfg.width),
+        connection=s.connection,
         input_connection=cfg.input_connection,
         rates=rates,
         amplitude=amplitude,
-        coupling_gain=s.get("coupling_gain", "none"),
-        input_mode=s.get("input_mode", "additive"),
+        coupling_gain=s.coupling_gain,
+        input_mode=s.input_mode,
         horizon=cfg.horizon,
         dt=cfg.dt,
         init_scale=cfg.init_scale,
         seed=seed,
         compiled=cfg.compiled,
     )
-    optimizer = s.get("optimizer", "sgd")
+    optimizer = s.optimizer
     adamw = optimizer == "adamw"
-    method = "connections" if s["method"] == "backprop" else s["method"]
-    error = s.get("error", "mse")
+    method = "connections" if s.method == "backprop" else s.method
+    error = s.error
     # with Adam(W) the rule's own step is 1 (the update is -G2 as a gradient; Adam rescales it)
     lr = (
         1.0
@@ -232,12 +270,12 @@ def _setting(s: dict, cfg: Config, seed: int):
         lr=lr,
         kt=cfg.kt,
         error=error,
-        target=s.get("target"),
-        temperature=s.get("temperature", 0.05),
+        target=s.target,
+        temperature=s.temperature,
         score_penalty=cfg.score_penalty if adamw else 0.0,
-        reverse_gain=s.get("reverse_gain", "rest"),
+        reverse_gain=s.reverse_gain,
     )
-    if s["method"] == "backprop":  # SGD steps lr x the true gradient
+    if s.method == "backprop":  # SGD steps lr x the true gradient
         model, params, sgd_lr = net, list(net.weights), rule.lr
         loss_fn = lambda m, a, b: (backprop_loss(m, a, b, rule), {})  # noqa: E731
     else:  # the learner's gradient is already -lr G2 (eq 19 / 23), so SGD steps it once
@@ -245,16 +283,16 @@ def _setting(s: dict, cfg: Config, seed: int):
         params = model.trainable()
         loss_fn = lambda m, a, b: m.loss(a, b)  # noqa: E731
     if optimizer == "sgd":
-        return net, rule, model, loss_fn, make_optimizer("sgd", params, sgd_lr), None
+        return Built(net, rule, model, loss_fn, make_optimizer("sgd", params, sgd_lr), None)
     if optimizer == "adam":  # method 1's G2 per neuron, each log K3 stepped by Adam (no bounds on the fixed C)
-        return net, rule, model, loss_fn, make_optimizer("adam", params, cfg.lr_adam), None
+        return Built(net, rule, model, loss_fn, make_optimizer("adam", params, cfg.lr_adam), None)
 
     def bound_norms():  # after every step: the first layer's bound, then the later layers' looser one
         net.limit_norms_(cfg.max_norm, (0,))
         net.limit_norms_(cfg.max_norm_later, range(1, net.layers))
 
     optimizer = make_optimizer("adamw", params, cfg.lr_adamw, weight_decay=cfg.weight_decay)
-    return net, rule, model, loss_fn, optimizer, bound_norms
+    return Built(net, rule, model, loss_fn, optimizer, bound_norms)
 
 
 def _linear_baselines(x, y, xt, yt, ctx) -> dict:
@@ -399,8 +437,8 @@ def run(cfg: Config, ctx) -> dict:
     data = (x, y, xt, yt)
     results, curves, ceiling = {}, {}, None
     for name in names:
-        setting = _setting(SETTINGS[name], cfg, ctx.seed)  # (network, rule, model, loss, optimizer, after_step)
-        net, rule = setting[:2]
+        setting = _setting(SETTINGS[name], cfg, ctx.seed)
+        net, rule = setting.net, setting.rule
         if rule.method == "fixed-points" and ceiling is None:
             ceiling = _gains_only_ceiling(net, rule, x, y, xt, yt, cfg.epochs, cfg.lr_adam, ctx)
             ctx.log(
@@ -423,7 +461,7 @@ def run(cfg: Config, ctx) -> dict:
     }
 
 
-def _train_setting(cfg: Config, ctx, name: str, setting: tuple, data: tuple) -> dict:
+def _train_setting(cfg: Config, ctx, name: str, setting: Built, data: tuple) -> dict:
     """Train one setting (BSP or backprop) through the Trainer: test accuracy per epoch (from before training on),
     the cosine of BSP's update with the true gradient per epoch and layer, and what the setting was."""
     s = SETTINGS[name]
@@ -443,19 +481,19 @@ def _train_setting(cfg: Config, ctx, name: str, setting: tuple, data: tuple) -> 
     acc = [start["test_accuracy"]] + [h["test_accuracy"] for h in history]
     cos = {k: [h[k] for h in history] for k in history[-1] if k.startswith("cos_")}
     # a quick run's accuracy is no comparison with the paper's: its number is left out
-    paper = "" if s["paper"] is None or ctx.quick else f"; paper {s['paper']:.0%}"
+    paper = "" if s.paper is None or ctx.quick else f"; paper {s.paper:.0%}"
     ctx.log(
         f"{name}: test accuracy {acc[-1]:.2%} (best {max(acc):.2%}{paper}); "
         "cos(G1, true gradient) last epoch " + ", ".join(f"{v[-1]:.4f}" for v in cos.values())
     )
     return {
         "sizes": list(net.sizes),
-        "connection": s["connection"],
-        "rule": "backprop (autograd)" if s["method"] == "backprop" else s["method"],
+        "connection": s.connection,
+        "rule": "backprop (autograd)" if s.method == "backprop" else s.method,
         "error": rule.error,
         "reverse_gain": rule.reverse_gain,
         "lr": rule.lr,
-        "rates": list(s.get("rates", (1.0, 0.5, 0.25))),
+        "rates": list(s.rates),
         "amplitude": net.amplitude,
         "optimizer": type(optimizer).__name__,
         "optimizer_lr": optimizer.defaults["lr"],
@@ -466,7 +504,7 @@ def _train_setting(cfg: Config, ctx, name: str, setting: tuple, data: tuple) -> 
         "test_accuracy_by_epoch": acc,
         "gradient_cosine_by_epoch": cos,
         "train_accuracy_last_epoch": history[-1].get("accuracy"),
-        "paper_accuracy": s["paper"],
+        "paper_accuracy": s.paper,
     }
 
 
