@@ -29,6 +29,7 @@ from bidir.cli import main
 from bidir.errors import BidirError
 from bidir.experiments import EXPERIMENTS
 from bidir.style import StyleMemoryNet
+from test_run_folder import SWEEP, _constraints  # the settings' declared constraints, read once
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -161,16 +162,6 @@ def test_inputs_too_large_for_the_dtype_are_refused_not_an_infinite_loss(family,
 
 
 # -- settings drawn outside their declared constraints, for every experiment ------------------
-def _constraints(annotation):
-    meta = []
-    while typing.get_origin(annotation) is typing.Annotated:
-        args = typing.get_args(annotation)
-        annotation = args[0]
-        for extra in args[1:]:
-            meta += list(getattr(extra, "metadata", [extra]))
-    return annotation, meta
-
-
 def _outside(annotation) -> st.SearchStrategy:
     """Text for ``--set`` that the setting's declared type and constraints refuse."""
     base, meta = _constraints(annotation)
@@ -474,7 +465,5 @@ def test_models_on_a_device_they_cannot_have_and_tampered_saves_are_refused(tmp_
 
 
 def test_the_suite_exercises_over_four_hundred_distinct_bad_inputs():
-    from test_run_folder import SWEEP
-
     drawn = len(SETTINGS) * 4 + sum(60 for _ in CONSTRUCTORS) + sum(60 for _ in LOSSES)
     assert len(SWEEP) + drawn >= 400

@@ -687,3 +687,8 @@ def test_couplings_are_modules_and_a_state_saved_before_them_still_loads(connect
     fresh.load_state_dict(older)
     x = torch.rand(2, 6, dtype=torch.float64)
     assert torch.equal(fresh(x), net(x))
+
+
+def test_a_time_step_that_makes_endless_steps_is_refused():
+    with pytest.raises(InvalidInputError, match="steps over the horizon"):
+        BSPNetwork([4, 3, 2], dt=2.2e-309)  # horizon / dt is infinite (found by the bad-input sweep)

@@ -160,6 +160,7 @@ TABLEAUS = {
     )
 }
 SOLVERS = tuple(TABLEAUS)
+MAX_STEPS = 1e9  # integration steps over the horizon: beyond any run that could finish
 
 
 def _check_arguments(args: dict) -> None:
@@ -179,6 +180,10 @@ def _check_arguments(args: dict) -> None:
         check_positive(args[name], name)
     pulse, horizon, dt = args["pulse"], args["horizon"], args["dt"]
     steps = horizon / dt
+    if not steps <= MAX_STEPS:
+        raise InvalidInputError(
+            f"dt ({dt:g}) makes {steps:g} steps over the horizon ({horizon:g}); at most {MAX_STEPS:g}"
+        )
     if abs(steps - round(steps)) > 1e-6 or abs(pulse / dt - round(pulse / dt)) > 1e-6 or pulse >= horizon:
         raise InvalidInputError(
             f"horizon ({horizon}) and pulse ({pulse}) must be multiples of dt ({dt}), pulse < horizon"
