@@ -1,5 +1,6 @@
 import functools
 import http.server
+import os
 import random
 import threading
 from pathlib import Path
@@ -7,6 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import settings
+
+# CI draws the same examples every run (a gate must not flake); a developer's runs draw new ones each time
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
