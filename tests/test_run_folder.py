@@ -416,8 +416,8 @@ BBP_CIFAR = {"hidden": "[16]", "train_size": "300", "test_size": "100", "epochs"
 NOISY_CIFAR = {**BBP_CIFAR, "trainings": '["bidirectional-nem", "bidirectional-blind"]'}
 BBP_CONV = {"datasets": '["mnist-subset"]', "train_size": "200", "test_size": "100", "epochs": "3"}
 BBP_CONV |= {"batch_size": "100", "seeds": "1", "methods": '["bbp-nem", "bbp-blind"]'}
-STYLE = {"train_size": "300", "test_size": "60", "epochs": "3", "decoders": '["tied"]', "attack_size": "20"}
-STYLE |= {"neighbours": "5", "pgd_steps": "2", "batch_size": "128"}
+STYLE = {"train_size": "300", "test_size": "60", "epochs": "3", "decoders": '["tied"]'}
+STYLE |= {"neighbours": "5", "batch_size": "128"}
 BSP = {"settings": "method2-multi", "train_size": "100", "test_size": "50", "epochs": "3", "batch_size": "50"}
 KILLS = {  # (experiment, overrides, where): the trainings compared after the resume
     "bbp-cifar-mid-epoch": ("bbp-cifar", BBP_CIFAR, "step-5", ("unidirectional", "bidirectional")),
@@ -495,7 +495,7 @@ def test_a_run_killed_anywhere_resumes_to_the_uninterrupted_result(uninterrupted
 def test_style_fashion_on_a_style_mnist_folder_is_refused_and_style_results_hold_no_timings(tmp_path):
     out = tmp_path / "style"
     small = ["--set", "train_size=200", "--set", "test_size=60", "--set", "epochs=1", "--set", 'decoders=["tied"]']
-    small += ["--set", "attack_size=20", "--set", "neighbours=5", "--set", "pgd_steps=2"]
+    small += ["--set", "neighbours=5"]
     assert cli("run", "style-mnist", "--quick", "--no-progress", *small, "--out", out).exit_code == 0
     results = json.loads((out / "results.json").read_text())
     assert "train_seconds" not in json.dumps(results) and "trained in" in (out / "summary.txt").read_text()

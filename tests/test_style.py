@@ -326,7 +326,7 @@ def test_style_emnist_runs_on_official_format_files(tmp_path, monkeypatch):
         out=out,
         data_dir=tmp_path / "data",
         show_progress=False,
-        overrides={"epochs": 3, "decoders": ("untied",), "attack_size": 50, "pgd_steps": 3, "neighbours": 20},
+        overrides={"epochs": 3, "decoders": ("untied",), "neighbours": 20},
     )
     res = json.loads((out / "results.json").read_text())["metrics"]
     assert res["dataset"] == "emnist-letters" and len(res["classes"]) == 26

@@ -15,6 +15,7 @@ from . import (
     bsp_mnist,
     bsp_neuron,
     note_engine,
+    style_detection,
     style_memory,
 )
 
@@ -35,5 +36,6 @@ __all__ = [
     "bsp_mnist",
     "bsp_neuron",
     "note_engine",
+    "style_detection",
     "style_memory",
 ]

@@ -37,6 +37,12 @@ PAPERS = {
 }
 VERDICTS = ("reproduced", "beaten", "short", "contradicted", "not comparable")
 COMPARISONS = ("equal", "at_most", "at_least", "target", "holds")
+ORIGINS = {
+    "paper": "the paper states it",
+    "erratum": "a slip in the paper, which we check",
+    "extension": "a paper claim carried to settings the paper did not test",
+    "ours": "our own measurement beyond the paper",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,7 +53,9 @@ class Claim:
     id: str
     paper: str  # a key of PAPERS
     source: str  # "eq 18", "Fig 2", "Table I", "sec III.B"
-    statement: str
+    statement: str  # what is checked, in our words
+    quote: str = ""  # the paper's sentence, verbatim (whitespace aside): required but for origin "ours"
+    origin: str = "paper"  # see ORIGINS
     paper_value: Any
     measure: str | Callable[[dict], Any]  # a dotted path into the metrics, or a function of them
     compare: str = "equal"
@@ -68,6 +76,8 @@ class Claim:
                 f"claim {self.id}: unknown paper {self.paper!r}, comparison {self.compare!r} "
                 f"or failing {self.failing!r}"
             )
+        if self.origin not in ORIGINS:  # QUOTES-PENDING
+            raise ValueError(f"claim {self.id}: origin {self.origin!r} (one of {', '.join(ORIGINS)}) needs its quote")
 
     @property
     def metric_name(self) -> str:

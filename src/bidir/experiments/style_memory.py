@@ -6,8 +6,9 @@ a network is trained on eq (3) and measured: test accuracy and reconstruction er
 from the prediction and from the true one-hot label (Figs 5-6), the 97 nearest neighbours
 of a query in image space and in style space with mean distances and class counts
 (Figs 7-8), style interpolation within a class, eq (4), lambda = 0.1..1.0 (Figs 9-11),
-style transfer to other classes, and, beyond the paper, detection of misclassified and
-adversarial (FGSM, PGD) inputs by reconstruction distance, AUROC beside max-softmax.
+style transfer to other classes, and the paper's "if the reconstruction does not closely match
+the input, then it is likely that the input was misclassified" (sec IV.B) as a detector: its AUROC
+beside max-softmax. Adversarial inputs are ``style-detection`` (:mod:`.style_detection`).
 """
 
 from __future__ import annotations
@@ -28,11 +29,9 @@ from ..style import (
     auroc,
     detection_scores,
     encode_dataset,
-    fgsm,
     interpolate,
     interpolation_smoothness,
     nearest_neighbours,
-    pgd,
     transfer,
     transfer_classes,
 )
@@ -83,8 +82,6 @@ PAPER_QUERIES = {
 
 
 StyleDataset = Literal["mnist", "emnist-letters", "fashion-mnist", "mnist-subset"]
-Budget = Annotated[float, Field(gt=0, le=1)]  # an L-inf attack budget or step, pixels in [0, 1]
-Budgets = Annotated[tuple[Budget, ...], Field(min_length=1)]
 
 
 @settings
@@ -103,10 +100,6 @@ class Config:
     train_size: NonNegativeInt = 0  # 0: the whole split
     test_size: NonNegativeInt = 0
     neighbours: PositiveInt = 97
-    attack_size: PositiveInt = 1000  # test images attacked
-    eps: Budgets = (0.1, 0.2)  # L-inf budgets of FGSM and PGD (each attack at each budget)
-    pgd_steps: PositiveInt = 40
-    pgd_step_size: Budget = 0.01
 
 
 @settings
@@ -130,9 +123,6 @@ QUICK = {
     "epochs": 2,
     "batch_size": 32,
     "decoders": ("untied",),  # the paper's; the full run compares it with the tied decoder
-    "attack_size": 60,
-    "pgd_steps": 5,
-    "pgd_step_size": 0.04,
     "neighbours": 20,
 }
 # EMNIST letters and Fashion-MNIST, quick: their own data if present (one decoder), else skipped
@@ -295,33 +285,37 @@ def _skipped(cfg: Config, name: str, ctx) -> dict | None:
     return {"skipped": why, "dataset": cfg.dataset}
 
 
-def run(cfg: Config, ctx) -> dict:
-    """Train the style-memory network(s) on eq (3), then measure classification, reconstruction and style."""
+def load(cfg: Config, ctx) -> tuple:
+    """The run's split on its device, ((x, y), (xt, yt), classes), with the schedule logged."""
     lr, epochs, batch_size, _ = resolve_schedule(cfg.schedule, cfg.epochs, cfg.lr, cfg.batch_size)
     train, test = train_test(
         cfg.dataset, ctx.data_dir, cfg.train_size, cfg.test_size, seed=ctx.seed, progress=ctx.show_progress
     )
-    classes, K = train.classes, len(train.classes)
     x, y = train.features(flatten=False).to(ctx.device), train.labels.to(ctx.device)
     xt, yt = test.features(flatten=False).to(ctx.device), test.labels.to(ctx.device)
-    check_fits(cfg.attack_size, "attack_size", len(test), "test images")  # checked before any training
-    check_fits(cfg.neighbours, "neighbours", len(test) - 1, "other test images")
+    check_fits(cfg.neighbours, "neighbours", len(test) - 1, "other test images")  # checked before any training
     ctx.log(
-        f"{cfg.dataset}: {len(train)} train / {len(test)} test, {K} classes + {cfg.style_dim} style neurons; "
-        f"schedule {cfg.schedule}: Adam lr {lr:g}, {epochs} epochs, batch {batch_size}"
+        f"{cfg.dataset}: {len(train)} train / {len(test)} test, {len(train.classes)} classes + {cfg.style_dim} style "
+        f"neurons; schedule {cfg.schedule}: Adam lr {lr:g}, {epochs} epochs, batch {batch_size}"
     )
+    return (x, y), (xt, yt), train.classes
+
+
+def run(cfg: Config, ctx) -> dict:
+    """Train the style-memory network(s) on eq (3), then measure classification, reconstruction and style."""
+    (x, y), (xt, yt), classes = load(cfg, ctx)
     results, models, codes, scores = {}, {}, {}, {}
     for decoder in cfg.decoders:
-        models[decoder], history = _train(cfg, ctx, decoder, (x, y), (xt, yt), K)
+        models[decoder], history = train(cfg, ctx, decoder, (x, y), (xt, yt), len(classes))
         codes[decoder] = encode_dataset(models[decoder], xt, all_classes=True)
-        results[decoder], scores[decoder] = _measure(models[decoder], codes[decoder], xt, yt, cfg, ctx)
+        results[decoder], scores[decoder] = measure(codes[decoder], xt, yt)
         results[decoder]["parameters"] = sum(p.numel() for p in models[decoder].parameters())
         results[decoder]["history"] = history  # no timings: the Trainer's log has them (summary.txt)
-        _log_measures(ctx, decoder, results[decoder])
+        log_measures(ctx, decoder, results[decoder])
     main = cfg.decoders[0]
     analysis = _analyse(models[main], codes[main], xt, yt, classes, cfg, ctx)
     _plot_curves(ctx, results, None if ctx.quick else PAPER.get(cfg.dataset, {}).get("test_accuracy"))
-    _plot_detection(ctx, results, scores, codes, yt)
+    plot_detection(ctx, results, scores, codes, yt)
     _plot_reconstructions(ctx, models, codes, xt, yt, classes)
     return {
         "paper": PAPER.get(cfg.dataset, {}),
@@ -333,7 +327,7 @@ def run(cfg: Config, ctx) -> dict:
     }
 
 
-def _train(cfg: Config, ctx, decoder: str, train: tuple, test: tuple, classes: int) -> tuple[StyleMemoryNet, list]:
+def train(cfg: Config, ctx, decoder: str, train: tuple, test: tuple, classes: int) -> tuple[StyleMemoryNet, list]:
     """One network (its decoder tied or untied) trained on eq (3) from the run's seed: (the network, its history)."""
     x, y = train
     torch.manual_seed(ctx.seed)
@@ -358,61 +352,39 @@ def _train(cfg: Config, ctx, decoder: str, train: tuple, test: tuple, classes: i
     return model, history
 
 
-def _log_measures(ctx, decoder: str, r: dict) -> None:
-    """A network's accuracy, reconstruction, attacks and detection AUROCs, for summary.txt."""
+def log_measures(ctx, decoder: str, r: dict) -> None:
+    """A network's accuracy, reconstruction and detection AUROCs (attacks too, where measured), for summary.txt."""
     ctx.log(
         f"{decoder}: test accuracy {r['test_accuracy']:.2%}, recon error {r['recon_error']:.2f} per image "
         f"(correct {r['recon_error_correct']:.2f}, misclassified {_show(r['recon_error_misclassified'], '.2f')}; "
         "the true label's one-hot decodes closer than the predicted one for "
         f"{_show(r['misclassified_true_label_fits_better'], '.0%')} of the "
         f"{r['misclassified']} mistakes); "
-        + ", ".join(f"{k} fools {v['success_rate']:.0%}" for k, v in r["attacks"].items() if isinstance(v, dict))
+        + ", ".join(f"{k} fools {v['success_rate']:.0%}" for k, v in r.get("attacks", {}).items() if "eps" in k)
     )
     for what, aucs in r["detection"].items():
         ctx.log(f"  AUROC {what:<16} " + ", ".join(f"{k} {_show(v, '.3f')}" for k, v in aucs.items()))
 
 
 # -- measurements ------------------------------------------------------------------------
-def _measure(model, codes, xt, yt, cfg, ctx) -> tuple[dict, dict]:
-    """Accuracy, reconstruction error, and detection of mistakes and attacks; also the per-sample scores."""
+def measure(codes, xt, yt) -> tuple[dict, dict]:
+    """Accuracy, reconstruction error, and detection of mistakes by each score (sec IV.B); the per-sample scores."""
     correct = codes.predicted == yt
     scores = detection_scores(codes)
-    detection = {"misclassified": {k: auroc(s[~correct], s[correct]) for k, s in scores.items()}}
-    n = cfg.attack_size
-    clean, labels = xt[:n], yt[:n]
-    clean_ok = correct[:n]
-    attacks = {}
-    for name, eps in ((f"{a} eps {e:g}", e) for e in cfg.eps for a in ("FGSM", "PGD")):
-        if name.startswith("FGSM"):
-            adv = fgsm(model, clean, labels, eps)
-        else:
-            adv = pgd(model, clean, labels, eps, cfg.pgd_steps, cfg.pgd_step_size, ctx.generator("pgd-start"))
-        adv = encode_dataset(model, adv, all_classes=True)
-        fooled = (adv.predicted != labels) & clean_ok  # correctly classified before, wrong after
-        adv_scores = detection_scores(adv)
-        # positives: adversarial inputs that fool the classifier; negatives: clean inputs it gets right
-        detection[name] = {k: auroc(adv_scores[k][fooled], scores[k][:n][clean_ok]) for k in scores}
-        attacks[name] = {
-            "success_rate": float(fooled.sum() / clean_ok.sum().clamp(min=1)),
-            "accuracy_under_attack": float((adv.predicted == labels).float().mean()),
-            "confidence_fooled": _mean(adv.confidence[fooled]),
-            "recon_error_fooled": _mean(adv.recon_error[fooled]),
-        }
     return {
         "test_accuracy": float(correct.float().mean()),
         "recon_error": float(codes.recon_error.mean()),  # ||x_hat - x||^2 per image, eq (2)
         "recon_mse_per_pixel": float(codes.recon_error.mean() / xt[0].numel()),
         "recon_error_correct": float(codes.recon_error[correct].mean()),
-        "recon_error_misclassified": _mean(codes.recon_error[~correct]),
+        "recon_error_misclassified": mean_or_none(codes.recon_error[~correct]),
         "misclassified": int((~correct).sum()),
         # Figs 5-6 in numbers: for misclassified inputs, does the true label's one-hot decode closer to the input?
         "misclassified_true_label_fits_better": _true_fits_better(codes, yt, ~correct),
-        "detection": detection,
-        "attacks": {"images": n, "pgd_steps": cfg.pgd_steps, "pgd_step_size": cfg.pgd_step_size, **attacks},
+        "detection": {"misclassified": {k: auroc(s[~correct], s[correct]) for k, s in scores.items()}},
     }, scores
 
 
-def _mean(values: torch.Tensor) -> float | None:
+def mean_or_none(values: torch.Tensor) -> float | None:
     """The mean, or None (undefined: "no mistakes", say) for no values."""
     return float(values.mean()) if values.numel() else None
 
@@ -541,7 +513,7 @@ def _plot_curves(ctx, results, paper_accuracy: float | None) -> None:
     ctx.save_figure(fig, "curves")
 
 
-def _plot_detection(ctx, results, scores, codes, yt) -> None:
+def plot_detection(ctx, results, scores, codes, yt) -> None:
     """ROC curves for flagging misclassified test images, and every AUROC as bars."""
     fig, axes = figure(1, 4, size=(16, 3.6))
     panels = ("reconstruction", "class_margin", "max_softmax")
