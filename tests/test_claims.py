@@ -1,6 +1,7 @@
 """Paper claims as data: the verdict rules, and claims judged in real quick runs."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,15 @@ from bidir.runner import run_experiment
 
 def _claim(compare, paper, **kw):
     return Claim(
-        id="c", paper="kosko", source="eq 1", statement="s", paper_value=paper, measure="x", compare=compare, **kw
+        id="c",
+        paper="kosko",
+        source="eq 1",
+        quote="q",
+        statement="s",
+        paper_value=paper,
+        measure="x",
+        compare=compare,
+        **kw,
     )
 
 
@@ -35,13 +44,71 @@ def test_verdict_rules(compare, paper, measured, kw, verdict):
     assert judge(_claim(compare, paper, **kw), {"x": measured})["verdict"] == verdict
 
 
-def test_trained_claims_are_not_comparable_at_quick_or_changed_settings_or_other_data():
+def test_trained_claims_need_three_seeds_are_labelled_ours_off_the_papers_settings_and_other_data_is_not_comparable():
     c = _claim("target", 0.5, trained=True, tolerance=0.01, when={"dataset": "mnist"})
     assert judge(c, {"x": 0.5}, quick=True)["why"] == "quick settings"
-    assert "epochs=1" in judge(c, {"x": 0.5}, changed={"epochs": 1, "dataset": "mnist"})["why"]
-    assert judge(c, {"x": 0.5}, config={"dataset": "mnist"})["verdict"] == "reproduced"
+    one = judge(c, {"x": 0.5}, config={"dataset": "mnist"})
+    assert one["verdict"] == "inconclusive" and "1 seed" in one["why"] and one["settings"] == "the paper's"
+    ours = judge(
+        c, {"x": 0.5}, differences={"epochs": (1, 10), "dataset": ("mnist", "mnist")}, config={"dataset": "mnist"}
+    )
+    assert (
+        ours["settings"] == "ours: epochs 1 (the paper's: 10)"
+    )  # the claim's own `when` settings are not a difference
     assert judge(c, {"x": 0.5}, config={"dataset": "fashion-mnist"})["verdict"] == "not comparable"
     assert judge(c, {})["why"] == "not measured in this run"
+    per_seed = _claim("at_least", 0.0, trained=True, per_seed=True)
+    assert judge(per_seed, {"x": [0.01, 0.02, 0.015]})["verdict"] == "reproduced"  # one run of three seeds
+
+
+@pytest.mark.parametrize(
+    ("compare", "paper", "values", "kw", "verdict"),
+    [
+        ("at_least", 0.0, [0.02, 0.025, 0.03], {}, "reproduced"),
+        ("at_least", 0.0, [-0.01, -0.02, -0.015], {}, "contradicted"),
+        ("at_least", 0.0, [-0.01, 0.02, 0.001], {}, "inconclusive"),  # the interval crosses 0: not significant
+        ("at_least", 0.0, [0.01, 0.02], {}, "inconclusive"),  # two seeds are not enough
+        ("at_most", 8, [8, 8, 8], {}, "reproduced"),
+        ("target", 0.5, [0.50, 0.51, 0.49], {"tolerance": 0.05}, "reproduced"),
+        ("target", 0.5, [0.60, 0.61, 0.62], {"tolerance": 0.05}, "beaten"),
+        ("target", 0.82, [0.70, 0.71, 0.69], {"tolerance": 0.02}, "short"),
+        ("target", 0.82, [0.70, 0.90, 0.80], {"tolerance": 0.02}, "inconclusive"),
+        ("target", 0.1, [0.05, 0.04, 0.06], {"tolerance": 0.01, "higher_is_better": False}, "beaten"),
+        ("equal", 10, [10, 10, 10], {}, "reproduced"),
+        ("holds", "s", [1.4, 1.2, 1.6], {"check": lambda v: v > 0.5}, "reproduced"),
+        ("holds", "s", [[1], [1], [2]], {"check": lambda v: v == [1]}, "inconclusive"),  # not numeric: seeds must agree
+    ],
+)
+def test_the_verdict_over_seeds_follows_the_95_percent_interval(compare, paper, values, kw, verdict):
+    from bidir.experiments.claims import conclude
+
+    assert conclude(_claim(compare, paper, trained=True, **kw), values)[0] == verdict
+
+
+def test_the_interval_is_scipys_t_interval():
+    from scipy import stats as st
+
+    from bidir.stats import interval
+
+    values = [0.1, 0.3, 0.25, 0.2]
+    expected = st.t.interval(0.95, len(values) - 1, loc=st.tmean(values), scale=st.sem(values))
+    assert interval(values) == pytest.approx(expected, rel=1e-12)
+
+
+PAPER_TEXTS = Path(__file__).resolve().parents[2] / "shared" / "papers"
+
+
+@pytest.mark.skipif(not PAPER_TEXTS.is_dir(), reason="the paper texts are in ../shared/papers beside the checkout")
+def test_every_papers_claim_quotes_its_paper_verbatim():
+    from bidir.experiments.claims import TEXTS
+
+    texts = {key: " ".join((PAPER_TEXTS / name).read_text().split()) for key, name in TEXTS.items()}
+    claims = [c for exp in EXPERIMENTS.values() for c in exp.claims]
+    missing = [c.id for c in claims if c.origin != "ours" and " ".join(c.quote.split()) not in texts[c.paper]]
+    assert not missing, f"quotes not found in their paper's text: {missing}"
+    assert {c.origin for c in claims} == {"paper", "erratum", "extension", "ours"}
+    with pytest.raises(ValueError, match="needs its quote"):
+        Claim(id="c", paper="kosko", source="eq 1", statement="s", paper_value=1, measure="x")
 
 
 def test_a_claim_names_a_known_paper_and_comparison():

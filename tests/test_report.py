@@ -24,7 +24,7 @@ from bidir.io import jsonable
 from bidir.report import collect, render, render_readme_table, write_report
 from bidir.reproduce import plan
 from bidir.run_folder import identity
-from bidir.runner import build_config, changed_settings
+from bidir.runner import build_config, paper_differences
 
 ROOT = Path(__file__).resolve().parents[1]
 CLAIM_IDS = [c.id for exp in EXPERIMENTS.values() for c in exp.claims]
@@ -80,10 +80,13 @@ def test_the_summary_counts_are_the_runs_verdicts(demo_run):
     assert {k: v for k, v in ran.items() if k not in variants} == {k: v for k, v in stored.items() if k not in variants}
     assert variants == {"kosko-fig4-nem", "jiang-method1-fashion"}
     assert {ran[k] for k in variants} == {"not run"}  # the report says which run would measure them
-    assert sum(report.counts.values()) == len(CLAIM_IDS)
-    assert report.counts["reproduced"] > 20 and report.counts["contradicted"] >= 4  # eq 18 reproduced; Table I not
+    papers_own = [r for r in report.rows if r.claim.origin == "paper"]  # the headline; the others counted apart
+    assert sum(report.counts.values()) == len(papers_own) and 0 < len(papers_own) < len(CLAIM_IDS)
+    assert sum(o["total"] for o in report.origins()) == len(CLAIM_IDS)
+    assert report.counts["reproduced"] > 20 and report.counts["contradicted"] >= 1  # eq 18 reproduced; Table I not
     md = (folder / "REPORT.md").read_text()
-    assert f"{len(CLAIM_IDS)} claims: **{report.counts['reproduced']} reproduced**" in md
+    assert f"{len(papers_own)} claims the papers make: **{report.counts['reproduced']} reproduced**" in md
+    assert "**The verdict rule.**" in md and "| erratum | a slip in the paper" in md
 
 
 def test_the_markdown_report_links_every_figure_that_exists(demo_run):
@@ -116,8 +119,7 @@ def _fake_run(
     """A finished run folder as the runner writes it (``sets``: its --set strings), claims judged from ``metrics``."""
     exp = EXPERIMENTS[name]
     config = jsonable(dataclasses.asdict(build_config(exp, quick, sets)))
-    changed = changed_settings(exp, config, quick)
-    claims = [judge(c, metrics, quick, changed, config) for c in exp.claims]
+    claims = [judge(c, metrics, quick, paper_differences(exp, config), config) for c in exp.claims]
     path = root / folder
     path.mkdir(parents=True)
     results = {"experiment": name, "quick": quick, "seed": seed, "config": config, "metrics": metrics,
@@ -135,19 +137,25 @@ def _cifar_metrics(uni: float, bi: float) -> dict:
             "bidirectional": {**side, "test_accuracy": bi}}  # fmt: skip
 
 
-def test_seeds_give_mean_std_and_a_paired_test(tmp_path):
-    uni, bi = [0.52, 0.53, 0.51], [0.50, 0.515, 0.505]
+@pytest.mark.parametrize(
+    ("bi", "verdict"),
+    [([0.50, 0.511, 0.489], "contradicted"), ([0.50, 0.515, 0.505], "inconclusive")],  # the second: p about 0.1
+)
+def test_seeds_give_mean_std_an_interval_and_a_paired_test(tmp_path, bi, verdict):
+    uni = [0.52, 0.53, 0.51]
     for s in range(3):
         _fake_run(tmp_path, f"bbp-cifar{f'-seed{s}' if s else ''}", "bbp-cifar", s, _cifar_metrics(uni[s], bi[s]))
     report = collect(tmp_path)
     row = next(r for r in report.rows if r.claim.id == "kosko-fig4-accuracy")
     diffs = [b - u for u, b in zip(uni, bi, strict=True)]
     mean = sum(diffs) / 3
-    assert row.verdict == "contradicted" and row.measured.startswith(f"{mean:.4g} ± ")
+    assert row.verdict == verdict and row.measured.startswith(f"{mean:.4g} ± ")
+    lo, hi = stats.t.interval(0.95, 2, loc=mean, scale=stats.sem(diffs))
+    assert f"95% interval [{lo:.4g}, {hi:.4g}]" in row.measured and (hi < 0) == (verdict == "contradicted")
     assert row.p_value == pytest.approx(stats.ttest_rel(bi, uni).pvalue, rel=1e-9)  # the one-sample test of the pairs
     assert sorted(row.runs) == ["bbp-cifar", "bbp-cifar-seed1", "bbp-cifar-seed2"]
     centroids = next(r for r in report.rows if r.claim.id == "kosko-fig4-bidirectional")
-    assert centroids.verdict == "reproduced" and "(mean ± std of 3 runs)" in centroids.measured
+    assert centroids.verdict == "reproduced" and "(n = 3; 95% interval [10, 10])" in centroids.measured
     missing = next(r for r in report.rows if r.claim.id == "jiang-method1-mnist")
     assert missing.verdict == "not run" and missing.why == f"about {EXPERIMENTS['bsp-mnist'].hours:g} h on 2 cores"
 
@@ -164,7 +172,18 @@ def test_a_run_that_predates_a_claim_is_judged_from_its_metrics(tmp_path):
     del results["claims"]
     (tmp_path / "old" / "results.json").write_text(json.dumps(results))
     row = next(r for r in collect(tmp_path).rows if r.claim.id == "kosko-fig4-accuracy")
-    assert row.verdict == "reproduced" and row.measured == "0.1"
+    assert row.verdict == "inconclusive" and row.measured == "0.1 (n = 1)" and "1 seed" in row.why
+    assert "judged from the stored metrics of an older run" in row.why
+
+
+def test_runs_off_the_papers_settings_are_shown_as_ours_and_give_no_verdict(tmp_path):
+    for s in range(3):
+        _fake_run(tmp_path, f"small{s}", "bbp-cifar", s, _cifar_metrics(0.5, 0.6 + s / 100), sets={"hidden": "[16]"})
+    row = next(r for r in collect(tmp_path).rows if r.claim.id == "kosko-fig4-accuracy")
+    assert row.verdict == "not run" and row.why.startswith("no run at the paper's settings")
+    (ours,) = row.ours
+    assert ours["settings"] == "ours: hidden [16] (the paper's: [512, 512, 512, 512, 512, 512, 512])"
+    assert ours["verdict"] == "reproduced" and ours["measured"].startswith("0.11 ± 0.01 (n = 3")
 
 
 def _conv_metrics(bp: list, bbp: list) -> dict:

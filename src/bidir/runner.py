@@ -38,7 +38,15 @@ from .run_folder import RunFolder, identity
 from .seeds import derive_seed, generator, seed_everything
 from .validation import check_choice, check_seed, memory_error
 
-__all__ = ["RunContext", "run_experiment", "build_config", "changed_settings", "plan_run", "finished"]
+__all__ = [
+    "RunContext",
+    "run_experiment",
+    "build_config",
+    "changed_settings",
+    "paper_differences",
+    "plan_run",
+    "finished",
+]
 
 
 @dataclass
@@ -134,6 +142,13 @@ def _out_of_memory_as_error(run, config, ctx):
 def build_config(exp: Experiment, quick: bool = False, overrides: dict | None = None):
     """Defaults, then the quick overrides, then the user's ``--set`` strings, every field checked (settings.py)."""
     return build(exp.config, exp.name, exp.quick if quick else {}, overrides)
+
+
+def paper_differences(exp: Experiment, resolved: dict) -> dict:
+    """The run's settings that differ from the paper's (``Experiment.paper``): {setting: (ours, the paper's)}."""
+    ours = jsonable(resolved)
+    paper = {k: jsonable(v) for k, (v, _) in exp.paper.items()}
+    return {k: (ours.get(k), v) for k, v in paper.items() if ours.get(k) != v}
 
 
 def changed_settings(exp: Experiment, resolved: dict, quick: bool) -> dict:
@@ -250,8 +265,7 @@ def _log_start(ctx: RunContext, exp: Experiment, notes: list[str]) -> None:
 
 def _results(exp: Experiment, ctx: RunContext, resolved: dict, metrics: dict) -> dict:
     """results.json: the run, its metrics and its claims judged (each logged with its verdict)."""
-    changed = changed_settings(exp, resolved, ctx.quick)
-    claims = judge_all(exp.claims, jsonable(metrics), resolved, ctx.quick, changed)
+    claims = judge_all(exp.claims, jsonable(metrics), resolved, ctx.quick, paper_differences(exp, resolved))
     for c in claims:
         why = f" ({c['why']})" if c["why"] else ""
         ctx.log(

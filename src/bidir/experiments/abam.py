@@ -47,6 +47,7 @@ class Config:
 CLAIMS = (
     Claim(
         id="kosko-abam-hebbian-stable",
+        quote="Hebbian ABAM Theorem: The Hebbian ABAM system (34) and (37)-(38) is globally stable.",
         paper="kosko",
         source="eqs 39-42 (Hebbian ABAM theorem)",
         statement="the Hebbian ABAM's energy (39) falls along every trajectory: the system is globally stable",
@@ -58,6 +59,7 @@ CLAIMS = (
     ),
     Claim(
         id="kosko-abam-competitive-stable",
+        quote="The ABAM theorem also holds for competitive learning with a steep win–loss activation.",
         paper="kosko",
         source="eqs 43-45 (competitive ABAM)",
         statement="the competitive ABAM with win-loss Y neurons is globally stable: E (39) never rises",
@@ -69,6 +71,7 @@ CLAIMS = (
     ),
     Claim(
         id="kosko-abam-hebbian-synapses",
+        quote="So mij(t) → 1 exponentially quickly for any initial memorized information mij(0).",
         paper="kosko",
         source="eqs 35-36",
         statement=(
@@ -82,6 +85,10 @@ CLAIMS = (
     ),
     Claim(
         id="kosko-discrete-abam-stable",
+        quote=(
+            "is bidirectionally stable for threshold or threshold- like neurons and for asynchronous or "
+            "synchronous state updates."
+        ),
         paper="kosko",
         source="eqs 29-33",
         statement="the discrete Hebbian ABAM's energy falls at every step until it stops",

@@ -47,6 +47,11 @@ def _bipolar_vs_binary(metrics: dict) -> dict:
 CLAIMS = (
     Claim(
         id="kosko-capacity-min-n-p",
+        quote=(
+            "This section shows why correlation BAMs tend to recall the correct learned association if the number"
+            " m of stored associ- ations is small relative to the input and output dimensions n and p: m < min(n,"
+            " p)."
+        ),
         paper="kosko",
         source="sec III.B",
         statement="a Hebbian BAM recalls its m pairs only while m < min(n, p)",
@@ -58,6 +63,10 @@ CLAIMS = (
     ),
     Claim(
         id="kosko-bipolar-beats-binary",
+        quote=(
+            "The key result is that the correlation coefficient cij has twice the magnitude of the mixed "
+            "coefficient Ai · Xj"
+        ),
         paper="kosko",
         source="eq 25",
         statement="bipolar keys recall better than binary ones (the binary cross-correlation carries half the signal)",

@@ -41,6 +41,10 @@ class Config:
 CLAIMS = (
     Claim(
         id="kosko-fig2",
+        quote=(
+            "The network updated six neurons at random per field on its way to convergence to the BAM fixed-point"
+            " equilibrium (S, E)."
+        ),
         paper="kosko",
         source="Fig 2",
         statement="from 40% noise, six neurons per field per step, the BAM converges to (S, E)",
@@ -50,6 +54,10 @@ CLAIMS = (
     ),
     Claim(
         id="kosko-bam-theorem-letters",
+        quote=(
+            "Discrete BAM Theorem: Every connection matrix M is bidi- rectionally stable for threshold or "
+            "threshold-like neurons and for asynchronous or synchronous state updates."
+        ),
         paper="kosko",
         source="sec III (BAM theorem)",
         statement="discrete BAM energy never rises and every recall converges, sync and async",
@@ -62,6 +70,7 @@ CLAIMS = (
     ),
     Claim(
         id="kosko-bam-theorem-any-m",
+        quote="EVERY real matrix is bidirectionally stable.",
         paper="kosko",
         source="sec III (BAM theorem)",
         statement=(

@@ -30,6 +30,12 @@ PAPER_SUMS = {
     "X7 M": [-12, -12, -4, 12],
     "Y7 M^T": [12, 20, 4, -4],
 }
+RECALL_QUOTES = {
+    "X1 M": "X1M = (20, 12,−4,−4) → (1, 1,−1,−1) = Y1.",
+    "Y1 M^T": "Y1MT = (−12,−12,−12,−4) → (−1,−1,−1,−1) = X1.",
+    "X7 M": "Then the forward pass gives X7M = (−12,−12,−4, 12) → (−1,−1,−1, 1) = Y7.",
+    "Y7 M^T": "The backward pass gives Y7MT = (12, 20, 4,−4) → (1, 1, 1,−1) = X7.",
+}
 PAPER_STORED = 8  # "can encode at most eight of the bipolar vector associations"
 
 
@@ -51,6 +57,7 @@ class Config:
 CLAIMS = (
     Claim(
         id="kosko-eq17",
+        quote="This gives the first outer-product memory matrix M1 as",
         paper="kosko",
         source="eq 17",
         statement="the outer product M1 = X1^T Y1 of Table I's first pair",
@@ -61,6 +68,7 @@ CLAIMS = (
     ),
     Claim(
         id="kosko-eq18",
+        quote="Then the final BAM memory matrix M sums these first eight outer-product matrices",
         paper="kosko",
         source="eq 18",
         statement="M, the sum of the eight encoded pairs' outer products",
@@ -73,6 +81,7 @@ CLAIMS = (
             id=f"kosko-recall-{k.replace(' ', '').replace('^', '')}",
             paper="kosko",
             source="sec III.A",
+            quote=RECALL_QUOTES[k],
             statement=f"the recall sum {k}",
             paper_value=v,
             measure=f"recall_sums.{k}",
@@ -82,6 +91,10 @@ CLAIMS = (
     ),
     Claim(
         id="kosko-table-i-at-most-eight",
+        quote=(
+            "Extensive simulations found that such a BAM can encode at most eight of the bipolar vector "
+            "associations from Table I."
+        ),
         paper="kosko",
         source="Table I",
         statement="M can encode at most eight of the 16 associations",

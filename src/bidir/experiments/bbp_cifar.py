@@ -51,12 +51,15 @@ def _median(values: list[float]) -> float:
     return float(torch.tensor(values).median())
 
 
-def _gain(name: str, source: str, statement: str, training: str, baseline: str, words: str, variant: str = ""):
+def _gain(
+    name: str, source: str, quote: str, statement: str, training: str, baseline: str, words: str, variant: str = ""
+):
     """A paired accuracy claim: ``training``'s test accuracy minus ``baseline``'s, from the same initial weights."""
     return Claim(
         id=name,
         paper="kosko",
         source=source,
+        quote=quote,
         statement=statement,
         paper_value=0.0,
         measure=lambda m: m[training]["test_accuracy"] - m[baseline]["test_accuracy"],
@@ -73,6 +76,7 @@ def _gain(name: str, source: str, statement: str, training: str, baseline: str, 
 CLAIMS = (
     Claim(
         id="kosko-fig4-bidirectional",
+        quote="The feedback signals NT(ek) closely matched the corresponding sample class centroids.",
         paper="kosko",
         source="Fig 4c",
         statement=PAPER["bidirectional"],
@@ -86,6 +90,7 @@ CLAIMS = (
     ),
     Claim(
         id="kosko-fig4-unidirectional",
+        quote="The network produced only noise-like backward-pass feedback signals NT(ek).",
         paper="kosko",
         source="Fig 4b",
         statement=PAPER["unidirectional"],
@@ -101,6 +106,7 @@ CLAIMS = (
     _gain(
         "kosko-fig4-accuracy",
         "sec IV, Fig 4",
+        "The bidirectionally trained BAM network also had higher classification accuracy.",
         PAPER["accuracy"],
         "bidirectional",
         "unidirectional",
@@ -109,7 +115,8 @@ CLAIMS = (
     _gain(
         "kosko-fig4-nem",
         "sec IV",
-        "the accuracy increased further by carefully injecting EM-based (NEM) noise during training",
+        "The accuracy increased further by carefully injecting EM-based (not blind) noise during its training [3].",
+        "carefully injected EM-based (NEM, not blind) noise raises B-BP's accuracy further",
         "bidirectional-nem",
         "bidirectional",
         "B-BP + NEM minus B-BP",
@@ -157,6 +164,13 @@ class Config:
     quick={"dataset": "mnist-subset", "epochs": 2, "lr": 1e-3, "train_size": 3000, "test_size": 500},
     claims=CLAIMS,
     hours=0.5,
+    paper={
+        "dataset": ("cifar10", "Fig 4: CIFAR-10"),
+        "hidden": ((512,) * 7, "Fig 4: seven hidden layers of 512 ReLU units"),
+        "backward_weight": (1.0, "eq 69: the plain sum of both directions' errors"),
+        "train_size": (0, "Fig 4: the CIFAR-10 training set"),
+        "test_size": (0, "Fig 4: the CIFAR-10 test set"),
+    },
     seeded=True,
     variants={"nem": {"trainings": NEM_TRAININGS}},
     variant_hours={"nem": 1.0},

@@ -65,6 +65,10 @@ def _ratios(metrics: dict) -> dict:
 CLAIMS = (
     Claim(
         id="kosko-bbp-linear",
+        quote=(
+            "Bidirectional backpropagation’s time complexity is O(n) for n training samples because "
+            "unidirectional backpropagation has O(n) complexity."
+        ),
         paper="kosko",
         source="sec IV",
         statement="bidirectional backpropagation's time complexity is O(n) for n training samples",
@@ -76,6 +80,7 @@ CLAIMS = (
     ),
     Claim(
         id="kosko-bbp-like-bp",
+        quote="So bidirectional backpropagation scales like ordinary backpropagation.",
         paper="kosko",
         source="sec IV",
         statement="B-BP scales like ordinary backpropagation: O(n) = O(n) + O(n)",

@@ -52,6 +52,10 @@ OVERWRITES = 10.0  # "overwrites": the untrained direction's error ends at least
 CLAIMS = (
     Claim(
         id="kosko-fig3-overwrite",
+        quote=(
+            "(a) Unidirectional back- propagation trains well on the forward error but overwrites the learning of"
+            " the inverse map on the backward pass."
+        ),
         paper="kosko",
         source="Fig 3a-b",
         statement="forward-only training overwrites the inverse map, and backward-only training the forward map",
@@ -65,6 +69,10 @@ CLAIMS = (
     ),
     Claim(
         id="kosko-fig3-bidirectional",
+        quote=(
+            "(c) Bidirectional BP trained the network with the summed double cross-entropies in (69). It produced"
+            " no overwriting in either direction."
+        ),
         paper="kosko",
         source="Fig 3c",
         statement="bidirectional training keeps both directions' errors low",
@@ -76,6 +84,10 @@ CLAIMS = (
     ),
     Claim(
         id="kosko-fig3-undo",
+        quote=(
+            "Bidirectional backpropagation avoids the directional overwriting of ordinary unidirectional "
+            "backpropagation."
+        ),
         paper="kosko",
         source="Fig 3",
         statement="training forward-only after backward training undoes the backward map",

@@ -92,6 +92,10 @@ def _fewest_hidden(metrics: dict) -> dict:
 CLAIMS = (
     Claim(
         id="kosko-fig1b",
+        quote=(
+            "(b) 3-layer BAM exactly represents the 4-bit bipolar permutation function π and its inverse π−1 over"
+            " the same web of synapses because it trained with supervised bidirectional backpropagation."
+        ),
         paper="kosko",
         source="Fig 1b",
         statement=(
@@ -105,6 +109,10 @@ CLAIMS = (
     ),
     Claim(
         id="kosko-2n-hidden",
+        quote=(
+            "A 3-layer BAM with 2n hidden threshold neurons can exactly represent any n-bit permutation and its "
+            "inverse [2]."
+        ),
         paper="kosko",
         source="sec I, Fig 1b",
         statement="a 3-layer threshold BAM with 2n hidden neurons can exactly represent any n-bit permutation",

@@ -351,12 +351,15 @@ def _gains_only_ceiling(net: BSPNetwork, rule: BSPRule, x, y, xt, yt, epochs: in
     return {"test_accuracy_by_epoch": acc, "scale": c, "relative_error_at_init": error}
 
 
-def _accuracy(name: str, source: str, statement: str, value: float, setting: str, dataset: str, tolerance: float):
+def _accuracy(
+    name: str, source: str, quote: str, statement: str, value: float, setting: str, dataset: str, tolerance: float
+):
     """A Figs 6-7 accuracy claim: one setting's final test accuracy against the paper's, on one dataset."""
     return Claim(
         id=name,
         paper="jiang",
         source=source,
+        quote=quote,
         statement=statement,
         paper_value=value,
         measure=f"settings.{setting}.test_accuracy",
@@ -370,10 +373,20 @@ def _accuracy(name: str, source: str, statement: str, value: float, setting: str
 
 
 CLAIMS = (
-    _accuracy("jiang-method1-mnist", "Fig 6", "method 1 reaches about 50% on MNIST", 0.5, "method1", "mnist", 0.05),
+    _accuracy(
+        "jiang-method1-mnist",
+        "Fig 6",
+        "The accuracy on both datasets reaches approximately 50%.",
+        "method 1 reaches about 50% on MNIST",
+        0.5,
+        "method1",
+        "mnist",
+        0.05,
+    ),
     _accuracy(
         "jiang-method1-fashion",
         "Fig 6",
+        "The accuracy on both datasets reaches approximately 50%.",
         "method 1 reaches about 50% on Fashion-MNIST",
         0.5,
         "method1",
@@ -383,6 +396,10 @@ CLAIMS = (
     _accuracy(
         "jiang-method2-one-to-one",
         "Fig 7 (red)",
+        (
+            "If the number of neurons is increased to {784,1048,353,119,40,10}, the accuracy can be further "
+            "improved to approximately 70% (corresponding to the red curve in Figure 7)."
+        ),
         "method 2, one-to-one connections: about 70% on MNIST",
         0.7,
         "method2-one-to-one",
@@ -392,6 +409,10 @@ CLAIMS = (
     _accuracy(
         "jiang-method2-multi",
         "Fig 7 (yellow)",
+        (
+            "the network with {784,300,300,10} neurons can achieve an accuracy of 82% (corresponding to the "
+            "yellow curve in Figure 7)."
+        ),
         "method 2, multiple connections: 82% on MNIST",
         0.82,
         "method2-multi",
@@ -419,6 +440,11 @@ CLAIMS = (
     },
     claims=CLAIMS,
     hours=10.0,
+    paper={
+        "train_size": (60000, "sec 4: the MNIST and Fashion-MNIST training sets"),
+        "test_size": (10000, "sec 4: their test sets"),
+        "width": (1.0, "sec 4: the layer sizes {784,839,283,96,32,10}, {784,1048,353,119,40,10}, {784,300,300,10}"),
+    },
     variants={"fashion-mnist": {"dataset": "fashion-mnist", "settings": "method1"}},
     variant_hours={"fashion-mnist": 1.2},
     figures={"accuracy_curves": "Jiang & Fu Figs 6-7"},

@@ -14,9 +14,15 @@ into the run's metrics, or a function of them) and how the two compare:
 A failed check is ``contradicted``, or ``short`` for a claim with ``failing="short"`` (an existence
 claim that our procedure did not reach is not refuted by that).
 
-Verdicts: ``reproduced``, ``beaten``, ``short``, ``contradicted``, ``not comparable``. A claim
-about trained accuracy (``trained=True``) is ``not comparable`` in a ``--quick`` run or when the
-run's settings differ from the paper's; exact and structural claims are judged in every run.
+Verdicts: ``reproduced``, ``beaten``, ``short``, ``contradicted``, ``inconclusive``, ``not comparable``.
+Exact and structural claims are judged in every run, exactly (within the printed tolerance). A
+claim that depends on training (``trained=True``) depends on the seed, so it is judged by
+:func:`conclude` over at least ``MIN_SEEDS`` seeds: numeric values by their 95% Student-t interval
+(:func:`bidir.stats.interval`) against the paper's value and tolerance -- the whole interval on the
+paper's side gives the verdict, an interval across the line is ``inconclusive`` -- and other
+values by agreement of every seed. Fewer seeds are ``inconclusive``. A trained claim is ``not
+comparable`` in a ``--quick`` run and on other data than it is about; a run whose settings differ
+from the paper's (``Experiment.paper``) is judged, and labelled ours with the difference.
 """
 
 from __future__ import annotations
@@ -26,7 +32,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Claim", "PAPERS", "VERDICTS", "applies", "judge", "judge_all", "lookup", "verdict"]
+from ..stats import interval
+
+__all__ = [
+    "Claim",
+    "PAPERS",
+    "ORIGINS",
+    "TEXTS",
+    "VERDICTS",
+    "MIN_SEEDS",
+    "applies",
+    "conclude",
+    "judge",
+    "judge_all",
+    "lookup",
+    "verdict",
+]
 
 PAPERS = {
     "kosko": "Kosko (2021), Bidirectional associative memories: unsupervised Hebbian learning to bidirectional "
@@ -35,7 +56,14 @@ PAPERS = {
     "jiang": "Jiang & Fu, Backward signal propagation",
     "wiyatno": "Wiyatno & Orchard, Style memory",
 }
-VERDICTS = ("reproduced", "beaten", "short", "contradicted", "not comparable")
+TEXTS = {  # each paper's text, as a file of ../shared/papers (the quotes are checked against them)
+    "kosko": "kosko-bam-to-bidirectional-backprop.txt",
+    "note": "note-forward-backward-propagation.txt",
+    "jiang": "jiang-backward-signal-propagation.txt",
+    "wiyatno": "wiyatno-orchard-style-memory.txt",
+}
+VERDICTS = ("reproduced", "beaten", "short", "contradicted", "inconclusive", "not comparable")
+MIN_SEEDS = 3  # a seed-dependent claim is judged over at least this many independent seeds
 COMPARISONS = ("equal", "at_most", "at_least", "target", "holds")
 ORIGINS = {
     "paper": "the paper states it",
@@ -67,6 +95,7 @@ class Claim:
     ignores: tuple[str, ...] = ()  # settings that only choose what else runs beside it (they leave it comparable)
     variant: str = ""  # the experiment's variant run that measures it (Experiment.variants; "" = the default run)
     paired: bool = False  # the measure is a per-seed difference of two methods (reproduce --seeds: paired test)
+    per_seed: bool = False  # the measure is a list, one value per seed the run trained (its own seeds setting)
     check: Callable[[Any], bool] | None = None  # for 'holds': decides from the measured value (default: bool)
     failing: str = "contradicted"  # the verdict of a failed equal / at_most / at_least / holds: or "short"
 
@@ -76,7 +105,7 @@ class Claim:
                 f"claim {self.id}: unknown paper {self.paper!r}, comparison {self.compare!r} "
                 f"or failing {self.failing!r}"
             )
-        if self.origin not in ORIGINS:  # QUOTES-PENDING
+        if self.origin not in ORIGINS or (self.origin != "ours" and not self.quote.strip()):
             raise ValueError(f"claim {self.id}: origin {self.origin!r} (one of {', '.join(ORIGINS)}) needs its quote")
 
     @property
@@ -128,13 +157,82 @@ def _target(claim: Claim, measured) -> str:
     return "reproduced" if gain >= -claim.tolerance else "short"
 
 
+def conclude(claim: Claim, values: list) -> tuple[str, str]:
+    """The verdict of a seed-dependent claim from its values over independent seeds, and why.
+
+    Fewer than ``MIN_SEEDS`` values: ``inconclusive``. Numeric values: their 95% interval [lo, hi]
+    of the mean against the line the comparison draws (the paper's value, widened by the tolerance):
+    ``at_least`` is reproduced when lo >= p - tol and fails when hi < p - tol; ``at_most`` mirrors
+    it; ``equal`` and ``target`` are reproduced when the interval lies in [p - tol, p + tol], fail
+    (``target``: short) when it lies below, and are beaten (``target``) or contradicted (``equal``)
+    above; ``holds`` applies its check to both ends. An interval across a line is ``inconclusive``.
+    Other values: every seed's verdict, when they all agree.
+    """
+    n = len(values)
+    if n < MIN_SEEDS:
+        return "inconclusive", f"{n} seed{'s' if n != 1 else ''}: at least {MIN_SEEDS} are needed to judge"
+    if all(_numeric(v) for v in values):
+        lo, hi = interval(values)
+        found = _interval_verdict(claim, lo, hi)
+        return found, f"95% interval [{lo:.4g}, {hi:.4g}] over {n} seeds" + (
+            " crosses the paper's line" if found == "inconclusive" else ""
+        )
+    verdicts = [verdict(claim, v) for v in values]
+    if len(set(verdicts)) == 1:
+        return verdicts[0], f"every one of {n} seeds"
+    agree = sum(v in ("reproduced", "beaten") for v in verdicts)
+    return "inconclusive", f"reproduced in {agree} of {n} seeds"
+
+
+def _numeric(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _interval_verdict(claim: Claim, lo: float, hi: float) -> str:
+    p, tol, c = claim.paper_value, claim.tolerance, claim.compare
+    if c == "holds":
+        ends = {verdict(claim, lo), verdict(claim, hi)}
+        return ends.pop() if len(ends) == 1 else "inconclusive"
+    if c == "at_least":
+        return "reproduced" if lo >= p - tol else claim.failing if hi < p - tol else "inconclusive"
+    if c == "at_most":
+        return "reproduced" if hi <= p + tol else claim.failing if lo > p + tol else "inconclusive"
+    if c == "target" and not claim.higher_is_better:
+        lo, hi, p = -hi, -lo, -p  # lower is better: mirror
+    above = "beaten" if c == "target" else claim.failing
+    below = "short" if c == "target" else claim.failing
+    if p - tol <= lo and hi <= p + tol:
+        return "reproduced"
+    return above if lo > p + tol else below if hi < p - tol else "inconclusive"
+
+
+def describe(differences: Mapping) -> str:
+    """Settings that differ from the paper's, in one short phrase: "ours: schedule fast (the paper's: paper)"."""
+    return "ours: " + ", ".join(f"{k} {_word(v)} (the paper's: {_word(p)})" for k, (v, p) in differences.items())
+
+
+def _word(value) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
+
+
 def judge(
-    claim: Claim, metrics: Mapping, quick: bool = False, changed: Mapping | None = None, config: Mapping | None = None
+    claim: Claim,
+    metrics: Mapping,
+    quick: bool = False,
+    differences: Mapping | None = None,
+    config: Mapping | None = None,
 ) -> dict:
-    """The claim's row in results.json: id, source, statement, paper value, measured value, verdict (and why)."""
+    """The claim's row in results.json: id, source, statement, paper value, measured value, verdict (and why).
+
+    ``differences``: the run's settings that differ from the paper's, {setting: (ours, the paper's)}; a trained
+    claim judged on them is labelled ``settings: "ours: ..."`` (else ``"the paper's"``).
+    """
     row = {
         "id": claim.id,
         "paper": claim.paper,
+        "origin": claim.origin,
         "source": claim.source,
         "statement": claim.statement,
         "paper_value": claim.paper_value,
@@ -150,18 +248,19 @@ def judge(
     if hasattr(measured, "tolist"):
         measured = measured.tolist()
     row["measured"] = measured
-    changed = {k: v for k, v in (changed or {}).items() if k not in claim.when and k not in claim.ignores}
-    if claim.trained and quick:
-        return {**row, "verdict": "not comparable", "why": "quick settings"}
-    if claim.trained and changed:
-        settings = ", ".join(f"{k}={v}" for k, v in sorted(changed.items()))
-        return {**row, "verdict": "not comparable", "why": f"settings differ from the paper's: {settings}"}
     if measured is None:
         return {**row, "verdict": "not comparable", "why": "not measured in this run"}
-    if claim.trained and not applies(claim, config or {}):
+    if not claim.trained:
+        return {**row, "verdict": verdict(claim, measured), "why": ""}
+    if quick:
+        return {**row, "verdict": "not comparable", "why": "quick settings"}
+    if not applies(claim, config or {}):
         about = ", ".join(f"{k}={v}" for k, v in claim.when.items())
         return {**row, "verdict": "not comparable", "why": f"the claim is about {about}"}
-    return {**row, "verdict": verdict(claim, measured), "why": ""}
+    ours = {k: v for k, v in (differences or {}).items() if k not in claim.when and k not in claim.ignores}
+    row["settings"] = describe(ours) if ours else "the paper's"
+    found, why = conclude(claim, list(measured) if claim.per_seed else [measured])
+    return {**row, "verdict": found, "why": why}
 
 
 def applies(claim: Claim, config: Mapping) -> bool:
@@ -169,6 +268,6 @@ def applies(claim: Claim, config: Mapping) -> bool:
     return all(config.get(k) == v for k, v in claim.when.items())
 
 
-def judge_all(claims, metrics: Mapping, config: Mapping, quick: bool, changed: Mapping) -> list[dict]:
-    """Every claim of the experiment, judged on this run (one about other settings: not comparable)."""
-    return [judge(c, metrics, quick, changed, config) for c in claims]
+def judge_all(claims, metrics: Mapping, config: Mapping, quick: bool, differences: Mapping) -> list[dict]:
+    """Every claim of the experiment, judged on this run (one about other data: not comparable)."""
+    return [judge(c, metrics, quick, differences, config) for c in claims]

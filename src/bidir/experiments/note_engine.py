@@ -46,6 +46,7 @@ class Config:
 CLAIMS = (
     Claim(
         id="note-engine-equals-autograd",
+        quote="Back propagation is then a 4-line derivation.",
         paper="note",
         source="eqs 1-9",
         statement="backpropagation in matrix form gives the gradient of the error",
@@ -60,6 +61,8 @@ CLAIMS = (
             id=f"note-appendix-{name}",
             paper="note",
             source=f"appendix, {where}",
+            origin="erratum",
+            quote=quote,
             statement=printed,
             paper_value=printed.split(" is in ")[-1].removeprefix("dJ/db = "),
             measure=f"slips.{key}",
@@ -67,10 +70,24 @@ CLAIMS = (
             metric=f"[the appendix's shape, the shape of {what}], with nx, ny and ndata all different",
             check=lambda v: v["appendix_shape"] == v["measured_shape"],
         )
-        for name, key, where, printed, what in (
-            ("bias", "bias", "bias gradient", "dJ/db = W^T dJ/dz 1 / ndata", "b (a gradient must have it)"),
-            ("y-shape", "y", "layer output", "y = f(z) is in R^{ny x nx}", "y = f(W x + b)"),
-            ("dx-shape", "dx", "input gradient", "dJ/dx is in R^{ny x ndata}", "autograd's dJ/dx"),
+        for name, key, where, printed, what, quote in (
+            (
+                "bias",
+                "bias",
+                "bias gradient",
+                "dJ/db = W^T dJ/dz 1 / ndata",
+                "b (a gradient must have it)",
+                "∂J ∂b = W T · ∂J ∂z · 1ndata / ndata ∈ Rny",
+            ),
+            ("y-shape", "y", "layer output", "y = f(z) is in R^{ny x nx}", "y = f(W x + b)", "y = f(z) ∈ Rny×nx"),
+            (
+                "dx-shape",
+                "dx",
+                "input gradient",
+                "dJ/dx is in R^{ny x ndata}",
+                "autograd's dJ/dx",
+                "∂J ∂x = W T · ∂J ∂z ∈ Rny×ndata",
+            ),
         )
     ),
 )

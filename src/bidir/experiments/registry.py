@@ -28,6 +28,10 @@ class Experiment:
     variants: dict = field(default_factory=dict)  # other settings its claims need: {label: {setting: value}}
     variant_hours: dict = field(default_factory=dict)  # {label: hours} where a variant costs other than ``hours``
     figures: dict = field(default_factory=dict)  # figure file stem -> the paper's figure it reproduces
+    # the settings the paper used, {setting: (value, where the paper says so)}; a setting not named here is one the
+    # paper leaves open (our choice, or one that only changes speed): a run is at the paper's settings when it has
+    # every value named here
+    paper: dict = field(default_factory=dict)
     # metrics -> {row: {column: value}}: the run's main measurements, for the report's side-by-side table of its
     # runs (None: the claims' measured values, one row per run)
     table: Callable | None = None
@@ -38,7 +42,7 @@ EXPERIMENTS: dict[str, Experiment] = {}
 
 def experiment(name: str, description: str, config: type, quick: dict | None = None, **details):
     """Register ``run(config, ctx) -> metrics`` as experiment ``name`` (``details``: claims, hours, seeded,
-    variants, figures, table; see :class:`Experiment`)."""
+    variants, figures, paper, table; see :class:`Experiment`)."""
 
     def register(fn):
         EXPERIMENTS[name] = Experiment(name, description, config, dict(quick or {}), fn, **details)

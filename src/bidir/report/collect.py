@@ -19,15 +19,15 @@ from pathlib import Path
 
 from ..errors import InvalidInputError
 from ..experiments import EXPERIMENTS
-from ..experiments.claims import PAPERS, VERDICTS, Claim, judge, verdict
+from ..experiments.claims import ORIGINS, PAPERS, VERDICTS, Claim, conclude, judge
 from ..io import jsonable
 from ..run_folder import ATTEMPTS
-from ..runner import changed_settings
-from ..stats import mean_std, one_sample_p
+from ..runner import changed_settings, paper_differences
+from ..stats import interval, mean_std, one_sample_p
 
 __all__ = ["Run", "ClaimRow", "Report", "collect", "fmt", "ORDER"]
 
-ORDER = ("reproduced", "beaten", "short", "contradicted", "not comparable", "not run")
+ORDER = ("reproduced", "beaten", "short", "contradicted", "inconclusive", "not comparable", "not run")
 
 
 @dataclass
@@ -71,13 +71,19 @@ class Run:
         """The run's figures that are in its folder as PNG images (a missing or damaged one is a listed problem)."""
         return [self.folder / f for f in self.results.get("figures", []) if _is_png(self.folder / f)]
 
+    @property
+    def differences(self) -> dict:
+        """Its settings that differ from the paper's: {setting: (ours, the paper's)}."""
+        exp = EXPERIMENTS.get(self.experiment)
+        return paper_differences(exp, self.results["config"]) if exp else {}
+
     def claim(self, claim: Claim) -> dict:
-        """The run's row for ``claim``: as the run judged it, or judged now from its metrics if the run predates it."""
-        for row in self.results.get("claims", []):
-            if row["id"] == claim.id:
-                return row
-        row = judge(claim, self.results["metrics"], self.quick, self.changed, self.results["config"])
-        return {**row, "why": (row["why"] + "; " if row["why"] else "") + "judged by the report from results.json"}
+        """The run's row for ``claim``, judged now from its stored metrics by today's claim (its quote, measure and
+        rule); a run whose results.json predates the claim says so."""
+        row = judge(claim, self.results["metrics"], self.quick, self.differences, self.results["config"])
+        if not any(r.get("id") == claim.id for r in self.results.get("claims", [])):
+            row["why"] = (row["why"] + "; " if row["why"] else "") + OLDER
+        return row
 
 
 @dataclass
@@ -89,8 +95,9 @@ class ClaimRow:
     verdict: str
     measured: str
     why: str = ""
-    runs: list = field(default_factory=list)  # the run folders that judged it comparably
+    runs: list = field(default_factory=list)  # the run folders behind the verdict (at the paper's settings)
     p_value: float | None = None
+    ours: list = field(default_factory=list)  # runs at other settings: {"settings", "measured", "verdict", "runs"}
 
 
 @dataclass
@@ -105,8 +112,17 @@ class Report:
 
     @property
     def counts(self) -> dict:
-        """How many claims got each verdict (``not run`` included)."""
-        return {v: sum(r.verdict == v for r in self.rows) for v in ORDER}
+        """How many of the papers' own claims (origin "paper") got each verdict (``not run`` included)."""
+        return {v: sum(r.verdict == v for r in self.rows if r.claim.origin == "paper") for v in ORDER}
+
+    def origins(self) -> list[dict]:
+        """Per origin of claim (paper, erratum, extension, ours): what it means, and its verdicts' counts."""
+        out = []
+        for origin, meaning in ORIGINS.items():
+            rows = [r for r in self.rows if r.claim.origin == origin]
+            counts = {v: sum(r.verdict == v for r in rows) for v in ORDER}
+            out.append({"origin": origin, "meaning": meaning, "total": len(rows), "counts": counts})
+        return out
 
     @property
     def quick(self) -> bool:
@@ -119,7 +135,7 @@ class Report:
         for key, title in PAPERS.items():
             rows = [r for r in self.rows if r.claim.paper == key]
             names = list(dict.fromkeys(r.experiment for r in rows))
-            counts = {v: sum(r.verdict == v for r in rows) for v in ORDER}
+            counts = {v: sum(r.verdict == v for r in rows if r.claim.origin == "paper") for v in ORDER}
             out.append({"key": key, "title": title, "rows": rows, "counts": counts, "experiments": names})
         return out
 
@@ -312,33 +328,96 @@ def _row(claim: Claim, experiment: str, runs: list, not_run: str) -> ClaimRow:
     judged = [(run, run.claim(claim)) for run in runs]
     comparable = [(run, row) for run, row in judged if row["verdict"] != "not comparable"]
     if not comparable:
-        if not judged:
-            return ClaimRow(claim, experiment, "not run", "", not_run)
-        if claim.variant and not any(_is_variant(run, experiment, claim.variant) for run in runs):
-            hours = EXPERIMENTS[experiment].variant_hours.get(claim.variant, EXPERIMENTS[experiment].hours)
-            why = f"its {claim.variant} run ({experiment}-{claim.variant}) is not here: {_hours(hours)} on 2 cores"
-            return ClaimRow(claim, experiment, "not run", "", why)
-        measured = [(run, row) for run, row in judged if row["measured"] is not None] or judged
-        shown = "; ".join(
-            f"{fmt(row['measured'])}" + (f" ({run.name})" if len(judged) > 1 else "") for run, row in measured
-        )
-        whys = "; ".join(dict.fromkeys(row["why"] for _, row in measured))
-        return ClaimRow(claim, experiment, "not comparable", shown, whys)
+        return _not_comparable(claim, experiment, runs, judged, not_run)
+    if not claim.trained:
+        return _exact(claim, experiment, comparable)
+    groups = {}
+    for run, row in _one_per_seed(claim, experiment, comparable):
+        groups.setdefault(row["settings"], []).append((run, row))
+    ours = [_over_seeds(claim, group) | {"settings": s} for s, group in groups.items() if s != PAPERS_OWN]
+    if PAPERS_OWN not in groups:
+        why = "no run at the paper's settings" + (" (ours beside it)" if ours else "")
+        return ClaimRow(claim, experiment, "not run", "", why, ours=ours)
+    f = _over_seeds(claim, groups[PAPERS_OWN])
+    return ClaimRow(claim, experiment, f["verdict"], f["measured"], f["why"], f["runs"], f["p"], ours)
+
+
+PAPERS_OWN = "the paper's"  # a judged row's settings at the paper's settings
+
+
+def _not_comparable(claim: Claim, experiment: str, runs: list, judged: list, not_run: str) -> ClaimRow:
+    if not judged:
+        return ClaimRow(claim, experiment, "not run", "", not_run)
+    if claim.variant and not any(_is_variant(run, experiment, claim.variant) for run in runs):
+        hours = EXPERIMENTS[experiment].variant_hours.get(claim.variant, EXPERIMENTS[experiment].hours)
+        why = f"its {claim.variant} run ({experiment}-{claim.variant}) is not here: {_hours(hours)} on 2 cores"
+        return ClaimRow(claim, experiment, "not run", "", why)
+    measured = [(run, row) for run, row in judged if row["measured"] is not None] or judged
+    shown = "; ".join(dict.fromkeys(fmt(row["measured"]) for _, row in measured))
+    whys = "; ".join(dict.fromkeys(row["why"] for _, row in measured))
+    return ClaimRow(claim, experiment, "not comparable", shown, whys)
+
+
+def _exact(claim: Claim, experiment: str, comparable: list) -> ClaimRow:
+    """A deterministic claim: judged exactly in every run; the runs agree, or the disagreement is the verdict."""
     names = [run.name for run, _ in comparable]
-    values = [row["measured"] for _, row in comparable]
+    values = {json.dumps(row["measured"], sort_keys=True): row for _, row in comparable}
+    verdicts = {row["verdict"] for _, row in comparable}
     if len(values) == 1:
-        return ClaimRow(claim, experiment, comparable[0][1]["verdict"], fmt(values[0]), "", names)
-    if all(_numeric(v) for v in values):
+        shown = fmt(comparable[0][1]["measured"]) + (f" (all {len(names)} runs)" if len(names) > 1 else "")
+    else:
+        shown = "; ".join(f"{fmt(row['measured'])} ({run.name})" for run, row in comparable)
+    if len(verdicts) == 1:
+        return ClaimRow(claim, experiment, verdicts.pop(), shown, "", names)
+    agree = sum(row["verdict"] in ("reproduced", "beaten") for _, row in comparable)
+    return ClaimRow(claim, experiment, "inconclusive", shown, f"reproduced in {agree} of {len(names)} runs", names)
+
+
+def _one_per_seed(claim: Claim, experiment: str, comparable: list) -> list:
+    """One run per seed and settings (the claim's own variant first, then by folder name): runs of one seed are not
+    independent evidence."""
+
+    def rank(item):
+        run = item[0]
+        own = _is_variant(run, experiment, claim.variant) if claim.variant else not _any_variant(run, experiment)
+        return (not own, run.name)
+
+    kept, seen = [], set()
+    for run, row in sorted(comparable, key=rank):
+        key = (run.results.get("seed"), row["settings"])
+        if key not in seen:
+            seen.add(key)
+            kept.append((run, row))
+    return sorted(kept, key=lambda item: item[0].name)
+
+
+def _any_variant(run: Run, experiment: str) -> bool:
+    return any(_is_variant(run, experiment, label) for label in EXPERIMENTS[experiment].variants)
+
+
+def _over_seeds(claim: Claim, group: list) -> dict:
+    """The verdict of a trained claim over a group of runs at the same settings, one per seed (a per-seed measure
+    gives each run's seeds): verdict, why, the shown value with its interval, the runs, the paired test."""
+    values = [v for _, row in group for v in (row["measured"] if claim.per_seed else [row["measured"]])]
+    verdict, why = conclude(claim, values)
+    names = [run.name for run, _ in group]
+    numeric = all(_numeric(v) for v in values)
+    if numeric and len(values) > 1:
         mean, std = mean_std(values)
-        p = one_sample_p(values) if claim.paired else None  # paired measures: the paired t-test of the differences
-        shown = f"{fmt(mean)} ± {fmt(std)} (mean ± std of {len(values)} runs)"
-        return ClaimRow(claim, experiment, verdict(claim, mean), shown, "", names, p)
-    verdicts = [row["verdict"] for _, row in comparable]
-    shown = "; ".join(f"{name}: {fmt(v)}" for name, v in zip(names, values, strict=True))
-    if len(set(verdicts)) == 1:
-        return ClaimRow(claim, experiment, verdicts[0], shown, "", names)
-    agree = sum(v in ("reproduced", "beaten") for v in verdicts)
-    return ClaimRow(claim, experiment, "short", shown, f"reproduced in {agree} of {len(verdicts)} runs", names)
+        lo, hi = interval(values)
+        shown = f"{fmt(mean)} ± {fmt(std)} (n = {len(values)}; 95% interval [{fmt(lo)}, {fmt(hi)}])"
+    elif len(values) == 1:
+        shown = fmt(values[0]) + " (n = 1)"
+    else:
+        shown = "; ".join(fmt(v) for v in values) + f" (n = {len(values)})"
+    p = one_sample_p(values) if claim.paired and numeric and len(values) > 1 else None
+    older = [run.name for run, row in group if row["why"].endswith(OLDER)]
+    if older:
+        why += f"; {', '.join(older)} {OLDER}"
+    return {"verdict": verdict, "why": why, "measured": shown, "runs": names, "p": p}
+
+
+OLDER = "judged from the stored metrics of an older run"
 
 
 def fmt(value, width: int = 160) -> str:

@@ -24,6 +24,16 @@ from .collect import ORDER, Report, collect, fmt
 __all__ = ["FORMATS", "render", "render_readme_table", "write_report"]
 
 FORMATS = {"html": "REPORT.html", "md": "REPORT.md"}
+RULE = (
+    "Exact and structural claims are judged in every run, exactly, within the tolerance printed beside the paper's "
+    "value. A claim that depends on training depends on the seed: it is judged over at least 3 independent seeds "
+    "(one run per seed) at the paper's settings, from the 95% Student-t interval of the mean: reproduced when the "
+    "whole interval lies within the paper's value +- its tolerance (or on the paper's side of a bound), beaten or "
+    "short when it lies wholly beyond, contradicted when it lies wholly on the other side of a bound, and "
+    "inconclusive when it crosses a line or fewer than 3 seeds ran. Paired claims (two methods from the same "
+    "initial weights) are judged on the per-seed differences, and their paired t-test is printed. Runs at other "
+    "settings than the paper's are shown as ours, with the difference, and give no verdict."
+)
 
 
 def _environment() -> Environment:
@@ -37,6 +47,7 @@ def _environment() -> Environment:
     )
     env.filters["fmt"] = fmt
     env.filters["paper"] = paper_value
+    env.filters["short"] = lambda text, width=140: text if len(text) <= width else text[: width - 1].rstrip() + "…"
     env.filters["cell"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
     env.filters["clock"] = lambda seconds: str(_dt.timedelta(seconds=round(seconds)))
     return env
@@ -90,7 +101,9 @@ def _context(report: Report, fmt_: str, base: Path) -> dict:
         "root": report.root.name,
         "quick": report.quick,
         "counts": report.counts,
-        "total": len(report.rows),
+        "total": sum(r.claim.origin == "paper" for r in report.rows),
+        "origins": report.origins(),
+        "rule": RULE,
         "order": ORDER,
         "papers": sections,
         "beyond": {n: _runs(report, n, fmt_, base) for n in beyond},
