@@ -56,7 +56,7 @@ def test_whole_permutation_memory_is_degenerate():
     # Encoding all 16 pairs: every entry of M is a multiple of 8 with a zero row, so every
     # pair sits on a tie somewhere; none is stored strictly.
     X, Y = table_i()
-    assert int(stored_pairs(X, Y, strict=True).sum()) == 0
+    assert int(stored_pairs(X, Y, ties="strict").sum()) == 0
     assert (hebbian_matrix(X, Y)[2] == 0).all()
 
 

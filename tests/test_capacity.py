@@ -43,10 +43,10 @@ def test_a_tie_on_the_y_side_is_not_strict_storage():
 
     X, Y = torch.tensor([[1.0, -1.0]]), torch.tensor([[1.0, 1.0]])
     M = torch.tensor([[1.0, 0.0], [-1.0, 0.0]])
-    assert stored_pairs(X, Y, M, strict=True).tolist() == [False]
-    assert stored_pairs(X, Y, M, strict=False).tolist() == [True]
+    assert stored_pairs(X, Y, M, ties="strict").tolist() == [False]
+    assert stored_pairs(X, Y, M, ties="keep").tolist() == [True]
     bam = BAM(2, 2)
     bam.M.copy_(M)
     assert bam.is_fixed_point(X, Y, strict=True).tolist() == [False]
     assert bam.is_fixed_point(X, Y, strict=False).tolist() == [True]
-    assert stored_pairs(Y, X, M.T, strict=True).tolist() == [False]  # the same tie, now on the X side
+    assert stored_pairs(Y, X, M.T, ties="strict").tolist() == [False]  # the same tie, now on the X side

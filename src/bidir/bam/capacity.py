@@ -81,7 +81,7 @@ def recall_rate(
     y0 = threshold_update(keys @ M, torch.full_like(Y, off_value(coding)), ty, coding)
     r = bidirectional_recall(M, keys, y0, tx, ty, coding, mode=mode, k=k, max_steps=max_steps, generator=generator)
     exact = (r.x == X).all(-1) & (r.y == Y).all(-1)
-    fixed = fixed_point_mask(X, Y, M, tx, ty, strict=False)  # eq (5) literally: a tie keeps the state
+    fixed = fixed_point_mask(X, Y, M, tx, ty, ties="keep")  # eq (5) literally: a tie keeps the state
     return {
         "recall_rate": exact.float().mean().item(),
         "stored_rate": fixed.float().mean().item(),
@@ -110,26 +110,27 @@ def capacity_sweep(
 
 
 @torch.no_grad()
-def stored_pairs(X, Y, M=None, strict: bool = True) -> torch.Tensor:
+def stored_pairs(X, Y, M=None, ties: str = "strict") -> torch.Tensor:
     """Which pairs (X_k, Y_k) are bidirectional fixed points of M (default: their own eq 16 matrix).
 
-    strict=True requires every input strictly on the right side of zero (no ties).
+    ``ties``: how a zero recall sum is read (:data:`~bidir.bam.dynamics.TIES`); "strict" requires every input
+    strictly on the right side of zero.
     """
     X = as_patterns(X, "X", coding="bipolar", dtype=torch.float64)
     Y = as_patterns(Y, "Y", coding="bipolar", dtype=torch.float64)
     if X.shape[0] != Y.shape[0]:
         raise InvalidInputError(f"X and Y must hold the same number of pairs, got {X.shape[0]} and {Y.shape[0]}")
     M = hebbian_matrix(X, Y) if M is None else torch.as_tensor(M, dtype=torch.float64)
-    return _fixed(X, Y, M, strict)
+    return _fixed(X, Y, M, ties)
 
 
-def _fixed(X, Y, M, strict):
+def _fixed(X, Y, M, ties):
     """Bipolar pairs stored as fixed points of M with zero thresholds (the paper's BAMs)."""
-    return fixed_point_mask(X, Y, M, 0.0, 0.0, strict)
+    return fixed_point_mask(X, Y, M, 0.0, 0.0, ties)
 
 
 @torch.no_grad()
-def largest_stored_subset(X, Y, strict: bool = True, chunk: int = 8192) -> dict:
+def largest_stored_subset(X, Y, ties: str = "strict", chunk: int = 8192) -> dict:
     """Exhaustive search: the largest subsets S whose Hebbian matrix stores every pair in S.
 
     Checks all 2^m subsets (m <= 20), vectorised in chunks. Returns the size, how many
@@ -145,7 +146,7 @@ def largest_stored_subset(X, Y, strict: bool = True, chunk: int = 8192) -> dict:
         codes = torch.arange(start, min(start + chunk, 2**m))
         S = ((codes.unsqueeze(1) & bits) > 0).to(torch.float64)  # (c, m) subset indicators
         M = torch.einsum("ki,sk,kj->sij", X, S, Y)  # eq (16) per subset
-        ok = _fixed(X.unsqueeze(0), Y.unsqueeze(0), M, strict)  # (c, m)
+        ok = _fixed(X.unsqueeze(0), Y.unsqueeze(0), M, ties)  # (c, m)
         valid = (ok | (S == 0)).all(1)
         sizes = torch.where(valid, S.sum(1), torch.zeros(()))
         top = int(sizes.max())
@@ -158,7 +159,7 @@ def largest_stored_subset(X, Y, strict: bool = True, chunk: int = 8192) -> dict:
 
 
 @torch.no_grad()
-def greedy_stored_subset(X, Y, order=None, strict: bool = True) -> list[int]:
+def greedy_stored_subset(X, Y, order=None, ties: str = "strict") -> list[int]:
     """Add pairs one by one (in ``order``), keeping each that leaves every kept pair stored.
 
     A lower bound on the largest storable subset where the exhaustive search is too big.
@@ -172,6 +173,6 @@ def greedy_stored_subset(X, Y, order=None, strict: bool = True) -> list[int]:
         i = int(i)
         trial = M + X[i : i + 1].T @ Y[i : i + 1]
         idx = kept + [i]
-        if bool(_fixed(X[idx], Y[idx], trial, strict).all()):
+        if bool(_fixed(X[idx], Y[idx], trial, ties).all()):
             kept, M = idx, trial
     return kept

@@ -28,10 +28,11 @@ from dataclasses import dataclass
 
 import torch
 
-from ..validation import CODINGS
+from ..validation import CODINGS, check_choice
 
 __all__ = [
     "MODES",
+    "TIES",
     "off_value",
     "threshold_update",
     "masked_update",
@@ -71,20 +72,28 @@ def energy_bound(M, threshold_x, threshold_y) -> torch.Tensor:
     return -M.abs().sum((-2, -1)) - threshold_x.abs().sum() - threshold_y.abs().sum()
 
 
-def fixed_point_mask(x, y, M, threshold_x, threshold_y, strict: bool = True) -> torch.Tensor:
+TIES = {  # how a neuron whose input equals its threshold (a zero recall sum) is read when checking a fixed point
+    "strict": "a zero sum fails: every input strictly on its state's side",
+    "keep": "a zero sum keeps the neuron's state, as eq (5) says",
+    "off": "a zero sum turns the neuron off (sign(0) = -1)",
+}
+
+
+def fixed_point_mask(x, y, M, threshold_x, threshold_y, ties: str = "strict") -> torch.Tensor:
     """Whether each (x, y) is a bidirectional fixed point of eq (5): every neuron's input on its state's side.
 
-    ``strict=True`` demands every input strictly on the right side of the threshold (no ties);
-    ``strict=False`` applies eq (5) literally, where a tie keeps the state (so M = 0 makes every pair a
-    fixed point). Works for either coding ('on' is 1 in both).
+    ``ties`` (see ``TIES``): "strict" demands every input strictly on the right side of the threshold; "keep"
+    applies eq (5) literally, where a tie keeps the state (so M = 0 makes every pair a fixed point); "off" reads a
+    tie as off. Works for either coding ('on' is 1 in both).
     """
+    check_choice(ties, "ties", tuple(TIES))
     o_y = x @ M - threshold_y
     o_x = y @ M.transpose(-2, -1) - threshold_x
     ok_y = torch.where(y == 1, o_y > 0, o_y < 0)
     ok_x = torch.where(x == 1, o_x > 0, o_x < 0)
-    if not strict:
-        ok_y |= o_y == 0
-        ok_x |= o_x == 0
+    if ties != "strict":
+        ok_y |= (o_y == 0) & ((y != 1) if ties == "off" else True)
+        ok_x |= (o_x == 0) & ((x != 1) if ties == "off" else True)
     return ok_y.all(-1) & ok_x.all(-1)
 
 

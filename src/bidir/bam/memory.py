@@ -164,7 +164,7 @@ class BAM(BidirModule):
         state, so e.g. M = 0 makes every pair a fixed point.
         """
         x, y = self._pairs(x, y)
-        return fixed_point_mask(x, y, self.M, self.threshold_x, self.threshold_y, strict)
+        return fixed_point_mask(x, y, self.M, self.threshold_x, self.threshold_y, "strict" if strict else "keep")
 
     # ----------------------------------------------------------------- recall
     @torch.no_grad()

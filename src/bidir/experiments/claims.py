@@ -96,7 +96,8 @@ class Claim:
     variant: str = ""  # the experiment's variant run that measures it (Experiment.variants; "" = the default run)
     paired: bool = False  # the measure is a per-seed difference of two methods (reproduce --seeds: paired test)
     per_seed: bool = False  # the measure is a list, one value per seed the run trained (its own seeds setting)
-    check: Callable[[Any], bool] | None = None  # for 'holds': decides from the measured value (default: bool)
+    # for 'holds': decides from the measured value (default: bool), or gives the verdict itself as a string
+    check: Callable[[Any], bool | str] | None = None
     failing: str = "contradicted"  # the verdict of a failed equal / at_most / at_least / holds: or "short"
 
     def __post_init__(self):
@@ -140,6 +141,8 @@ def verdict(claim: Claim, measured) -> str:
         return _target(claim, measured)
     if c == "holds":
         ok = claim.check(measured) if claim.check is not None else bool(measured)
+        if isinstance(ok, str):  # a check that gives the verdict itself (reproduced, contradicted, inconclusive)
+            return ok
     elif c == "equal":
         ok = _equal(measured, p, claim.tolerance)
     elif c == "at_most":
