@@ -1,6 +1,7 @@
 """One module per paper figure or table; importing this package registers them all."""
 
 from .registry import EXPERIMENTS, Experiment, experiment  # noqa: I001  (first: the modules below register)
+from .untestable import UNTESTABLE, Untestable
 from . import (
     abam,
     bam_capacity,
@@ -21,6 +22,8 @@ from . import (
 
 __all__ = [
     "EXPERIMENTS",
+    "UNTESTABLE",
+    "Untestable",
     "Experiment",
     "experiment",
     "abam",

@@ -45,6 +45,19 @@ class Config:
 
 CLAIMS = (
     Claim(
+        id="note-eq1-shapes",
+        paper="note",
+        source="eq 1",
+        origin="erratum",
+        quote="z = W Tx + b (1) y = f(z) (2) where W ∈ Rm×n and b, z ∈ Rm.",
+        statement="z = W^T x + b with W in R^{m x n}, x in R^n and z in R^m: the shapes fit",
+        paper_value="the shapes fit",
+        measure="slips.eq1",
+        compare="holds",
+        metric="whether W^T x is defined for W in R^{m x n}, x in R^n, m != n (z = W x is, in R^m)",
+        check=lambda v: v["W^T x defined"],
+    ),
+    Claim(
         id="note-engine-equals-autograd",
         quote="Back propagation is then a 4-line derivation.",
         paper="note",
@@ -110,7 +123,10 @@ def run(cfg: Config, ctx) -> dict:
     _plot(ctx, rows)
     slips = appendix_slips(cfg, g)
     for name, s in slips.items():
-        ctx.log(f"appendix {name}: the note's shape {s['appendix_shape']}, the calculus {s['measured_shape']}")
+        if name == "eq1":
+            ctx.log(f"eq (1) as printed: W^T x with W {s['W']} and x {s['x']} defined: {s['W^T x defined']}")
+        else:
+            ctx.log(f"appendix {name}: the note's shape {s['appendix_shape']}, the calculus {s['measured_shape']}")
     return {"networks": rows, "max_relative_difference": worst, "slips": slips}
 
 
@@ -167,7 +183,18 @@ def appendix_slips(cfg: Config, g: torch.Generator) -> dict:
         },
         "y": {"appendix_shape": [ny, nx], "measured_shape": list(y.shape)},
         "dx": {"appendix_shape": [ny, ndata], "measured_shape": list(dx.shape)},
+        "eq1": _eq1(W.detach(), x.detach()[:, 0]),
     }
+
+
+def _eq1(W: torch.Tensor, x: torch.Tensor) -> dict:
+    """Eq (1) as printed, z = W^T x + b with W in R^{m x n} and x in R^n: is the product defined (m != n)?"""
+    m, n = W.shape
+    try:
+        z = W.T @ x
+    except RuntimeError:
+        z = None
+    return {"W": [m, n], "x": [n], "W^T x defined": z is not None, "W x": list((W @ x).shape)}
 
 
 def _plot(ctx, rows: list[dict]) -> None:

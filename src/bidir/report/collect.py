@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InvalidInputError
-from ..experiments import EXPERIMENTS
+from ..experiments import EXPERIMENTS, UNTESTABLE
 from ..experiments.claims import ORIGINS, PAPERS, VERDICTS, Claim, conclude, judge
 from ..io import jsonable
 from ..run_folder import ATTEMPTS
@@ -136,7 +136,17 @@ class Report:
             rows = [r for r in self.rows if r.claim.paper == key]
             names = list(dict.fromkeys(r.experiment for r in rows))
             counts = {v: sum(r.verdict == v for r in rows if r.claim.origin == "paper") for v in ORDER}
-            out.append({"key": key, "title": title, "rows": rows, "counts": counts, "experiments": names})
+            untestable = [u for u in UNTESTABLE if u.paper == key]
+            out.append(
+                {
+                    "key": key,
+                    "title": title,
+                    "rows": rows,
+                    "counts": counts,
+                    "experiments": names,
+                    "untestable": untestable,
+                }
+            )
         return out
 
     def beyond(self) -> list[str]:
