@@ -84,6 +84,18 @@ CLAIMS = (
         tolerance=1e-4,
     ),
     Claim(
+        id="kosko-competitive-synapses",
+        quote="Then the weight mij converges exponentially quickly to the input activation ax i .",
+        paper="kosko",
+        source="eq 43",
+        statement="under competitive learning a winning Y neuron's synapses m_ij converge to the input activations a_x",
+        paper_value=0.0,
+        measure="competitive.synapse_gap_end",
+        compare="equal",
+        metric="max |m_ij - a_x_i| over the winning neurons' synapses at the end of the trajectories",
+        tolerance=1e-4,
+    ),
+    Claim(
         id="kosko-discrete-abam-stable",
         quote=(
             "is bidirectionally stable for threshold or threshold- like neurons and for asynchronous or "

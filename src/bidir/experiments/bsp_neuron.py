@@ -175,6 +175,41 @@ CLAIMS = (
         measure="parameter_distance_to_J.k15",
         compare="equal",
     ),
+    *(
+        Claim(
+            id=f"jiang-k11-{word}-than-k15",
+            quote="This leads to an intuitive conclusion: the influence of directly coupled parameters (e.g., k 11 ) "
+            "on system variables (e.g., J) is more immediate and pronounced, while parameters involved in multi-stage "
+            "indirect dependencies (e.g., k 15 ) exhibit weaker impacts due to transmission attenuation.",
+            paper="jiang",
+            source="sec 3.2",
+            statement=f"a 1% step in k11 moves J {words} than the same step in k15",
+            paper_value=1.0,
+            measure=lambda m, i=i: abs(m["parameter_response"]["k11"][i]) / abs(m["parameter_response"]["k15"][i]),
+            compare="at_least",
+            metric=f"|J's departure after a 1% step in k11| / the same for k15, {when} (above 1: k11 {word})",
+        )
+        for i, (word, words, when) in enumerate(
+            (
+                ("sooner", "sooner (more immediately)", "at t = 0.5"),
+                ("further", "further (more pronounced)", "at t = horizon, near the new rest point"),
+            )
+        )
+    ),
+    Claim(
+        id="jiang-eq15-monotone",
+        quote="Specifically, B 0 is positively correlated with K 1 ; as K 1 increases monotonically. Conversely, B 0 "
+        "is negatively correlated with K 2 and K 3 ; an increase in either K 2 or K 3 results in a monotonic "
+        "decrease in B 0 .",
+        paper="jiang",
+        source="eq 15",
+        statement="the fixed point B0 rises with K1 and falls with K2 and with K3",
+        paper_value="up in K1, down in K2 and K3",
+        measure="fixed_point.monotone",
+        compare="holds",
+        metric="signs of B0's steps (Newton) along a grid of each rate, the others at the config's: +1 rising",
+        check=lambda v: set(v["k1"]) == {1} and set(v["k2"]) == {-1} and set(v["k3"]) == {-1},
+    ),
     Claim(
         id="jiang-regimes",
         origin="ours",
@@ -238,6 +273,7 @@ def run(cfg: Config, ctx) -> dict:
         },
         "causal_invariance": causal["invariant"],
         "parameter_distance_to_J": causal["parameter_distance_to_J"],
+        "parameter_response": causal["parameter_response"],
         "influence_on_J": causal["influence_on_J"],
         "paper": {
             "fig5": "causal distances of corresponding elements are symmetric between the forward and reverse "
@@ -313,9 +349,28 @@ def fixed_points(cfg: Config, rates, b0, ctx) -> dict:
             "eq15": fixed_point_approx(*rates)[0].item(),
             "eq15_max_relative_error_with_jitter": rel_err,
             "jitter": cfg.jitter,
+            "monotone": _monotone(cfg),
         },
         "adjoint_max_abs_difference": adjoint_gap,
     }
+
+
+GRID = (0.5, 0.75, 1.0, 1.5, 2.0)  # each rate times these, the others at the config's (where B0 is stable)
+
+
+def _monotone(cfg: Config) -> dict:
+    """Eq (15)'s reading: the signs of B0's steps (Newton's fixed point) along a grid of each rate."""
+    out = {}
+    for name in ("k1", "k2", "k3"):
+        b0 = []
+        for factor in GRID:
+            k = {"k1": cfg.k1, "k2": cfg.k2, "k3": cfg.k3} | {name: getattr(cfg, name) * factor}
+            if not HOPF_RATIO < k["k2"] / k["k1"] < 1:
+                continue  # no positive stable fixed point to compare
+            rates = uniform_rates(1, 5, k["k1"], k["k2"], k["k3"], dtype=torch.float64)
+            b0.append(fixed_point(*rates)[0, 0].item())
+        out[name] = [int(np.sign(b - a)) for a, b in zip(b0, b0[1:], strict=False)]
+    return out
 
 
 def neuron_responses(cfg: Config, b0, ctx) -> dict:
@@ -358,6 +413,8 @@ def causal_distances(cfg: Config, b0, ctx) -> dict:
     invariant["whole neuron"] = bool(np.array_equal(full_r, full_f.T))
     ranking = system.influence("J", dict(zip(ELEMENTS, b0.tolist(), strict=True)), horizon=1.0)
     pdist = system.parameter_distances()
+    state = dict(zip(ELEMENTS, b0.tolist(), strict=True))
+    response = {p: system.parameter_response(p, "J", state, (0.5, cfg.horizon)) for p in ("k11", "k15")}
     ctx.log(
         f"causal distance invariance d_rev(b,a) = d_fwd(a,b): {invariant}; influence on J: "
         + ", ".join(f"{r['source']} (d={r['distance']}, {r['strength']:.3g})" for r in ranking)
@@ -368,6 +425,7 @@ def causal_distances(cfg: Config, b0, ctx) -> dict:
         "whole_reverse": full_r,
         "invariant": invariant,
         "parameter_distance_to_J": {p: pdist[p]["J"] for p in ("k11", "k15", "k31", "k21")},
+        "parameter_response": response,
         "influence_on_J": ranking,
     }
 

@@ -59,4 +59,12 @@ UNTESTABLE = (
         why="not measured yet: it compares the epoch curves of two runs (method 1 on MNIST and on Fashion-MNIST), and "
         "the report judges claims within a run; both curves are in bsp-mnist's figures",
     ),
+    Untestable(
+        paper="jiang",
+        source="sec 5",
+        quote="Experimental results confirm that adjusting parameters closer (in causal distance) to G 1 leads to more "
+        "pronounced training responses, validating the local efficiency of the BSP method.",
+        why="the paper does not say which parameters, responses or experiment; the neuron's own version (a step in "
+        "k11 against one in k15) is claimed and measured (jiang-k11-sooner-than-k15, jiang-k11-further-than-k15)",
+    ),
 )
