@@ -257,8 +257,8 @@ def test_reproduce_skips_finished_runs_resumes_unfinished_ones_and_writes_the_re
     assert out.exit_code == 0, out.output
     assert "[1/3] note-engine: elapsed 0:00:00, about" in out.output  # cheapest first, with an estimate
     log = {e["folder"]: e["status"] for e in json.loads((tmp_path / "reproduce.json").read_text())["runs"]}
-    assert log["note-engine"] == "finished (claims: 3 contradicted, 1 reproduced)"
-    assert log["abam"] == "finished (claims: 4 reproduced)"
+    assert log["note-engine"] == "finished (claims: 4 contradicted, 1 reproduced)"  # four errata confirmed
+    assert log["abam"] == "finished (claims: 5 reproduced)"
     assert log["style-emnist"].startswith("not run: the emnist-letters files are not in the data folder")
     before = (tmp_path / "abam" / "results.json").read_bytes()
     (tmp_path / "note-engine" / "results.json").unlink()  # an unfinished run: its manifest, no results

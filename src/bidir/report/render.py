@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from .. import __version__
 from ..errors import InvalidInputError
 from ..experiments import EXPERIMENTS
+from ..experiments.claims import describe
 from ..io import write_text_atomic
 from ..run_folder import check_out
 from .collect import ORDER, Report, collect, fmt
@@ -47,6 +48,7 @@ def _environment() -> Environment:
     )
     env.filters["fmt"] = fmt
     env.filters["paper"] = paper_value
+    env.filters["describe"] = describe
     env.filters["short"] = lambda text, width=140: text if len(text) <= width else text[: width - 1].rstrip() + "…"
     env.filters["cell"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
     env.filters["clock"] = lambda seconds: str(_dt.timedelta(seconds=round(seconds)))
@@ -78,6 +80,7 @@ def _run_view(run, fmt_: str, base: Path) -> dict:
         "changed": run.changed,
         "config": json.dumps(run.results.get("config", {}), indent=1),
         "versions": run.results.get("versions", {}),
+        "differences": run.differences,
         "device": last.get("device", run.results.get("device", "")),
         "threads": last.get("threads"),
         "commit": (git.get("commit") or "")[:12] + (" (uncommitted changes)" if git.get("dirty") else ""),
@@ -90,8 +93,15 @@ def _run_view(run, fmt_: str, base: Path) -> dict:
     }
 
 
+def _environment_of(report: Report) -> dict:
+    """The versions most runs share: the report prints them once and, per run, only what differs."""
+    seen = [json.dumps(r.results.get("versions", {}), sort_keys=True) for r in report.runs]
+    return json.loads(max(set(seen), key=seen.count)) if seen else {}
+
+
 def _context(report: Report, fmt_: str, base: Path) -> dict:
     papers = report.papers()
+    environment = _environment_of(report)
     beyond = report.beyond()
     sections = []
     for paper in papers:
@@ -107,6 +117,7 @@ def _context(report: Report, fmt_: str, base: Path) -> dict:
         "order": ORDER,
         "papers": sections,
         "beyond": {n: _runs(report, n, fmt_, base) for n in beyond},
+        "environment": environment,
         "descriptions": {n: e.description for n, e in EXPERIMENTS.items()},
         "not_run": report.not_run,
         "problems": report.problems,
