@@ -240,26 +240,43 @@ def test_report_refuses_a_folder_without_runs_in_one_line(tmp_path):
 
 
 # -- reproduce -------------------------------------------------------------------------------
-def test_the_plan_runs_cheapest_first_with_seeds_and_variants():
-    runs = plan(seeds=3)
-    assert [r.hours for r in runs] == sorted(r.hours for r in runs)
-    folders = [r.folder for r in runs]
-    assert len(folders) == len(set(folders))
-    assert {"bbp-cifar", "bbp-cifar-seed1", "bbp-cifar-seed2", "bbp-cifar-nem", "bbp-cifar-nem-seed2"} <= set(folders)
+def test_the_paper_tier_holds_every_run_a_claim_needs_over_three_seeds_cheapest_first():
+    runs = plan()
+    assert [r.hours for r in runs] == sorted(r.hours for r in runs) and {r.tier for r in runs} == {"paper"}
+    folders = {r.folder for r in runs}
+    assert len(folders) == len(runs)
+    assert {"bbp-cifar-nem", "bbp-cifar-nem-seed1", "bbp-cifar-nem-seed2", "style-mnist-paper-seed2"} <= folders
+    assert {"bsp-mnist", "bsp-mnist-seed2", "bsp-mnist-fashion-mnist-seed1", "bbp-conv"} <= folders
+    assert not folders & {"bbp-cifar", "style-mnist", "style-fashion", "bbp-regression", "bsp-mnist-ours"}  # ours
     assert "bam-permutation-seed1" not in folders  # not seeded: one run is the claim
-    assert "bsp-mnist-fashion-mnist" in folders
-    assert runs[-1].experiment == "bsp-mnist"
+    for name, exp in EXPERIMENTS.items():  # every claim's runs are in the paper tier
+        for claim in exp.claims:
+            assert f"{name}-{claim.variant}" if claim.variant else any(r.experiment == name for r in runs)
+    extended = {r.folder: r.tier for r in plan(extended=True, seeds=1)}
+    assert extended["bsp-mnist-ours"] == extended["style-mnist"] == "extended" and "bsp-mnist-seed1" not in extended
+
+
+def test_reproduce_plan_prints_the_runs_and_their_hours_and_runs_nothing(tmp_path):
+    out = invoke("reproduce", "bbp-cifar", "abam", "--plan", "--out", tmp_path / "never")
+    assert out.exit_code == 0, out.output
+    lines = out.output.strip().splitlines()
+    assert lines[0].split()[:3] == ["abam", "paper", "seed"]
+    assert "bidir run bbp-cifar --set 'trainings=[" in out.output and "bbp-cifar-nem-seed2" in out.output
+    assert lines[-1].startswith("4 runs; paper tier 2.1 h on the 2-core CPU machine")
+    assert not (tmp_path / "never").exists()
+    extended = invoke("reproduce", "bbp-cifar", "--plan", "--extended", "--seeds", "1").output
+    assert "bbp-cifar  " in extended and "extended" in extended and "extended tier 0.5 h" in extended
 
 
 def test_reproduce_skips_finished_runs_resumes_unfinished_ones_and_writes_the_report(tmp_path):
-    names = ["note-engine", "abam", "style-emnist"]
+    names = ["note-engine", "abam", "style-emnist", "--seeds", "1"]
     out = invoke("reproduce", *names, "--quick", "--out", tmp_path, "--no-progress")
     assert out.exit_code == 0, out.output
     assert "[1/3] note-engine: elapsed 0:00:00, about" in out.output  # cheapest first, with an estimate
     log = {e["folder"]: e["status"] for e in json.loads((tmp_path / "reproduce.json").read_text())["runs"]}
     assert log["note-engine"] == "finished (claims: 4 contradicted, 1 reproduced)"  # four errata confirmed
     assert log["abam"] == "finished (claims: 5 reproduced)"
-    assert log["style-emnist"].startswith("not run: the emnist-letters files are not in the data folder")
+    assert log["style-emnist-paper"].startswith("not run: the emnist-letters files are not in the data folder")
     before = (tmp_path / "abam" / "results.json").read_bytes()
     (tmp_path / "note-engine" / "results.json").unlink()  # an unfinished run: its manifest, no results
     out = invoke("reproduce", *names, "--quick", "--out", tmp_path, "--no-progress")

@@ -162,21 +162,28 @@ def demo(out, seed, data_dir, device, no_progress):
 @click.option(
     "--seeds",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Repeat the seed-dependent experiments over seeds 0..N-1 (the report gives mean +- std and paired tests).",
+    default=None,
+    help="Seeds 0..N-1 for the seed-dependent experiments [default: 3, what a verdict needs; 1 for the others].",
 )
+@click.option("--extended", is_flag=True, help="Add the extended tier: our own and beyond-the-paper runs.")
+@click.option("--plan", "show_plan", is_flag=True, help="Print the runs, their tiers and estimated hours; run nothing.")
 @click.option("--quick", is_flag=True, help="Quick settings for every run (a smoke test of the whole pipeline).")
 @_with_options(_run_options[1:])  # --data-dir, --device, --no-progress (each run's seed is the plan's)
-def reproduce(names, out, seeds, quick, data_dir, device, no_progress):
-    """Run every experiment NAMES (default: all) at the papers' settings, cheapest first, then write the report."""
+def reproduce(names, out, seeds, extended, show_plan, quick, data_dir, device, no_progress):
+    """Run the paper tier of experiments NAMES (default: all): every run a paper claim needs, at the paper's
+    settings, cheapest first, each in its own folder of --out; then write the report."""
+    from .reproduce import print_plan
     from .reproduce import reproduce as run_all
 
     try:
+        if show_plan:
+            print_plan(names, seeds=seeds, extended=extended, quick=quick, echo=click.echo)
+            return
         runs = run_all(
             names,
             out=out,
             seeds=seeds,
+            extended=extended,
             quick=quick,
             device=device,
             data_dir=data_dir,

@@ -1,12 +1,16 @@
-"""`bidir reproduce`: every experiment at its paper settings, cheapest first, each in its own folder; then the report.
+"""`bidir reproduce`: the runs the papers' claims need, cheapest first, each in its own folder; then the report.
 
-The plan lists one run per experiment, per variant its claims need (bsp-mnist on Fashion-MNIST,
-bbp-cifar with NEM noise: ``Experiment.variants``) and, for experiments whose claims depend on the
-seed (``Experiment.seeded``), per seed: ``DIR/NAME[-VARIANT][-seedS]``. It runs them ordered by
-their measured cost (``Experiment.hours``). A run folder that already holds the same run, finished,
-is skipped; an unfinished one resumes from its checkpoints (:mod:`bidir.run_folder`). A run whose
-data are not in the data folder is not started and is listed as not run, with the reason; a run
-that fails is listed as failed, and the others go on. ``DIR/reproduce.json`` records the plan and
+Each experiment declares its runs and their tier (``Experiment.runs``): the *paper* tier holds
+exactly the runs its claims need at the paper's settings (bsp-mnist's four settings and its
+Fashion-MNIST run, style-mnist at the paper's schedule, bbp-cifar with NEM and blind noise...), the
+*extended* tier our own runs beside them (``--extended``). The plan lists one run per run of the
+chosen tiers and, for experiments whose claims depend on the seed (``Experiment.seeded``), per seed
+(``claims.MIN_SEEDS`` by default, what a verdict needs): ``DIR/NAME[-LABEL][-seedS]``. It runs them
+ordered by their measured cost (``RunSpec.hours``); ``--plan`` prints them without running. A run
+folder that already holds the same run, finished, is skipped; an unfinished one resumes from its
+checkpoints (:mod:`bidir.run_folder`). A run whose data are not in the data folder is not started
+and is listed as not run, with the reason; a run that fails is listed as failed, and the others
+go on. ``DIR/reproduce.json`` records the plan and
 what became of each run, and the report (:mod:`bidir.report`) is written at the end.
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -22,12 +27,13 @@ from pathlib import Path
 from .data.datasets import DATASETS, check_data_dir, dataset_identity
 from .errors import BidirError, InvalidInputError
 from .experiments import EXPERIMENTS
+from .experiments.claims import MIN_SEEDS
 from .io import write_json_atomic
 from .report import write_report
 from .run_folder import check_runs_out
 from .runner import build_config, finished, resolve_device, run_experiment
 
-__all__ = ["Planned", "plan", "reproduce", "LOG"]
+__all__ = ["Planned", "plan", "print_plan", "reproduce", "LOG"]
 
 LOG = "reproduce.json"
 QUICK_SECONDS = 5.0  # the estimate for a --quick run before any has finished
@@ -45,6 +51,7 @@ class Planned:
     seed: int
     folder: str
     hours: float
+    tier: str = "paper"
     status: str = "planned"  # planned | finished | skipped (finished before) | not run: ... | failed: ...
     seconds: float = 0.0
     claims: dict = field(default_factory=dict)  # verdict -> count, for the progress log
@@ -55,25 +62,45 @@ class Planned:
         return {k: json.dumps(list(v)) if isinstance(v, tuple | list) else str(v) for k, v in self.overrides.items()}
 
 
-def plan(names=None, seeds: int = 1, base_seed: int = 0) -> list[Planned]:
-    """The runs for ``names`` (every experiment if empty), ordered by cost, then name."""
+def plan(names=None, seeds: int | None = None, base_seed: int = 0, extended: bool = False) -> list[Planned]:
+    """The runs of the paper tier (and the extended one) for ``names`` (every experiment if empty), ordered by cost,
+    then name; seed-dependent experiments over ``seeds`` seeds (default ``MIN_SEEDS``)."""
     names = list(names or EXPERIMENTS)
     unknown = [n for n in names if n not in EXPERIMENTS]
     if unknown:
         raise InvalidInputError(
             f"unknown experiment {unknown[0]!r}; see `bidir list`: {', '.join(sorted(EXPERIMENTS))}"
         )
+    seeds = MIN_SEEDS if seeds is None else seeds
     if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= MAX_SEEDS:
         raise InvalidInputError(f"--seeds must be an integer in 1..{MAX_SEEDS}, got {seeds!r}")
     runs = []
     for name in dict.fromkeys(names):
         exp = EXPERIMENTS[name]
-        for label, overrides in {"": {}, **exp.variants}.items():
+        for label, spec in exp.plan.items():
+            if spec.tier == "extended" and not extended:
+                continue
             for k in range(seeds if exp.seeded else 1):
                 folder = name + (f"-{label}" if label else "") + (f"-seed{base_seed + k}" if k else "")
-                hours = exp.variant_hours.get(label, exp.hours)
-                runs.append(Planned(name, label, dict(overrides), base_seed + k, folder, hours))
+                runs.append(
+                    Planned(name, label, dict(spec.overrides), base_seed + k, folder, exp.hours_of(label), spec.tier)
+                )
     return sorted(runs, key=lambda r: (r.hours, r.experiment, r.variant, r.seed))
+
+
+def print_plan(names=None, seeds=None, extended=False, quick=False, echo: Callable[[str], None] = print) -> None:
+    """The plan in words, run nothing: each run's folder, tier, seed and settings, its estimated hours, the total."""
+    runs = plan(names, seeds, extended=extended)
+    for run in runs:
+        build_config(EXPERIMENTS[run.experiment], quick, run.sets)  # bad settings are refused here too
+    width = max(len(r.folder) for r in runs)
+    for r in runs:
+        sets = " ".join(f"--set {shlex.quote(f'{k}={v}')}" for k, v in r.sets.items())
+        cost = "quick" if quick else f"{r.hours:5.2f} h"
+        echo(f"{r.folder:<{width}}  {r.tier:<8}  seed {r.seed}  {cost}  bidir run {r.experiment} {sets}".rstrip())
+    by_tier = {t: sum(r.hours for r in runs if r.tier == t) for t in dict.fromkeys(r.tier for r in runs)}
+    total = ", ".join(f"{t} tier {h:.1f} h" for t, h in by_tier.items())
+    echo(f"{len(runs)} runs; {total} on the 2-core CPU machine (measured costs; --device cuda cuts the long ones)")
 
 
 def missing_data(run: Planned, quick: bool, data_dir) -> str | None:
@@ -143,7 +170,8 @@ def _attempt(run: Planned, folder: Path, quick: bool, device: str, data_dir, sho
 def reproduce(
     names=None,
     out=Path("reproduce"),
-    seeds: int = 1,
+    seeds: int | None = None,
+    extended: bool = False,
     quick: bool = False,
     device: str = "cpu",
     data_dir=None,
@@ -151,7 +179,7 @@ def reproduce(
     echo: Callable[[str], None] = print,
 ) -> list[Planned]:
     """Run the plan into ``out`` (one folder per run), write ``out/reproduce.json`` and the report; the runs."""
-    runs = plan(names, seeds)
+    runs = plan(names, seeds, extended=extended)
     out = check_runs_out(out)
     resolve_device(device)  # every setting, the device and the data folder are checked before any work
     check_data_dir(data_dir)

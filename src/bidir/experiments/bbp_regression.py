@@ -29,7 +29,7 @@ from pydantic import model_validator
 from ..bbp import MODES
 from ..bbp.ensemble import Ensemble
 from ..plotting import figure, legend_below, legend_outside
-from .registry import experiment
+from .registry import RunSpec, experiment
 from .settings import NonEmpty, Positive, PositiveInt, settings
 
 FUNCTIONS = {
@@ -115,6 +115,7 @@ QUICK = {"seeds": 2, "epochs": 300, "train_size": 400, "test_size": 400, "width"
     Config,
     quick=QUICK,
     hours=0.2,
+    runs={"": RunSpec(tier="extended")},  # beyond the paper: no claim needs it
 )
 def run(cfg: Config, ctx) -> dict:
     """For each function and hidden activation: forward, backward and bidirectional training over seeds."""

@@ -10,7 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["Experiment", "EXPERIMENTS", "experiment"]
+__all__ = ["Experiment", "EXPERIMENTS", "RunSpec", "TIERS", "experiment"]
+
+TIERS = {
+    "paper": "the runs the papers' claims need, at the paper's settings (`bidir reproduce`)",
+    "extended": "our own and beyond-the-paper runs (`bidir reproduce --extended` adds them)",
+}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of an experiment in `bidir reproduce`'s plan: its settings beside the defaults, its tier, its cost."""
+
+    overrides: dict = field(default_factory=dict)
+    tier: str = "paper"  # a key of TIERS
+    hours: float | None = None  # wall hours on the 2-core CPU machine (None: the experiment's ``hours``)
+
+    def __post_init__(self):
+        if self.tier not in TIERS:
+            raise ValueError(f"tier must be one of {', '.join(TIERS)}, got {self.tier!r}")
 
 
 @dataclass(frozen=True)
@@ -24,9 +42,10 @@ class Experiment:
     run: Callable
     claims: tuple = ()  # the paper claims it tests (claims.Claim)
     hours: float = 0.0  # wall hours of the full run on the 2-core CPU machine (measured; orders `bidir reproduce`)
-    seeded: bool = False  # its claims depend on the seed: `bidir reproduce --seeds N` repeats it over N seeds
-    variants: dict = field(default_factory=dict)  # other settings its claims need: {label: {setting: value}}
-    variant_hours: dict = field(default_factory=dict)  # {label: hours} where a variant costs other than ``hours``
+    seeded: bool = False  # its claims depend on the seed: reproduce runs it over 3 seeds (claims.MIN_SEEDS)
+    # its runs in `bidir reproduce`, {label: RunSpec}; "" is the default run (the paper tier unless it says
+    # otherwise), other labels are variants (folder NAME-LABEL)
+    runs: dict = field(default_factory=dict)
     figures: dict = field(default_factory=dict)  # figure file stem -> the paper's figure it reproduces
     # the settings the paper used, {setting: (value, where the paper says so)}; a setting not named here is one the
     # paper leaves open (our choice, or one that only changes speed): a run is at the paper's settings when it has
@@ -36,13 +55,28 @@ class Experiment:
     # runs (None: the claims' measured values, one row per run)
     table: Callable | None = None
 
+    @property
+    def plan(self) -> dict:
+        """Its runs for `bidir reproduce`, the default run first: {label: RunSpec}."""
+        return {"": RunSpec(), **self.runs}
+
+    @property
+    def variants(self) -> dict:
+        """The settings of each variant run (a label other than ""): {label: {setting: value}}."""
+        return {label: spec.overrides for label, spec in self.plan.items() if label}
+
+    def hours_of(self, label: str) -> float:
+        """Wall hours of one of its runs on the 2-core CPU machine."""
+        spec = self.plan[label]
+        return self.hours if spec.hours is None else spec.hours
+
 
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
 def experiment(name: str, description: str, config: type, quick: dict | None = None, **details):
     """Register ``run(config, ctx) -> metrics`` as experiment ``name`` (``details``: claims, hours, seeded,
-    variants, figures, paper, table; see :class:`Experiment`)."""
+    runs, figures, paper, table; see :class:`Experiment`)."""
 
     def register(fn):
         EXPERIMENTS[name] = Experiment(name, description, config, dict(quick or {}), fn, **details)

@@ -359,7 +359,7 @@ def _not_comparable(claim: Claim, experiment: str, runs: list, judged: list, not
     if not judged:
         return ClaimRow(claim, experiment, "not run", "", not_run)
     if claim.variant and not any(_is_variant(run, experiment, claim.variant) for run in runs):
-        hours = EXPERIMENTS[experiment].variant_hours.get(claim.variant, EXPERIMENTS[experiment].hours)
+        hours = EXPERIMENTS[experiment].hours_of(claim.variant)
         why = f"its {claim.variant} run ({experiment}-{claim.variant}) is not here: {_hours(hours)} on 2 cores"
         return ClaimRow(claim, experiment, "not run", "", why)
     measured = [(run, row) for run, row in judged if row["measured"] is not None] or judged
