@@ -14,6 +14,7 @@ from pydantic import Field
 
 from ..bam import BAM
 from ..bam.capacity import flip_noise
+from ..bam.dynamics import energy, threshold_update
 from ..data.patterns import LETTERS_9x12, LETTERS_10x14, letter
 from ..plotting import figure, show_image
 from .claims import Claim
@@ -39,6 +40,19 @@ class Config:
 
 
 CLAIMS = (
+    Claim(
+        id="kosko-both-fields-at-once",
+        origin="ours",
+        paper="kosko",
+        source="sec II (beside the BAM theorem)",
+        statement="updating both fields at once, each from the other's old state, can raise the energy (8): the "
+        "theorem's field-by-field update is needed (the paper allows it only when the net update tally is negative)",
+        paper_value="can rise",
+        measure="any_matrix.both_fields_max_energy_rise",
+        compare="holds",
+        metric="largest energy rise of one simultaneous step of both fields, random real M, thresholds and states",
+        check=lambda v: v > 0,
+    ),
     Claim(
         id="kosko-eq9-lower-bound",
         paper="kosko",
@@ -219,7 +233,7 @@ def theorem_any_matrix(cfg: Config, g: torch.Generator, device) -> dict:
     """The BAM theorem's "any M": Gaussian matrices and thresholds of Fig 2's field sizes, random bipolar probes;
     does every recall converge with the energy never rising, updating whole fields (sync) and k neurons (async)?"""
     n, p = SHAPE_X[0] * SHAPE_X[1], SHAPE_Y[0] * SHAPE_Y[1]
-    max_rise, converged, most = float("-inf"), True, 0
+    max_rise, converged, most, both = float("-inf"), True, 0, float("-inf")
     for _ in range(cfg.random_matrices):
         f64 = torch.float64  # energies of size ~1e4: float32 round-off alone would show rises of ~1e-4
         thresholds = torch.randn(n, generator=g, dtype=f64), torch.randn(p, generator=g, dtype=f64)
@@ -232,12 +246,27 @@ def theorem_any_matrix(cfg: Config, g: torch.Generator, device) -> dict:
                 max_rise = max(max_rise, out.energy.diff(dim=-1).max().item())
             converged &= bool(out.converged.all())
             most = max(most, int(out.steps.max()))
+        y = torch.randint(0, 2, (cfg.random_probes, p), generator=g).to(f64) * 2 - 1
+        both = max(both, _both_fields_at_once(bam, x, y))
     return {
         "matrices": cfg.random_matrices,
         "all_converged": converged,
         "max_energy_rise": max_rise,
         "most_steps": most,
+        "both_fields_max_energy_rise": both,
     }
+
+
+def _both_fields_at_once(bam: BAM, x, y, steps: int = 20) -> float:
+    """Outside the theorem: both fields updated at once from each other's old states (eq 5 on each side); the
+    largest energy (8) rise of any step."""
+    tx, ty, rise = bam.threshold_x, bam.threshold_y, float("-inf")
+    e = energy(x, y, bam.M, tx, ty)
+    for _ in range(steps):
+        x, y = threshold_update(y @ bam.M.T, x, tx, "bipolar"), threshold_update(x @ bam.M, y, ty, "bipolar")
+        e, before = energy(x, y, bam.M, tx, ty), e
+        rise = max(rise, (e - before).max().item())
+    return rise
 
 
 def _plot_fig2(ctx, cfg: Config, bam: BAM, r) -> None:
