@@ -122,7 +122,6 @@ CLAIMS = (
         "B-BP + NEM minus B-BP",
         variant="nem",
     ),
-,
     _gain(
         "kosko-fig4-nem-not-blind",
         "sec IV",
@@ -132,7 +131,8 @@ CLAIMS = (
         "bidirectional-blind",
         "B-BP + NEM minus B-BP + blind",
         variant="nem",
-    ))
+    ),
+)
 
 
 def table(metrics: dict) -> dict:
