@@ -22,6 +22,7 @@ NAMES = [
     "bsp-mnist",
     "bsp-neuron",
     "note-engine",
+    "style-detection",
     "style-emnist",
     "style-fashion",
     "style-mnist",
@@ -122,13 +123,13 @@ def test_dataset_option_picks_the_dataset(tmp_path):
         (["run", "bam-letters", "--dataset", "mnist"], "has no setting 'dataset'"),
         (["run", "bbp-overwrite", "--quick", "--set", "lr=-1"], "--set lr=-1: must be greater than 0"),
         (["run", "bbp-permutation", "--quick", "--set", "engine=magic"], "--set engine=magic: must be 'autograd'"),
-        (["run", "bsp-mnist", "--quick", "--set", "settings=method3"], "--set settings=method3: must be a comma"),
+        (["run", "bsp-mnist", "--quick", "--set", "settings=[method3]"], "--set settings=[method3]: item [0] must be"),
         (["run", "bsp-mnist", "--quick", "--set", "dt=0.3"], "--set dt=0.3: must divide the horizon"),
         (["run", "style-mnist", "--quick", "--set", "schedule=slow"], "--set schedule=slow: must be 'fast' or"),
         (["run", "style-mnist", "--quick", "--set", 'decoders=["mirror"]'], "item [0] must be 'untied' or 'tied'"),
         (["run", "style-fashion", "--quick", "--dataset", "imagenet"], "--set dataset=imagenet: must be"),
         (["run", "style-emnist", "--set", "epochs=-2"], "--set epochs=-2: must be greater than or equal to 0"),
-        (["run", "style-mnist", "--quick", "--set", "eps=[0.1, 2]"], "--set eps=[0.1, 2]: item [1] must be less"),
+        (["run", "style-detection", "--quick", "--set", "eps=[0.1, 2]"], "--set eps=[0.1, 2]: item [1] must be less"),
     ],
 )
 def test_bad_options_give_a_clear_error_not_a_traceback(args, message, monkeypatch, tmp_path):

@@ -418,7 +418,7 @@ BBP_CONV = {"datasets": '["mnist-subset"]', "train_size": "200", "test_size": "1
 BBP_CONV |= {"batch_size": "100", "seeds": "1", "methods": '["bbp-nem", "bbp-blind"]'}
 STYLE = {"train_size": "300", "test_size": "60", "epochs": "3", "decoders": '["tied"]'}
 STYLE |= {"neighbours": "5", "batch_size": "128"}
-BSP = {"settings": "method2-multi", "train_size": "100", "test_size": "50", "epochs": "3", "batch_size": "50"}
+BSP = {"settings": '["method2-multi"]', "train_size": "100", "test_size": "50", "epochs": "3", "batch_size": "50"}
 KILLS = {  # (experiment, overrides, where): the trainings compared after the resume
     "bbp-cifar-mid-epoch": ("bbp-cifar", BBP_CIFAR, "step-5", ("unidirectional", "bidirectional")),
     "bbp-cifar-checkpoint-write": ("bbp-cifar", BBP_CIFAR, "checkpoint-write", ("unidirectional",)),

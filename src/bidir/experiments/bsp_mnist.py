@@ -63,7 +63,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Annotated, Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -78,7 +78,7 @@ from ..plotting import figure, legend_outside
 from ..train import Trainer, make_optimizer
 from .claims import Claim
 from .registry import RunSpec, experiment
-from .settings import NonNegative, NonNegativeInt, Positive, PositiveInt, settings
+from .settings import NonEmpty, NonNegative, NonNegativeInt, Positive, PositiveInt, settings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,7 +162,9 @@ SETTINGS = {
     ),
     "nonlinear-bp": Setting(sizes=(784, 300, 10), connection="dense", method="backprop", paper=None, **NONLINEAR),
 }
-OURS = "method1-adam,bp,softmax,nonlinear,nonlinear-trajectory,nonlinear-bp"  # beyond the paper: the extended tier
+PAPERS_OWN = ("method1", "method2-method1-network", "method2-one-to-one", "method2-multi")
+OURS = ("method1-adam", "bp", "softmax", "nonlinear", "nonlinear-trajectory", "nonlinear-bp")  # the extended tier
+SettingName = Literal[tuple(SETTINGS)]
 PAPER = {
     "method1": "~50% MNIST, ~50% Fashion-MNIST (Fig 6)",
     "method2-one-to-one": "~70% MNIST (Fig 7, red)",
@@ -177,9 +179,7 @@ class Config:
     """Settings of the bsp-mnist experiment; the defaults are the paper's networks and the notes' choices."""
 
     dataset: Literal["mnist", "fashion-mnist", "mnist-subset"] = "mnist"
-    settings: str = (
-        "method1,method2-method1-network,method2-one-to-one,method2-multi"  # the paper's (Figs 6-7); OURS beside them
-    )
+    settings: Annotated[tuple[SettingName, ...], NonEmpty] = PAPERS_OWN  # the paper's (Figs 6-7); OURS beside them
     train_size: NonNegativeInt = 60000
     test_size: NonNegativeInt = 10000
     epochs: PositiveInt = 3
@@ -214,23 +214,13 @@ class Config:
 
     @model_validator(mode="after")
     def _layers_survive_the_width(self):
-        names = [name.strip() for name in self.settings.split(",") if name.strip()]
-        smallest = min((s, name) for name in names for s in SETTINGS[name].sizes[1:-1])
+        smallest = min((s, name) for name in self.settings for s in SETTINGS[name].sizes[1:-1])
         if round(smallest[0] * self.width) < 2:
             raise ValueError(
                 f"width ({self.width:g}) shrinks {smallest[1]}'s {smallest[0]}-neuron layer below 2 neurons; "
                 f"use at least {1.5 / smallest[0]:.3g}"
             )
         return self
-
-    @field_validator("settings")
-    @classmethod
-    def _known_settings(cls, value: str) -> str:
-        names = [name.strip() for name in value.split(",") if name.strip()]
-        unknown = [name for name in names if name not in SETTINGS]
-        if unknown or not names:
-            raise ValueError(f"must be a comma-separated subset of {', '.join(SETTINGS)} (unknown: {unknown})")
-        return value
 
 
 def _sizes(sizes, width):
@@ -465,7 +455,7 @@ CLAIMS = (
     quick={
         "dataset": "mnist-subset",
         # every code path once: SGD and Adam method 1, both wirings of method 2, backprop, the nonlinear regime
-        "settings": "method1,method1-adam,method2-one-to-one,method2-multi,bp,nonlinear-trajectory",
+        "settings": ("method1", "method1-adam", "method2-one-to-one", "method2-multi", "bp", "nonlinear-trajectory"),
         "train_size": 300,
         "test_size": 200,
         "epochs": 2,
@@ -482,14 +472,14 @@ CLAIMS = (
     },
     seeded=True,
     runs={
-        "fashion-mnist": RunSpec({"dataset": "fashion-mnist", "settings": "method1"}, hours=1.2),
+        "fashion-mnist": RunSpec({"dataset": "fashion-mnist", "settings": ("method1",)}, hours=1.2),
         "ours": RunSpec({"settings": OURS}, tier="extended", hours=6.5),
     },
     figures={"accuracy_curves": "Jiang & Fu Figs 6-7"},
 )
 def run(cfg: Config, ctx) -> dict:
     """Figs 6-7: train each setting by BSP (or backprop), with test accuracy and gradient cosines per epoch."""
-    names = [s.strip() for s in cfg.settings.split(",") if s.strip()]
+    names = list(cfg.settings)
     train, test = train_test(cfg.dataset, ctx.data_dir, cfg.train_size, cfg.test_size, ctx.seed, ctx.show_progress)
     x, y, xt, yt = train.features(), train.labels, test.features(), test.labels
     linear = _linear_baselines(x, y, xt, yt, ctx)
