@@ -18,6 +18,7 @@ from .activations import (
 )
 from .engine import Layer, Pass, Step, backward, explicit_loss, forward, loss_and_gradients
 from .likelihoods import LIKELIHOODS, check_likelihood, error, grad_z
+from .rules import RULES, Backprop, DirectFeedbackAlignment, FeedbackAlignment, LearningRule, SignSymmetry
 
 __all__ = [
     "ACTIVATIONS",
@@ -41,4 +42,10 @@ __all__ = [
     "check_likelihood",
     "error",
     "grad_z",
+    "RULES",
+    "LearningRule",
+    "Backprop",
+    "FeedbackAlignment",
+    "SignSymmetry",
+    "DirectFeedbackAlignment",
 ]

@@ -92,10 +92,17 @@ def forward(params: Mapping[str, torch.Tensor], path: Sequence[Step], x: torch.T
 
 
 def backward(
-    params, path: Sequence[Step], layers: list[Layer], grad_z_out: torch.Tensor, grads: dict, input_grad: bool = False
+    params,
+    path: Sequence[Step],
+    layers: list[Layer],
+    grad_z_out: torch.Tensor,
+    grads: dict,
+    input_grad: bool = False,
+    rule=None,
 ):
     """Propagate dJ/dz of the last layer down the path, adding dJ/dW and dJ/db into ``grads``.
 
+    ``rule`` (:mod:`bidir.backprop.rules`) decides what reaches the layer below; None is backprop, dz W.
     Returns dJ/dx at the path's input if ``input_grad``, else None (saves one product).
     """
     dz, dy = grad_z_out, None  # dy: dJ/dy of the current layer, carried down from the step above
@@ -111,14 +118,18 @@ def backward(
             grads[step.bias] = grads[step.bias] + db if step.bias in grads else db
         if i == 0 and not input_grad:
             return None
-        dy = dz @ W.mT if step.transpose else dz @ W
+        if rule is None:
+            dy = dz @ W.mT if step.transpose else dz @ W
+        else:
+            dy = rule.feedback(i, step, W, dz, grad_z_out)
     return dy
 
 
 def loss_and_gradients(
-    params: Mapping[str, torch.Tensor], passes: Sequence[Pass]
+    params: Mapping[str, torch.Tensor], passes: Sequence[Pass], rule=None
 ) -> tuple[torch.Tensor, dict, list[torch.Tensor]]:
-    """The joint error J = sum_p w_p mean_batch E_p and dJ/dtheta for every parameter used.
+    """The joint error J = sum_p w_p mean_batch E_p and dJ/dtheta for every parameter used (with a learning
+    ``rule``, the updates it gives in place of dJ/dtheta).
 
     Returns (J, grads, per-pass mean errors). Parameters that no pass uses get no entry.
     Parameters may carry a leading 'copies' dimension (S, ...) (an ensemble of networks
@@ -134,9 +145,8 @@ def loss_and_gradients(
             errors.append(e)
             total = total + p.weight * e.sum()
             scale = p.weight / p.x.shape[-2]  # J is the batch mean: 1/ndata enters once, here
-            backward(
-                params, p.path, layers, scale * likelihoods.grad_z(p.likelihood, act, out.z, out.y, p.target), grads
-            )
+            grad_z = scale * likelihoods.grad_z(p.likelihood, act, out.z, out.y, p.target)
+            backward(params, p.path, layers, grad_z, grads, rule=rule)
     return torch.as_tensor(total), grads, errors
 
 
@@ -148,25 +158,25 @@ class _ExplicitLoss(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, passes, names, errors_out, *tensors):
-        loss, grads, errors = loss_and_gradients(dict(zip(names, tensors, strict=True)), passes)
+    def forward(ctx, passes, names, errors_out, rule, *tensors):
+        loss, grads, errors = loss_and_gradients(dict(zip(names, tensors, strict=True)), passes, rule)
         errors_out.extend(errors)
         ctx.grads = [grads.get(n) for n in names]
         return loss
 
     @staticmethod
     def backward(ctx, g):
-        return (None, None, None, *[None if d is None else g * d for d in ctx.grads])
+        return (None, None, None, None, *[None if d is None else g * d for d in ctx.grads])
 
 
 def explicit_loss(
-    params: Mapping[str, torch.Tensor], passes: Sequence[Pass]
+    params: Mapping[str, torch.Tensor], passes: Sequence[Pass], rule=None
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """The joint error as a tensor whose ``.backward()`` writes the engine's gradients.
+    """The joint error as a tensor whose ``.backward()`` writes the engine's gradients (or ``rule``'s updates).
 
     Returns (J, per-pass mean errors).
     """
     names = list(params)
     errors: list[torch.Tensor] = []
-    loss = _ExplicitLoss.apply(passes, names, errors, *params.values())
+    loss = _ExplicitLoss.apply(passes, names, errors, rule, *params.values())
     return loss, errors

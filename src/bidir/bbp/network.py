@@ -209,12 +209,15 @@ class BidirectionalMLP(BidirModule):
         engine_name: str = "autograd",
         backward_weight: float = 1.0,
         noise: tuple | None = None,
+        rule=None,
     ):
         """(J, {error name: batch-mean error}) for the training mode; J.backward() gives dJ/dtheta.
 
-        ``backward_weight`` scales E_b in the joint error (1 = eqs 57/68); ``noise`` as in :meth:`objective`.
+        ``backward_weight`` scales E_b in the joint error (1 = eqs 57/68); ``noise`` as in :meth:`objective`;
+        ``rule`` (:mod:`bidir.backprop.rules`: feedback alignment, sign symmetry, DFA) replaces the transported
+        weights in the backward recursion, so J.backward() writes the rule's updates (the explicit engine runs).
         """
-        return self.objective(self._params(), x, t, mode, engine_name, backward_weight, noise)
+        return self.objective(self._params(), x, t, mode, engine_name, backward_weight, noise, rule)
 
     def _noisy(self, params: dict, p: Pass, kind: str, scale: float, generator=None) -> Pass:
         """The pass with NEM or blind noise on its target, drawn against its current output (no gradient)."""
@@ -233,6 +236,7 @@ class BidirectionalMLP(BidirModule):
         engine_name: str = "autograd",
         backward_weight: float = 1.0,
         noise: tuple | None = None,
+        rule=None,
     ):
         """:meth:`loss` with the parameters given by name, possibly stacked (S, ...) for an
         ensemble; then the errors have shape (S,) and J is their (weighted) sum.
@@ -245,11 +249,11 @@ class BidirectionalMLP(BidirModule):
         passes = self.passes(x, t, mode, backward_weight)
         if noise is not None:
             passes = [self._noisy(params, p, *noise) for p in passes]
-        if engine_name == "explicit":  # the note's matrix equations: J and its gradients without autograd
+        if engine_name == "explicit" or rule is not None:  # the note's matrix equations, with the rule's feedback
             names = [
                 f"{p}_error" for p, trained in zip(("forward", "backward"), directions(mode), strict=True) if trained
             ]
-            J, errors = engine.explicit_loss(params, passes)
+            J, errors = engine.explicit_loss(params, passes, rule)
             errors = dict(zip(names, errors, strict=True))
         else:
 

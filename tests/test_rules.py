@@ -1,0 +1,95 @@
+"""Learning rules against their oracles: FA with B = W is BP exactly, sign symmetry is its definition, DFA on one
+hidden layer is its closed form (Nokland 2016, eq 3), all in float64."""
+
+import pytest
+import torch
+
+from bidir.backprop import Backprop, DirectFeedbackAlignment, FeedbackAlignment, SignSymmetry
+from bidir.bbp import BidirectionalMLP
+from bidir.errors import InvalidInputError
+
+F64 = torch.float64
+
+
+def _net(sizes=(6, 7, 5, 3), **kw):
+    return BidirectionalMLP(sizes, hidden="tanh", output="softmax", dtype=F64, seed=0, **kw)
+
+
+def _data(net, n=9, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, net.sizes[0], generator=g, dtype=F64)
+    t = torch.nn.functional.one_hot(torch.randint(0, net.sizes[-1], (n,), generator=g), net.sizes[-1]).to(F64)
+    return x, t
+
+
+def _updates(net, x, t, rule=None, mode="forward"):
+    net.zero_grad()
+    J, _ = net.loss(x, t, mode, rule=rule)
+    J.backward()
+    return {n: p.grad.clone() for n, p in net.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("mode", ["forward", "bidirectional"])
+def test_feedback_alignment_with_b_equal_to_w_is_backprop_exactly(mode):
+    net = _net()
+    x, t = _data(net)
+    exact = _updates(net, x, t, mode=mode)  # autograd
+    fa = FeedbackAlignment.for_network(net)
+    for name, p in net.named_parameters():
+        if name.startswith("weights."):
+            fa.matrix(name).copy_(p.detach())
+    for rule in (fa, Backprop()):
+        got = _updates(net, x, t, rule, mode)
+        assert got.keys() == exact.keys()
+        for name in exact:
+            torch.testing.assert_close(got[name], exact[name], rtol=1e-12, atol=1e-14)
+
+
+def test_feedback_alignment_with_random_b_changes_only_the_layers_below_the_top():
+    net = _net()
+    x, t = _data(net)
+    exact, fa = _updates(net, x, t), _updates(net, x, t, FeedbackAlignment.for_network(net, seed=3))
+    torch.testing.assert_close(fa["weights.2"], exact["weights.2"])  # the top layer sees the true error
+    assert not torch.allclose(fa["weights.1"], exact["weights.1"]) and not torch.allclose(
+        fa["weights.0"], exact["weights.0"]
+    )
+
+
+def test_sign_symmetry_sends_the_error_back_through_sign_w():
+    net = _net()
+    x, t = _data(net)
+    by_definition = FeedbackAlignment.for_network(net)
+    for name, p in net.named_parameters():
+        if name.startswith("weights."):
+            by_definition.matrix(name).copy_(torch.sign(p.detach()))
+    ss, oracle = _updates(net, x, t, SignSymmetry()), _updates(net, x, t, by_definition)
+    for name in oracle:
+        torch.testing.assert_close(ss[name], oracle[name], rtol=1e-12, atol=1e-14)
+
+
+def test_dfa_on_one_hidden_layer_is_its_closed_form():
+    net = _net((4, 5, 3))
+    x, t = _data(net)
+    dfa = DirectFeedbackAlignment.for_network(net, seed=2)
+    got = _updates(net, x, t, dfa)
+    W1, W2 = net.weights[0].detach(), net.weights[1].detach()
+    b1, b2 = net.forward_bias[0].detach(), net.forward_bias[1].detach()
+    h = torch.tanh(x @ W1.T + b1)
+    e = (torch.softmax(h @ W2.T + b2, dim=1) - t) / len(x)  # dJ/dz of the output: softmax with cross-entropy
+    D = dfa.matrix("weights.1")  # (n_L, n_1): the output error to the hidden layer
+    dz1 = (e @ D) * (1 - h**2)  # Nokland eq 3: da_1 = (B_1 e) . f'(a_1)
+    torch.testing.assert_close(got["weights.1"], e.T @ h, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(got["weights.0"], dz1.T @ x, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(got["forward_bias.0"], dz1.sum(0), rtol=1e-12, atol=1e-14)
+
+
+def test_rules_keep_their_matrices_in_the_state_dict_and_refuse_unknown_weights():
+    net = _net()
+    fa = FeedbackAlignment.for_network(net, seed=5)
+    again = FeedbackAlignment.for_network(net, seed=0)
+    again.load_state_dict(fa.state_dict())
+    assert torch.equal(again.matrix("weights.1"), fa.matrix("weights.1"))
+    with pytest.raises(InvalidInputError, match="no feedback matrix for weight 'weights.9'"):
+        fa.matrix("weights.9")
+    with pytest.raises(InvalidInputError, match="needs the shapes"):
+        FeedbackAlignment({})
