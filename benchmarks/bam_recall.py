@@ -5,6 +5,11 @@
 
 Both sides run the same synchronous recall (eq 5, ties keep state) to a bidirectional
 fixed point; the results are checked equal. Ratios are measured in this one run.
+
+The batched recall multiplies only the keys that have not converged yet. Its rate is given two
+ways: *effective* (the products a recall that kept multiplying every key to the last iteration
+would do, per second: what the target compares with plain matmul) and *performed* (the products it
+did do, per second: how busy the multiply units are).
 """
 
 import argparse
@@ -75,10 +80,13 @@ def main():
     exact = ((r.x == X[which]).all(1) & (r.y == Y[which]).all(1)).float().mean().item()
 
     iterations = int(r.steps.max()) + 1  # the last iteration confirms the fixed point
-    macs = (1 + 2 * iterations) * args.keys * n * p  # first pass + two products per iteration
+    macs = (1 + 2 * iterations) * args.keys * n * p  # first pass + two products per iteration, every key
+    moving = sum(int((r.steps >= t).sum()) for t in range(iterations))  # keys multiplied at each iteration
+    performed = (args.keys + 2 * moving) * n * p
     a = torch.randn(args.keys, n)
     t_mm, _ = best_time(lambda: a @ bam.M, args.repeats + 2)
     recall_rate, mm_rate, mv_rate = macs / t_batch, args.keys * n * p / t_mm, 200 * n * p / t_mv
+    performed_rate = performed / t_batch
 
     numbers = {
         "keys": args.keys,
@@ -98,6 +106,8 @@ def main():
         "recall_gmac_per_s": recall_rate / 1e9,
         "matmul_gmac_per_s": mm_rate / 1e9,
         "fraction_of_matmul": recall_rate / mm_rate,
+        "performed_gmac_per_s": performed_rate / 1e9,
+        "performed_fraction_of_matmul": performed_rate / mm_rate,
     }
     print(
         f"BAM recall, n = p = {n}, {args.pairs} stored pairs, {args.keys} keys with {args.noise:.0%} noise, "
@@ -116,7 +126,11 @@ def main():
     )
     print(
         f"  batched recall {recall_rate / 1e9:7.1f} GMAC/s vs plain matmul {mm_rate / 1e9:7.1f} GMAC/s: "
-        f"{recall_rate / mm_rate:.0%} (target >= 50%)"
+        f"{recall_rate / mm_rate:.0%} effective (target >= 60%)"
+    )
+    print(
+        f"  products performed (only the keys still moving): {performed / macs:.0%} of the effective ones, "
+        f"{performed_rate / 1e9:.1f} GMAC/s: {performed_rate / mm_rate:.0%} of matmul"
     )
     if args.json:
         with open(args.json, "w") as f:

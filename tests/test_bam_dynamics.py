@@ -1,5 +1,6 @@
 """Dynamics: energy never rises (the discrete BAM theorem), fixed points, ties, batching."""
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -103,3 +104,22 @@ def test_fig2_letters_recall_from_40_percent_noise():
     assert r.converged.all()
     assert ok.float().mean() > 0.75  # measured ~0.87
     assert (r.energy.diff(dim=-1) <= 0).all()
+
+
+@pytest.mark.parametrize("coding", ["bipolar", "binary"])
+def test_synchronous_recall_that_skips_converged_probes_gives_the_general_loops_numbers(coding):
+    """The sync fast path multiplies only the probes still moving; the general loop (taken when states are
+    recorded) multiplies all of them: the same states, steps, convergence and energy traces."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randint(0, 2, (30, 100), generator=g).float() * 2 - 1
+    Y = torch.randint(0, 2, (30, 80), generator=g).float() * 2 - 1
+    if coding == "binary":
+        X, Y = (X + 1) / 2, (Y + 1) / 2
+    bam = BAM.from_pairs(X, Y, coding=coding)
+    keys = flip_noise(X.repeat(10, 1), 0.3, g, coding)
+    fast, general = bam.recall(x=keys, max_steps=30), bam.recall(x=keys, max_steps=30, record_states=True)
+    assert 1 < int(fast.steps.max()) and len(set(fast.steps.tolist())) > 1  # probes converge at different steps
+    for name in ("x", "y", "converged", "steps", "energy"):
+        assert torch.equal(getattr(fast, name), getattr(general, name)), name
+    short = bam.recall(x=keys, max_steps=1)  # the step limit: unconverged probes stay as they are
+    assert torch.equal(short.x, bam.recall(x=keys, max_steps=1, record_states=True).x)

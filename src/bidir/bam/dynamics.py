@@ -160,6 +160,8 @@ def bidirectional_recall(
     step; the loop then runs all ``max_steps`` steps (learning goes on at a fixed point of
     the neurons) and each energy is that of the new state under the new matrix.
     """
+    if mode == "sync" and learn is None and not record_states and M.dim() == 2 and x.dim() == 2:
+        return _sync_recall(M, x, y, threshold_x, threshold_y, coding, max_steps)
     batch = x.shape[:-1]
     converged = torch.zeros(batch, dtype=torch.bool, device=x.device)
     steps = torch.zeros(batch, dtype=torch.long, device=x.device)
@@ -190,3 +192,37 @@ def bidirectional_recall(
             ys.append(y)
     states = (torch.stack(xs), torch.stack(ys)) if record_states else (None, None)
     return RecallResult(x, y, converged, steps, torch.stack(energies, dim=-1), *states, M=M)
+
+
+def _sync_recall(M, x, y, threshold_x, threshold_y, coding: str, max_steps: int) -> RecallResult:
+    """:func:`bidirectional_recall`'s synchronous case for one matrix and a (B, n) batch, the same numbers with
+    less work: each step multiplies only the probes that have not converged (a converged probe's state is
+    frozen, so its products would only confirm it)."""
+    converged = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+    steps = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+    x, y = x.clone(), y.clone()
+    energies = [energy(x, y, M, threshold_x, threshold_y)]
+    active = torch.arange(x.shape[0], device=x.device)  # the probes still moving
+    for t in range(max_steps + 1):
+        every = active.numel() == x.shape[0]  # no gather while every probe moves
+        xa, ya = (x, y) if every else (x[active], y[active])
+        y_full = threshold_update(xa @ M, ya, threshold_y, coding)
+        o_x = y_full @ M.T
+        x_full = threshold_update(o_x, xa, threshold_x, coding)
+        done = (y_full == ya).all(-1) & (x_full == xa).all(-1)
+        converged[active[done]] = True
+        if t == max_steps or bool(done.all()):
+            break
+        if every and not bool(done.any()):
+            x, y = x_full, y_full
+            steps += 1
+            energies.append(energy(x, y, M, threshold_x, threshold_y, x_input=o_x))
+            continue
+        moving, x_full, y_full = active[~done], x_full[~done], y_full[~done]
+        x[moving], y[moving] = x_full, y_full
+        steps[moving] += 1
+        e = energies[-1].clone()
+        e[moving] = energy(x_full, y_full, M, threshold_x, threshold_y, x_input=o_x[~done])
+        energies.append(e)
+        active = moving
+    return RecallResult(x, y, converged, steps, torch.stack(energies, dim=-1), None, None, M=M)
