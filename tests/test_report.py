@@ -262,7 +262,7 @@ def test_reproduce_plan_prints_the_runs_and_their_hours_and_runs_nothing(tmp_pat
     lines = out.output.strip().splitlines()
     assert lines[0].split()[:3] == ["abam", "paper", "seed"]
     assert "bidir run bbp-cifar --set 'trainings=[" in out.output and "bbp-cifar-nem-seed2" in out.output
-    assert lines[-1].startswith("4 runs; paper tier 2.1 h on the 2-core CPU machine")
+    assert lines[-1].startswith("4 runs; paper tier 3.6 h on the 2-core CPU machine")
     assert not (tmp_path / "never").exists()
     extended = invoke("reproduce", "bbp-cifar", "--plan", "--extended", "--seeds", "1").output
     assert "bbp-cifar  " in extended and "extended" in extended and "extended tier 0.5 h" in extended

@@ -184,7 +184,7 @@ class Config:
     seeded=True,
     runs={  # the NEM run trains all four, so it alone measures every claim
         "": RunSpec(tier="extended"),
-        "nem": RunSpec({"trainings": NEM_TRAININGS}, hours=0.7),
+        "nem": RunSpec({"trainings": NEM_TRAININGS}, hours=1.2),
     },
     table=table,
     figures={"backward_recall": "Kosko Fig 4", "centroid_distances": "Kosko Fig 4 (in numbers)"},
