@@ -133,4 +133,4 @@ def test_quick_runs_judge_exact_claims_and_mark_accuracy_claims(tmp_path):
     assert "claim kosko-table-i-at-most-eight [Table I]: inconclusive" in (tmp_path / "p" / "summary.txt").read_text()
     bsp = run_experiment("bsp-mnist", quick=True, out=tmp_path / "b", show_progress=False)
     assert {c["verdict"] for c in bsp["claims"]} == {"not comparable"}
-    assert {c["why"] for c in bsp["claims"]} == {"quick settings"}
+    assert {c["why"] for c in bsp["claims"]} <= {"quick settings", "not measured in this run"}

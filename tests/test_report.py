@@ -78,7 +78,7 @@ def test_the_summary_counts_are_the_runs_verdicts(demo_run):
     ran = {r.claim.id: r.verdict for r in report.rows}
     variants = {r.claim.id for r in report.rows if r.claim.variant}  # measured by a variant run the demo skips
     assert {k: v for k, v in ran.items() if k not in variants} == {k: v for k, v in stored.items() if k not in variants}
-    assert variants == {"kosko-fig4-nem", "jiang-method1-fashion"}
+    assert variants == {"kosko-fig4-nem", "kosko-fig4-nem-not-blind", "jiang-method1-fashion"}
     assert {ran[k] for k in variants} == {"not run"}  # the report says which run would measure them
     papers_own = [r for r in report.rows if r.claim.origin == "paper"]  # the headline; the others counted apart
     assert sum(report.counts.values()) == len(papers_own) and 0 < len(papers_own) < len(CLAIM_IDS)
@@ -174,6 +174,18 @@ def test_a_run_that_predates_a_claim_is_judged_from_its_metrics(tmp_path):
     row = next(r for r in collect(tmp_path).rows if r.claim.id == "kosko-fig4-accuracy")
     assert row.verdict == "inconclusive" and row.measured == "0.1 (n = 1)" and "1 seed" in row.why
     assert "judged from the stored metrics of an older run" in row.why
+
+
+def test_the_seeds_of_one_verdict_share_their_code(tmp_path):
+    for s in range(3):
+        _fake_run(tmp_path, f"run{s}", "bbp-cifar", s, _cifar_metrics(0.5, 0.6 + s / 100))
+    manifest = tmp_path / "run2" / "manifest.json"
+    record = json.loads(manifest.read_text())
+    record["invocations"][0]["git"] = {"commit": "1" * 40, "dirty": False}  # seed 2 ran from other code
+    manifest.write_text(json.dumps(record))
+    row = next(r for r in collect(tmp_path).rows if r.claim.id == "kosko-fig4-accuracy")
+    assert row.verdict == "inconclusive" and sorted(row.runs) == ["run0", "run1"]
+    assert "2 seeds" in row.why and "1 run of other code left out (one commit per verdict: 000000000000)" in row.why
 
 
 def test_runs_off_the_papers_settings_are_shown_as_ours_and_give_no_verdict(tmp_path):

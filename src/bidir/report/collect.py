@@ -61,6 +61,14 @@ class Run:
         return sum(i.get("seconds", 0.0) for i in self.manifest.get("invocations", []))
 
     @property
+    def code(self) -> str:
+        """The code its last invocation ran: the commit, "+ changes" for uncommitted ones (runs of one verdict
+        must share it)."""
+        git = self.last.get("git") or {}
+        commit = (git.get("commit") or "unknown")[:12]
+        return commit + (" + changes" if git.get("dirty") else "")
+
+    @property
     def last(self) -> dict:
         """The last finished invocation (version, commit, device, threads)."""
         invocations = self.manifest.get("invocations") or [{}]
@@ -342,14 +350,25 @@ def _row(claim: Claim, experiment: str, runs: list, not_run: str) -> ClaimRow:
     if not claim.trained:
         return _exact(claim, experiment, comparable)
     groups = {}
-    for run, row in _one_per_seed(claim, experiment, comparable):
-        groups.setdefault(row["settings"], []).append((run, row))
-    ours = [_over_seeds(claim, group) | {"settings": s} for s, group in groups.items() if s != PAPERS_OWN]
-    if PAPERS_OWN not in groups:
+    for run, row in comparable:  # the seeds of one verdict share their settings and their code
+        groups.setdefault((row["settings"], run.code), []).append((run, row))
+    groups = {key: _one_per_seed(claim, experiment, group) for key, group in groups.items()}
+    ours = [_over_seeds(claim, g) | {"settings": s} for (s, _), g in _largest_first(groups) if s != PAPERS_OWN]
+    paper = [(code, g) for (s, code), g in _largest_first(groups) if s == PAPERS_OWN]
+    if not paper:
         why = "no run at the paper's settings" + (" (ours beside it)" if ours else "")
         return ClaimRow(claim, experiment, "not run", "", why, ours=ours)
-    f = _over_seeds(claim, groups[PAPERS_OWN])
+    (code, group), others = paper[0], paper[1:]
+    f = _over_seeds(claim, group)
+    if others:
+        left = sum(len(g) for _, g in others)
+        f["why"] += f"; {left} run{'s' if left != 1 else ''} of other code left out (one commit per verdict: {code})"
     return ClaimRow(claim, experiment, f["verdict"], f["measured"], f["why"], f["runs"], f["p"], ours)
+
+
+def _largest_first(groups: dict) -> list:
+    """Groups of runs, the one with most seeds first (then by the latest folder name, for a stable order)."""
+    return sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
 
 
 PAPERS_OWN = "the paper's"  # a judged row's settings at the paper's settings
@@ -384,8 +403,8 @@ def _exact(claim: Claim, experiment: str, comparable: list) -> ClaimRow:
 
 
 def _one_per_seed(claim: Claim, experiment: str, comparable: list) -> list:
-    """One run per seed and settings (the claim's own variant first, then by folder name): runs of one seed are not
-    independent evidence."""
+    """One run per seed (the claim's own variant first, then by folder name): runs of one seed are not independent
+    evidence."""
 
     def rank(item):
         run = item[0]
@@ -394,7 +413,7 @@ def _one_per_seed(claim: Claim, experiment: str, comparable: list) -> list:
 
     kept, seen = [], set()
     for run, row in sorted(comparable, key=rank):
-        key = (run.results.get("seed"), row["settings"])
+        key = run.results.get("seed")
         if key not in seen:
             seen.add(key)
             kept.append((run, row))
