@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import InvalidInputError
 from ..experiments import EXPERIMENTS, UNTESTABLE
-from ..experiments.claims import ORIGINS, PAPERS, VERDICTS, Claim, conclude, judge
+from ..experiments.claims import MIN_SEEDS, ORIGINS, PAPERS, VERDICTS, Claim, conclude, judge
 from ..io import jsonable
 from ..run_folder import ATTEMPTS
 from ..runner import changed_settings, paper_differences
@@ -356,14 +356,27 @@ def _row(claim: Claim, experiment: str, runs: list, not_run: str) -> ClaimRow:
     ours = [_over_seeds(claim, g) | {"settings": s} for (s, _), g in _largest_first(groups) if s != PAPERS_OWN]
     paper = [(code, g) for (s, code), g in _largest_first(groups) if s == PAPERS_OWN]
     if not paper:
-        why = "no run at the paper's settings" + (" (ours beside it)" if ours else "")
-        return ClaimRow(claim, experiment, "not run", "", why, ours=ours)
+        return ClaimRow(
+            claim, experiment, "not run", "", _paper_run(experiment) + ("; ours beside it" if ours else ""), ours=ours
+        )
     (code, group), others = paper[0], paper[1:]
     f = _over_seeds(claim, group)
     if others:
         left = sum(len(g) for _, g in others)
         f["why"] += f"; {left} run{'s' if left != 1 else ''} of other code left out (one commit per verdict: {code})"
     return ClaimRow(claim, experiment, f["verdict"], f["measured"], f["why"], f["runs"], f["p"], ours)
+
+
+def _paper_run(experiment: str) -> str:
+    """Why a claim has no verdict although its experiment ran: which paper-tier runs would give one, and their cost."""
+    exp = EXPERIMENTS[experiment]
+    runs = [
+        (f"{experiment}-{label}" if label else experiment) + f" ({_hours(exp.hours_of(label))})"
+        for label, spec in exp.plan.items()
+        if spec.tier == "paper"
+    ]
+    seeds = f", each over {MIN_SEEDS} seeds" if exp.seeded else ""
+    return f"no run at the paper's settings: the paper tier runs {', '.join(runs)} on 2 cores{seeds}"
 
 
 def _largest_first(groups: dict) -> list:
