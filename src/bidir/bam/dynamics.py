@@ -204,8 +204,7 @@ def _sync_recall(M, x, y, threshold_x, threshold_y, coding: str, max_steps: int)
     energies = [energy(x, y, M, threshold_x, threshold_y)]
     active = torch.arange(x.shape[0], device=x.device)  # the probes still moving
     for t in range(max_steps + 1):
-        every = active.numel() == x.shape[0]  # no gather while every probe moves
-        xa, ya = (x, y) if every else (x[active], y[active])
+        xa, ya = x[active], y[active]
         y_full = threshold_update(xa @ M, ya, threshold_y, coding)
         o_x = y_full @ M.T
         x_full = threshold_update(o_x, xa, threshold_x, coding)
@@ -213,11 +212,6 @@ def _sync_recall(M, x, y, threshold_x, threshold_y, coding: str, max_steps: int)
         converged[active[done]] = True
         if t == max_steps or bool(done.all()):
             break
-        if every and not bool(done.any()):
-            x, y = x_full, y_full
-            steps += 1
-            energies.append(energy(x, y, M, threshold_x, threshold_y, x_input=o_x))
-            continue
         moving, x_full, y_full = active[~done], x_full[~done], y_full[~done]
         x[moving], y[moving] = x_full, y_full
         steps[moving] += 1

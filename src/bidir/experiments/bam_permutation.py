@@ -176,7 +176,7 @@ def run(cfg: Config, ctx) -> dict:
     X, Y = (v.double() for v in permutation_pairs(TABLE_I_PERMUTATION))
     table = table_i(X, Y, cfg.pairs)
     search = {rule: largest_stored_subset(X, Y, ties=rule) for rule in TIES}
-    reconstruction = completions(cfg.pairs, cfg.completions, ctx.generator("completions"), ctx.progress)
+    reconstruction = completions(cfg.pairs, cfg.completions, ctx.generator("completions"), ctx.progress, search)
     g = ctx.generator()  # one stream for all sizes
     rows = [random_permutations(n, cfg, g) for n in ctx.progress(cfg.random_bits, desc="random permutations")]
     _log(ctx, table, search, rows, cfg.pairs)
@@ -192,26 +192,29 @@ def run(cfg: Config, ctx) -> dict:
     }
 
 
-def completions(pairs, count: int, generator: torch.Generator, progress) -> dict:
+def completions(pairs, count: int, generator: torch.Generator, progress, ours: dict) -> dict:
     """Table I's claims over its possible rows: the largest storable subset and the pairs the all-16 Hebbian matrix
-    stores, per reading of a zero sum, for our reconstruction and ``count`` random completions of the unencoded
-    pairs (each keeps the eight encoded pairs, so eqs 17-18 and the recall sums hold)."""
+    stores, per reading of a zero sum, for our reconstruction (``ours``: its search per reading, already made) and
+    ``count`` random completions of the unencoded pairs (each keeps the eight encoded pairs, so eqs 17-18 and the
+    recall sums hold)."""
     perm = list(TABLE_I_PERMUTATION)
     encoded = [i - 1 for i in pairs]
     free = [k for k in range(len(perm)) if k not in encoded]
     targets = [perm[k] for k in free]
 
+    def all_16(X, Y) -> dict:
+        return {rule: int(stored_pairs(X, Y, ties=rule).sum()) for rule in TIES}
+
     def measure(p) -> dict:
         X, Y = (v.double() for v in permutation_pairs(p))
+        stored = all_16(X, Y)
         return {
-            rule: {
-                "largest": largest_stored_subset(X, Y, ties=rule)["size"],
-                "all_16": int(stored_pairs(X, Y, ties=rule).sum()),
-            }
-            for rule in TIES
+            rule: {"largest": largest_stored_subset(X, Y, ties=rule)["size"], "all_16": stored[rule]} for rule in TIES
         }
 
-    ours = measure(perm)
+    X, Y = (v.double() for v in permutation_pairs(perm))
+    stored = all_16(X, Y)
+    ours = {rule: {"largest": ours[rule]["size"], "all_16": stored[rule]} for rule in TIES}
     drawn = {rule: {"largest": [], "all_16": []} for rule in TIES}
     for _ in progress(range(count), desc="Table I completions"):
         p = list(perm)

@@ -175,7 +175,9 @@ NEIGHBOURS = (  # (quantity, its direction from image-space to style-space neigh
 NEIGHBOUR_QUOTES = {  # (dataset, quantity) -> the paper's sentence
     ("mnist", "mean_image_distance"): "We also observed that the image distance between Fig. 7a and Fig. 7b increased "
     "from 8.6 to 9.3, while the style distance decreased from 1.2 to 0.98.",
-    ("mnist", "same_class"): "There are 18 digits of ‘5’ in Fig. 7a, while there are only 13 digits of ‘5’ in Fig. 7b.",
+    ("mnist", "same_class"): "There are 18 digits of \N{LEFT SINGLE QUOTATION MARK}5\N{RIGHT SINGLE QUOTATION MARK} "
+    "in Fig. 7a, while there are only 13 digits of \N{LEFT SINGLE QUOTATION MARK}5\N{RIGHT SINGLE QUOTATION MARK} in "
+    "Fig. 7b.",
     ("emnist-letters", "mean_image_distance"): "The image distance between Fig. 8a and Fig. 8b increased from 9.1 to "
     "10.5, while the style distance decreased from 1.3 to 0.91.",
     ("emnist-letters", "same_class"): "Similarly, there are 52 letters of ‘S’ in Fig. 8a, while there are only 6 "
