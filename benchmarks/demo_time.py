@@ -3,17 +3,19 @@
     python benchmarks/demo_time.py [--repeats N]
 
 Runs the demo in a fresh process (imports included, as a user meets it) into a temporary folder, N times,
-and prints each run's wall time, the demo's own total and the per-experiment times of the last run.
+and prints each run's wall time, the demo's own total and the per-run times of the last run (its reproduce.json).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 TARGET = 60.0
 
@@ -34,14 +36,14 @@ def main() -> None:
             )
             walls.append(time.perf_counter() - start)
             output = run.stdout
-    total = float(re.search(r"demo: \d+ experiments in ([\d.]+) s", output).group(1))
+            log = json.loads((Path(out) / "reproduce.json").read_text())["runs"]
+    total = float(re.search(r"reproduce: \d+ runs in \S+ \(([\d.]+) s\)", output).group(1))
     print(f"bidir demo, wall time (imports included): {', '.join(f'{w:.1f} s' for w in walls)}")
     verdict = "met" if max(walls) <= TARGET else "missed"
     print(f"  the demo's own total: {total:.1f} s; target <= {TARGET:.0f} s: {verdict}")
-    print("  per experiment (last run):")
-    for line in output.splitlines():
-        if re.match(r"\s+\S+\s+[\d.]+ s\s", line):
-            print("   ", " ".join(line.split()[:3]))
+    print("  per run (last demo):")
+    for entry in log:
+        print(f"    {entry['folder']:<26} {entry['seconds']:6.1f} s  {entry['status'][:60]}")
 
 
 if __name__ == "__main__":

@@ -151,21 +151,30 @@ def test_fetch_reads_the_shared_data(shared_data):
     assert out.exit_code == 0 and "mnist train: 60000 images" in out.output
 
 
-@pytest.mark.timeout(1200)  # the one long test: every experiment, quick; 1-8 min on a 2-core machine, more when shared
-def test_demo_runs_every_experiment(demo_run):
-    """Every experiment, quick, on shipped data: each writes its results and figures, except those whose data is not
-    shipped (EMNIST letters, Fashion-MNIST), which record a skip that says why instead of repeating style-mnist."""
+@pytest.mark.timeout(1200)  # the one long test: every experiment, quick; 2-8 min on a 2-core machine, more when shared
+def test_demo_is_reproduce_quick_over_every_run_of_every_experiment(demo_run):
+    """`bidir demo` is `bidir reproduce --quick --extended --seeds 1`: every run of both tiers, quick, on shipped data,
+    each writing its results and figures; a run whose data is not shipped (EMNIST letters, Fashion-MNIST) is not
+    started, and the log and the report say why."""
+    from bidir.reproduce import plan
+
     tmp_path, out = demo_run
     assert out.exit_code == 0, out.output
-    assert f"demo: {len(NAMES)} experiments in " in out.output
-    for name in NAMES:
-        results = json.loads((tmp_path / name / "results.json").read_text())
-        assert results["experiment"] == name and results["quick"] is True
-        if name in ("style-emnist", "style-fashion"):
-            assert "not on this machine" in results["metrics"]["skipped"] and not results["figures"]
-        else:
-            assert list((tmp_path / name).glob("*.png")), name
-        summary = (tmp_path / name / "summary.txt").read_text()
+    runs = plan(seeds=1, extended=True)
+    assert {r.experiment for r in runs} == set(NAMES)
+    assert f"reproduce: {len(runs)} runs in " in out.output
+    log = {e["folder"]: e for e in json.loads((tmp_path / "reproduce.json").read_text())["runs"]}
+    assert set(log) == {r.folder for r in runs} and all(e["quick"] for e in log.values())
+    for run in runs:
+        folder = tmp_path / run.folder
+        if run.experiment in ("style-emnist", "style-fashion") or run.overrides.get("dataset") == "fashion-mnist":
+            assert log[run.folder]["status"].startswith("not run: the ") and not folder.exists()
+            continue
+        results = json.loads((folder / "results.json").read_text())
+        assert results["experiment"] == run.experiment and results["quick"] is True
+        assert log[run.folder]["status"].startswith("finished")
+        assert list(folder.glob("*.png")), run.folder
+        summary = (folder / "summary.txt").read_text()
         assert "quick settings: a smoke test of the pipeline, not the paper's" in summary
     assert "paper 50%" not in (tmp_path / "bsp-mnist" / "summary.txt").read_text()  # no quick number beside a paper's
-    assert f"report: {tmp_path / 'REPORT.html'}" in out.output and (tmp_path / "REPORT.md").is_file()
+    assert f"report: {tmp_path / 'REPORT.html'}, {tmp_path / 'REPORT.md'}" in out.output

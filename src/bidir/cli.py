@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
@@ -116,38 +115,33 @@ def run(name, quick, out, sets, dataset, restart, seed, data_dir, device, no_pro
 )
 @_with_options(_run_options)
 def demo(out, seed, data_dir, device, no_progress):
-    """Run the quick version of every experiment on data shipped in the package, then write the report."""
-    from .run_folder import check_runs_out
-    from .runner import check_seed, default_folder, plan_run, resolve_device, run_experiment
+    """Run every experiment, quick, on data shipped in the package, then write the report: ``bidir reproduce
+    --quick --extended --seeds 1`` into a fresh folder."""
+    from .reproduce import reproduce as run_all
+    from .runner import check_seed, default_folder
 
-    out = out or default_folder("demo")
-    start, rows = time.perf_counter(), []
     try:
-        check_runs_out(out)  # everything checked before the first run starts
-        resolve_device(device)
         check_seed(seed, "--seed")
-        for name in sorted(_experiments()):
-            plan_run(name, True, seed, data_dir, None)
-        for name in sorted(_experiments()):
-            t = time.perf_counter()
-            run_experiment(
-                name,
-                quick=True,
-                seed=seed,
-                out=out / name,
-                data_dir=data_dir,
-                device=device,
-                show_progress=not no_progress,
-            )
-            rows.append(f"  {name:<20} {time.perf_counter() - t:6.1f} s  {out / name}")
+        runs = run_all(
+            out=out or default_folder("demo"),
+            seeds=1,
+            base_seed=seed,
+            extended=True,
+            quick=True,
+            device=device,
+            data_dir=data_dir,
+            show_progress=not no_progress,
+            echo=click.echo,
+        )
     except BidirError as exc:
         raise click.ClickException(str(exc)) from None
-    from .report import write_report
+    _fail_if_any_failed(runs)
 
-    click.echo(f"\ndemo: {len(rows)} experiments in {time.perf_counter() - start:.1f} s")
-    click.echo("\n".join(rows))
-    html, md = write_report(out, ("html", "md"))
-    click.echo(f"report: {html} (open it in a browser) and {md}")
+
+def _fail_if_any_failed(runs) -> None:
+    failed = [r for r in runs if r.status.startswith("failed")]
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {len(runs)} runs failed: {', '.join(r.folder for r in failed)}")
 
 
 @main.command()
@@ -192,9 +186,7 @@ def reproduce(names, out, seeds, extended, show_plan, quick, data_dir, device, n
         )
     except BidirError as exc:
         raise click.ClickException(str(exc)) from None
-    failed = [r for r in runs if r.status.startswith("failed")]
-    if failed:
-        raise click.ClickException(f"{len(failed)} of {len(runs)} runs failed: {', '.join(r.folder for r in failed)}")
+    _fail_if_any_failed(runs)
 
 
 @main.command()

@@ -174,12 +174,14 @@ def reproduce(
     extended: bool = False,
     quick: bool = False,
     device: str = "cpu",
+    base_seed: int = 0,
     data_dir=None,
     show_progress: bool = True,
     echo: Callable[[str], None] = print,
 ) -> list[Planned]:
-    """Run the plan into ``out`` (one folder per run), write ``out/reproduce.json`` and the report; the runs."""
-    runs = plan(names, seeds, extended=extended)
+    """Run the plan into ``out`` (one folder per run; seeds from ``base_seed``), write ``out/reproduce.json`` and the
+    report; the runs."""
+    runs = plan(names, seeds, base_seed, extended)
     out = check_runs_out(out)
     resolve_device(device)  # every setting, the device and the data folder are checked before any work
     check_data_dir(data_dir)

@@ -44,93 +44,6 @@ class Config:
     discrete_steps: PositiveInt = 20
 
 
-CLAIMS = (
-    Claim(
-        id="kosko-abam-hebbian-stable",
-        quote="Hebbian ABAM Theorem: The Hebbian ABAM system (34) and (37)-(38) is globally stable.",
-        paper="kosko",
-        source="eqs 39-42 (Hebbian ABAM theorem)",
-        statement="the Hebbian ABAM's energy (39) falls along every trajectory: the system is globally stable",
-        paper_value=0.0,
-        measure="hebbian.max_energy_rise",
-        compare="at_most",
-        metric="largest rise of E (39) between output times, over every system",
-        tolerance=1e-9,
-    ),
-    Claim(
-        id="kosko-abam-competitive-stable",
-        quote="The ABAM theorem also holds for competitive learning with a steep win–loss activation.",
-        paper="kosko",
-        source="eqs 43-45 (competitive ABAM)",
-        statement="the competitive ABAM with win-loss Y neurons is globally stable: E (39) never rises",
-        paper_value=0.0,
-        measure="competitive.max_energy_rise",
-        compare="at_most",
-        metric="largest rise of E (39) between output times, win-loss (steep) Y neurons",
-        tolerance=1e-9,
-    ),
-    Claim(
-        id="kosko-abam-hebbian-synapses",
-        quote="So mij(t) → 1 exponentially quickly for any initial memorized information mij(0).",
-        paper="kosko",
-        source="eqs 35-36",
-        statement=(
-            "the Hebbian synapses converge exponentially to the stabilised product a_x a_y (+-1 for saturated fields)"
-        ),
-        paper_value=0.0,
-        measure="hebbian.synapse_gap_end",
-        compare="equal",
-        metric="max |m_ij - a_x a_y| at the end of the trajectories",
-        tolerance=1e-4,
-    ),
-    Claim(
-        id="kosko-competitive-synapses",
-        quote="Then the weight mij converges exponentially quickly to the input activation ax i .",
-        paper="kosko",
-        source="eq 43",
-        statement="under competitive learning a winning Y neuron's synapses m_ij converge to the input activations a_x",
-        paper_value=0.0,
-        measure="competitive.synapse_gap_end",
-        compare="equal",
-        metric="max |m_ij - a_x_i| over the winning neurons' synapses at the end of the trajectories",
-        tolerance=1e-4,
-    ),
-    Claim(
-        id="kosko-discrete-abam-stable",
-        quote=(
-            "is bidirectionally stable for threshold or threshold- like neurons and for asynchronous or "
-            "synchronous state updates."
-        ),
-        paper="kosko",
-        source="eqs 29-33",
-        statement="the discrete Hebbian ABAM's energy falls at every step until it stops",
-        paper_value=0.0,
-        measure="discrete_hebbian.max_energy_rise",
-        compare="at_most",
-        metric="largest energy change per step of the discrete Hebbian ABAM",
-    ),
-)
-
-
-def synapse_gap(model: ContinuousABAM, tr) -> torch.Tensor:
-    """Max distance of the synapses to their learning target, per time and system.
-
-    Hebbian (34): m_ij -> a_i a_j. Competitive (43): a winning neuron's fan-in m_.j -> a_x.
-    """
-    a_x, a_y = model.activations(tr.o_x, tr.o_y)
-    if model.law == "hebbian":
-        return (tr.M - a_x.unsqueeze(-1) * a_y.unsqueeze(-2)).abs().amax((-2, -1))
-    return ((tr.M - a_x.unsqueeze(-1)).abs() * (a_y > 0.5).unsqueeze(-2)).amax((-2, -1))
-
-
-@experiment(
-    "abam",
-    "ABAM: continuous Hebbian and competitive adaptive BAMs (eqs 34-43), the discrete Hebbian ABAM; energy (39) falls",
-    Config,
-    quick={"systems": 3, "points": 161, "t_end": 32.0},
-    claims=CLAIMS,
-    hours=0.01,
-)
 def run(cfg: Config, ctx) -> dict:
     """Continuous Hebbian and competitive ABAMs and the discrete Hebbian ABAM: energy and synapses along time."""
     g = ctx.generator()  # one stream: the continuous systems' start and inputs, then the discrete ABAM's
@@ -157,6 +70,17 @@ def run(cfg: Config, ctx) -> dict:
     _plot_energy(ctx, t, models, trajectories, discrete["energy"])
     _plot_synapses(ctx, t, models, trajectories)
     return metrics
+
+
+def synapse_gap(model: ContinuousABAM, tr) -> torch.Tensor:
+    """Max distance of the synapses to their learning target, per time and system.
+
+    Hebbian (34): m_ij -> a_i a_j. Competitive (43): a winning neuron's fan-in m_.j -> a_x.
+    """
+    a_x, a_y = model.activations(tr.o_x, tr.o_y)
+    if model.law == "hebbian":
+        return (tr.M - a_x.unsqueeze(-1) * a_y.unsqueeze(-2)).abs().amax((-2, -1))
+    return ((tr.M - a_x.unsqueeze(-1)).abs() * (a_y > 0.5).unsqueeze(-2)).amax((-2, -1))
 
 
 def continuous_systems(cfg: Config, g: torch.Generator):
@@ -276,3 +200,81 @@ def _plot_synapses(ctx, t, models, trajectories) -> None:
     ax.set_title("synapses approach the Hebbian / competitive targets")
     ax.legend(fontsize=8)
     ctx.save_figure(fig, "abam_synapses")
+
+
+CLAIMS = (
+    Claim(
+        id="kosko-abam-hebbian-stable",
+        quote="Hebbian ABAM Theorem: The Hebbian ABAM system (34) and (37)-(38) is globally stable.",
+        paper="kosko",
+        source="eqs 39-42 (Hebbian ABAM theorem)",
+        statement="the Hebbian ABAM's energy (39) falls along every trajectory: the system is globally stable",
+        paper_value=0.0,
+        measure="hebbian.max_energy_rise",
+        compare="at_most",
+        metric="largest rise of E (39) between output times, over every system",
+        tolerance=1e-9,
+    ),
+    Claim(
+        id="kosko-abam-competitive-stable",
+        quote="The ABAM theorem also holds for competitive learning with a steep win–loss activation.",
+        paper="kosko",
+        source="eqs 43-45 (competitive ABAM)",
+        statement="the competitive ABAM with win-loss Y neurons is globally stable: E (39) never rises",
+        paper_value=0.0,
+        measure="competitive.max_energy_rise",
+        compare="at_most",
+        metric="largest rise of E (39) between output times, win-loss (steep) Y neurons",
+        tolerance=1e-9,
+    ),
+    Claim(
+        id="kosko-abam-hebbian-synapses",
+        quote="So mij(t) → 1 exponentially quickly for any initial memorized information mij(0).",
+        paper="kosko",
+        source="eqs 35-36",
+        statement=(
+            "the Hebbian synapses converge exponentially to the stabilised product a_x a_y (+-1 for saturated fields)"
+        ),
+        paper_value=0.0,
+        measure="hebbian.synapse_gap_end",
+        compare="equal",
+        metric="max |m_ij - a_x a_y| at the end of the trajectories",
+        tolerance=1e-4,
+    ),
+    Claim(
+        id="kosko-competitive-synapses",
+        quote="Then the weight mij converges exponentially quickly to the input activation ax i .",
+        paper="kosko",
+        source="eq 43",
+        statement="under competitive learning a winning Y neuron's synapses m_ij converge to the input activations a_x",
+        paper_value=0.0,
+        measure="competitive.synapse_gap_end",
+        compare="equal",
+        metric="max |m_ij - a_x_i| over the winning neurons' synapses at the end of the trajectories",
+        tolerance=1e-4,
+    ),
+    Claim(
+        id="kosko-discrete-abam-stable",
+        quote=(
+            "is bidirectionally stable for threshold or threshold- like neurons and for asynchronous or "
+            "synchronous state updates."
+        ),
+        paper="kosko",
+        source="eqs 29-33",
+        statement="the discrete Hebbian ABAM's energy falls at every step until it stops",
+        paper_value=0.0,
+        measure="discrete_hebbian.max_energy_rise",
+        compare="at_most",
+        metric="largest energy change per step of the discrete Hebbian ABAM",
+    ),
+)
+
+experiment(
+    "abam",
+    "ABAM: continuous Hebbian and competitive adaptive BAMs (eqs 34-43), the discrete Hebbian ABAM; energy (39) falls",
+    Config,
+    run,
+    quick={"systems": 3, "points": 161, "t_end": 32.0},
+    claims=CLAIMS,
+    hours=0.01,
+)

@@ -31,17 +31,70 @@ class Config:
     codings: Annotated[tuple[Literal["bipolar", "binary"], ...], Field(min_length=1)] = ("bipolar", "binary")
 
 
+def run(cfg: Config, ctx) -> dict:
+    """Exact recall against the number of stored pairs and the key noise, bipolar against binary keys."""
+    rows = capacity_sweep(
+        cfg.n,
+        cfg.p,
+        cfg.ms,
+        cfg.noises,
+        cfg.trials,
+        cfg.codings,
+        seed=ctx.seed,
+        progress=ctx.progress,
+        device=ctx.device,
+    )
+    limits = []
+    for coding in cfg.codings:
+        for noise in cfg.noises:
+            sel = [r for r in rows if r["coding"] == coding and r["noise"] == noise]
+            ok = [r["m"] for r in sel if r["recall_rate"] >= 0.9]
+            limits.append({"coding": coding, "noise": noise, "largest_m_with_90pct_recall": max(ok) if ok else 0})
+            ctx.log(
+                f"{coding:7s} keys, noise {noise:.1f}: recall "
+                + " ".join(f"m={r['m']}:{r['recall_rate']:.2f}" for r in sel)
+            )
+    ctx.log(
+        "largest m with >= 90% exact recall: "
+        + "; ".join(f"{i['coding']}@{i['noise']:.1f}: {i['largest_m_with_90pct_recall']}" for i in limits)
+        + f" (rule of thumb: m < min(n, p) = {min(cfg.n, cfg.p)})"
+    )
+
+    fig, ax = figure(size=(7.5, 4.5))
+    for coding, style in zip(cfg.codings, ("-", "--"), strict=False):
+        for i, noise in enumerate(cfg.noises):
+            sel = [r for r in rows if r["coding"] == coding and r["noise"] == noise]
+            ax.semilogx(
+                [r["m"] for r in sel],
+                [r["recall_rate"] for r in sel],
+                style,
+                marker="o",
+                ms=3,
+                color=f"C{i}",
+                label=f"{coding}, noise {noise:.1f}",
+            )
+    ax.axvline(min(cfg.n, cfg.p), color="k", ls=":", label="m = min(n, p)")
+    ax.set_xticks(list(cfg.ms), [str(m) for m in cfg.ms], fontsize=7)
+    ax.minorticks_off()
+    ax.set_xlabel("stored pairs m (log scale)")
+    ax.set_ylabel("exact recall rate")
+    ax.set_title(f"Hebbian BAM capacity, n = {cfg.n}, p = {cfg.p}, {cfg.trials} memories per point")
+    ax.legend(fontsize=7)
+    ctx.save_figure(fig, "capacity")
+    return {
+        "rows": rows,
+        "limits": limits,
+        "rule_of_thumb_min_n_p": min(cfg.n, cfg.p),
+        "eq22_largest_gap": _eq22(ctx.generator("eq22")),
+    }
+
+
 def _limit(metrics: dict, coding: str, noise: float) -> int:
     """The largest m recalled >= 90% exactly with these keys (KeyError: not measured in this run)."""
     for r in metrics["limits"]:
         if (r["coding"], r["noise"]) == (coding, noise):
             return r["largest_m_with_90pct_recall"]
     raise KeyError(f"{coding} keys at noise {noise}")
-
-
-def _mean_steps(metrics: dict, coding: str) -> float:
-    steps = [r["mean_steps"] for r in metrics["rows"] if r["coding"] == coding]
-    return sum(steps) / len(steps)
 
 
 def _eq22(g: torch.Generator, lengths=(8, 64, 512), pairs: int = 1000) -> float:
@@ -53,6 +106,11 @@ def _eq22(g: torch.Generator, lengths=(8, 64, 512), pairs: int = 1000) -> float:
         hamming = (a != b).sum(1)
         gap = max(gap, float((c - (n - 2 * hamming)).abs().max()))
     return gap
+
+
+def _mean_steps(metrics: dict, coding: str) -> float:
+    steps = [r["mean_steps"] for r in metrics["rows"] if r["coding"] == coding]
+    return sum(steps) / len(steps)
 
 
 def _bipolar_vs_binary(metrics: dict) -> dict:
@@ -124,68 +182,12 @@ CLAIMS = (
     ),
 )
 
-
-@experiment(
+experiment(
     "bam-capacity",
     "Capacity: recall rate vs stored pairs and key noise, bipolar vs binary keys, beside the m < min(n,p) rule",
     Config,
+    run,
     quick={"n": 64, "p": 64, "ms": (1, 2, 4, 8, 12, 16, 24, 32, 64), "noises": (0.0, 0.2), "trials": 40},
     claims=CLAIMS,
     hours=0.04,
 )
-def run(cfg: Config, ctx) -> dict:
-    """Exact recall against the number of stored pairs and the key noise, bipolar against binary keys."""
-    rows = capacity_sweep(
-        cfg.n,
-        cfg.p,
-        cfg.ms,
-        cfg.noises,
-        cfg.trials,
-        cfg.codings,
-        seed=ctx.seed,
-        progress=ctx.progress,
-        device=ctx.device,
-    )
-    limits = []
-    for coding in cfg.codings:
-        for noise in cfg.noises:
-            sel = [r for r in rows if r["coding"] == coding and r["noise"] == noise]
-            ok = [r["m"] for r in sel if r["recall_rate"] >= 0.9]
-            limits.append({"coding": coding, "noise": noise, "largest_m_with_90pct_recall": max(ok) if ok else 0})
-            ctx.log(
-                f"{coding:7s} keys, noise {noise:.1f}: recall "
-                + " ".join(f"m={r['m']}:{r['recall_rate']:.2f}" for r in sel)
-            )
-    ctx.log(
-        "largest m with >= 90% exact recall: "
-        + "; ".join(f"{i['coding']}@{i['noise']:.1f}: {i['largest_m_with_90pct_recall']}" for i in limits)
-        + f" (rule of thumb: m < min(n, p) = {min(cfg.n, cfg.p)})"
-    )
-
-    fig, ax = figure(size=(7.5, 4.5))
-    for coding, style in zip(cfg.codings, ("-", "--"), strict=False):
-        for i, noise in enumerate(cfg.noises):
-            sel = [r for r in rows if r["coding"] == coding and r["noise"] == noise]
-            ax.semilogx(
-                [r["m"] for r in sel],
-                [r["recall_rate"] for r in sel],
-                style,
-                marker="o",
-                ms=3,
-                color=f"C{i}",
-                label=f"{coding}, noise {noise:.1f}",
-            )
-    ax.axvline(min(cfg.n, cfg.p), color="k", ls=":", label="m = min(n, p)")
-    ax.set_xticks(list(cfg.ms), [str(m) for m in cfg.ms], fontsize=7)
-    ax.minorticks_off()
-    ax.set_xlabel("stored pairs m (log scale)")
-    ax.set_ylabel("exact recall rate")
-    ax.set_title(f"Hebbian BAM capacity, n = {cfg.n}, p = {cfg.p}, {cfg.trials} memories per point")
-    ax.legend(fontsize=7)
-    ctx.save_figure(fig, "capacity")
-    return {
-        "rows": rows,
-        "limits": limits,
-        "rule_of_thumb_min_n_p": min(cfg.n, cfg.p),
-        "eq22_largest_gap": _eq22(ctx.generator("eq22")),
-    }

@@ -21,9 +21,6 @@ from .claims import Claim
 from .registry import experiment
 from .settings import Fraction, Fractions, PositiveInt, settings
 
-PAIRS = (("S", "E"), ("M", "V"), ("G", "N"))
-SHAPE_X, SHAPE_Y = (14, 10), (12, 9)
-
 
 @settings
 class Config:
@@ -39,108 +36,6 @@ class Config:
     random_probes: PositiveInt = 200  # ... each recalled from this many random states, sync and async
 
 
-CLAIMS = (
-    Claim(
-        id="kosko-both-fields-at-once",
-        origin="ours",
-        paper="kosko",
-        source="sec II (beside the BAM theorem)",
-        statement="updating both fields at once, each from the other's old state, can raise the energy (8): the "
-        "theorem's field-by-field update is needed (the paper allows it only when the net update tally is negative)",
-        paper_value="can rise",
-        measure="any_matrix.both_fields_max_energy_rise",
-        compare="holds",
-        metric="largest energy rise of one simultaneous step of both fields, random real M, thresholds and states",
-        check=lambda v: v > 0,
-    ),
-    Claim(
-        id="kosko-eq9-lower-bound",
-        paper="kosko",
-        source="eq 9",
-        quote="The absolute matrix entries |mij| give a finite lower (and upper) bound on the total BAM energy E",
-        statement="no state's energy (8) falls below -sum |m_ij| (zero thresholds)",
-        paper_value="E >= -sum |m_ij|",
-        measure=lambda m: [m["lowest_energy"], m["energy_bound"]],
-        compare="holds",
-        metric="[lowest energy of every recall of the letter BAM, eq 9's bound]",
-        check=lambda v: v[0] >= v[1],
-    ),
-    Claim(
-        id="kosko-fig2-three-pairs",
-        paper="kosko",
-        source="sec I, Fig 2",
-        quote="The much larger 2-layer BAM in Fig. 2 does easily store and recall three paired associations with "
-        "Hebbian learning",
-        statement="the 140 x 108 Hebbian BAM stores (S, E), (M, V), (G, N) as fixed points and recalls each from 20% "
-        "noise in both fields",
-        paper_value="stores and recalls all three",
-        measure=lambda m: [all(m["stored"]), _worst_rate(m, 0.2)],
-        compare="holds",
-        metric="[all three pairs fixed points, the worst exact-recall rate over pairs and modes at <= 20% noise "
-        "(easily: >= 0.95)]",
-        check=lambda v: v[0] and v[1] >= 0.95,
-    ),
-    Claim(
-        id="kosko-fig2",
-        quote=(
-            "The network updated six neurons at random per field on its way to convergence to the BAM fixed-point"
-            " equilibrium (S, E)."
-        ),
-        paper="kosko",
-        source="Fig 2",
-        statement="from 40% noise, six neurons per field per step, the BAM converges to (S, E)",
-        paper_value="converges to (S, E)",
-        measure="fig2_probe.recalled_S_E",
-        compare="holds",
-    ),
-    Claim(
-        id="kosko-bam-theorem-letters",
-        quote=(
-            "Discrete BAM Theorem: Every connection matrix M is bidi- rectionally stable for threshold or "
-            "threshold-like neurons and for asynchronous or synchronous state updates."
-        ),
-        paper="kosko",
-        source="sec III (BAM theorem)",
-        statement="discrete BAM energy never rises and every recall converges, sync and async",
-        paper_value="never rises",
-        measure=lambda m: (
-            m["all_converged"] and m["max_energy_rise"] <= 0 and m["fig2_probe"]["energy_never_increases"]
-        ),
-        compare="holds",
-        metric="all recalls converged and the largest energy rise <= 0",
-    ),
-    Claim(
-        id="kosko-bam-theorem-any-m",
-        quote="EVERY real matrix is bidirectionally stable.",
-        paper="kosko",
-        source="sec III (BAM theorem)",
-        statement=(
-            "every real matrix M is bidirectionally stable: energy (8) never rises and recall converges, sync and async"
-        ),
-        paper_value="never rises, converges",
-        measure="any_matrix",
-        compare="holds",
-        metric="random Gaussian M and thresholds, float64: all recalls converged, largest energy rise (<= round-off)",
-        check=lambda m: m["all_converged"] and m["max_energy_rise"] <= 1e-9,
-    ),
-)
-
-
-def _worst_rate(metrics: dict, noise: float) -> float:
-    """The lowest exact-recall rate over the pairs and both update modes, at noise levels up to ``noise``."""
-    levels = [i for i, level in enumerate(metrics["noise_levels"]) if level <= noise]
-    return min(rates[i] for per_pair in metrics["recall_rate"].values() for rates in per_pair.values() for i in levels)
-
-
-@experiment(
-    "bam-letters",
-    "Fig 2: 140x108 BAM stores (S,E),(M,V),(G,N); async recall of a 40%-noise (S,E), energy per step, recall vs noise",
-    Config,
-    quick={"trials": 100, "noise_levels": (0.0, 0.2, 0.4, 0.5), "random_matrices": 4, "random_probes": 50},
-    claims=CLAIMS,
-    hours=0.02,
-    figures={"fig2_snapshots_energy": "Kosko Fig 2"},
-)
 def run(cfg: Config, ctx) -> dict:
     """Fig 2: the letter BAM, its 40%-noise probe step by step, and recall against noise."""
     X = torch.stack([letter(a, LETTERS_10x14) for a, _ in PAIRS]).to(ctx.device)
@@ -304,3 +199,112 @@ def _plot_recall(ctx, cfg: Config, rates: dict) -> None:
     ax.set_title(f"recall vs noise ({cfg.trials} probes per point)")
     ax.legend(fontsize=7)
     ctx.save_figure(fig, "recall_vs_noise")
+
+
+PAIRS = (("S", "E"), ("M", "V"), ("G", "N"))
+
+SHAPE_X, SHAPE_Y = (14, 10), (12, 9)
+
+CLAIMS = (
+    Claim(
+        id="kosko-both-fields-at-once",
+        origin="ours",
+        paper="kosko",
+        source="sec II (beside the BAM theorem)",
+        statement="updating both fields at once, each from the other's old state, can raise the energy (8): the "
+        "theorem's field-by-field update is needed (the paper allows it only when the net update tally is negative)",
+        paper_value="can rise",
+        measure="any_matrix.both_fields_max_energy_rise",
+        compare="holds",
+        metric="largest energy rise of one simultaneous step of both fields, random real M, thresholds and states",
+        check=lambda v: v > 0,
+    ),
+    Claim(
+        id="kosko-eq9-lower-bound",
+        paper="kosko",
+        source="eq 9",
+        quote="The absolute matrix entries |mij| give a finite lower (and upper) bound on the total BAM energy E",
+        statement="no state's energy (8) falls below -sum |m_ij| (zero thresholds)",
+        paper_value="E >= -sum |m_ij|",
+        measure=lambda m: [m["lowest_energy"], m["energy_bound"]],
+        compare="holds",
+        metric="[lowest energy of every recall of the letter BAM, eq 9's bound]",
+        check=lambda v: v[0] >= v[1],
+    ),
+    Claim(
+        id="kosko-fig2-three-pairs",
+        paper="kosko",
+        source="sec I, Fig 2",
+        quote="The much larger 2-layer BAM in Fig. 2 does easily store and recall three paired associations with "
+        "Hebbian learning",
+        statement="the 140 x 108 Hebbian BAM stores (S, E), (M, V), (G, N) as fixed points and recalls each from 20% "
+        "noise in both fields",
+        paper_value="stores and recalls all three",
+        measure=lambda m: [all(m["stored"]), _worst_rate(m, 0.2)],
+        compare="holds",
+        metric="[all three pairs fixed points, the worst exact-recall rate over pairs and modes at <= 20% noise "
+        "(easily: >= 0.95)]",
+        check=lambda v: v[0] and v[1] >= 0.95,
+    ),
+    Claim(
+        id="kosko-fig2",
+        quote=(
+            "The network updated six neurons at random per field on its way to convergence to the BAM fixed-point"
+            " equilibrium (S, E)."
+        ),
+        paper="kosko",
+        source="Fig 2",
+        statement="from 40% noise, six neurons per field per step, the BAM converges to (S, E)",
+        paper_value="converges to (S, E)",
+        measure="fig2_probe.recalled_S_E",
+        compare="holds",
+    ),
+    Claim(
+        id="kosko-bam-theorem-letters",
+        quote=(
+            "Discrete BAM Theorem: Every connection matrix M is bidi- rectionally stable for threshold or "
+            "threshold-like neurons and for asynchronous or synchronous state updates."
+        ),
+        paper="kosko",
+        source="sec III (BAM theorem)",
+        statement="discrete BAM energy never rises and every recall converges, sync and async",
+        paper_value="never rises",
+        measure=lambda m: (
+            m["all_converged"] and m["max_energy_rise"] <= 0 and m["fig2_probe"]["energy_never_increases"]
+        ),
+        compare="holds",
+        metric="all recalls converged and the largest energy rise <= 0",
+    ),
+    Claim(
+        id="kosko-bam-theorem-any-m",
+        quote="EVERY real matrix is bidirectionally stable.",
+        paper="kosko",
+        source="sec III (BAM theorem)",
+        statement=(
+            "every real matrix M is bidirectionally stable: energy (8) never rises and recall converges, sync and async"
+        ),
+        paper_value="never rises, converges",
+        measure="any_matrix",
+        compare="holds",
+        metric="random Gaussian M and thresholds, float64: all recalls converged, largest energy rise (<= round-off)",
+        check=lambda m: m["all_converged"] and m["max_energy_rise"] <= 1e-9,
+    ),
+)
+
+
+def _worst_rate(metrics: dict, noise: float) -> float:
+    """The lowest exact-recall rate over the pairs and both update modes, at noise levels up to ``noise``."""
+    levels = [i for i, level in enumerate(metrics["noise_levels"]) if level <= noise]
+    return min(rates[i] for per_pair in metrics["recall_rate"].values() for rates in per_pair.values() for i in levels)
+
+
+experiment(
+    "bam-letters",
+    "Fig 2: 140x108 BAM stores (S,E),(M,V),(G,N); async recall of a 40%-noise (S,E), energy per step, recall vs noise",
+    Config,
+    run,
+    quick={"trials": 100, "noise_levels": (0.0, 0.2, 0.4, 0.5), "random_matrices": 4, "random_probes": 50},
+    claims=CLAIMS,
+    hours=0.02,
+    figures={"fig2_snapshots_energy": "Kosko Fig 2"},
+)

@@ -29,26 +29,9 @@ from .claims import Claim
 from .registry import experiment
 from .settings import PositiveInt, settings
 
-# The paper's printed numbers: the oracles this experiment checks against.
-PAPER_EQ17 = [[-1, -1, 1, 1]] * 4
-PAPER_EQ18 = [[-8, -4, 0, 0], [-4, -8, -4, 4], [-4, 0, 4, 4], [-4, 0, 4, -4]]
-PAPER_SUMS = {
-    "X1 M": [20, 12, -4, -4],
-    "Y1 M^T": [-12, -12, -12, -4],
-    "X7 M": [-12, -12, -4, 12],
-    "Y7 M^T": [12, 20, 4, -4],
-}
-RECALL_QUOTES = {
-    "X1 M": "X1M = (20, 12,−4,−4) → (1, 1,−1,−1) = Y1.",
-    "Y1 M^T": "Y1MT = (−12,−12,−12,−4) → (−1,−1,−1,−1) = X1.",
-    "X7 M": "Then the forward pass gives X7M = (−12,−12,−4, 12) → (−1,−1,−1, 1) = Y7.",
-    "Y7 M^T": "The backward pass gives Y7MT = (12, 20, 4,−4) → (1, 1, 1,−1) = X7.",
-}
-PAPER_STORED = 8  # "can encode at most eight of the bipolar vector associations"
-
-
 # the encoded pairs include the paper's pair 7 (X7 M, Y7 M^T), so at least seven
 TablePairs = Annotated[tuple[Annotated[int, Field(ge=1, le=16)], ...], Field(min_length=7)]
+
 Bits = Annotated[tuple[Annotated[int, Field(ge=2, le=10)], ...], Field(min_length=1)]
 
 
@@ -61,135 +44,6 @@ class Config:
     random_trials: PositiveInt = 50
     exhaustive_up_to_bits: Annotated[int, Field(ge=0, le=4)] = 4  # exhaustive subset search up to n (2^(2^n) subsets)
     completions: PositiveInt = 100  # random completions of Table I's eight unencoded pairs (of 8! = 40320)
-
-
-CLAIMS = (
-    Claim(
-        id="kosko-eq17",
-        quote="This gives the first outer-product memory matrix M1 as",
-        paper="kosko",
-        source="eq 17",
-        statement="the outer product M1 = X1^T Y1 of Table I's first pair",
-        paper_value=PAPER_EQ17,
-        measure="eq17_matches_paper",
-        compare="holds",
-        metric="M1 equals the paper's eq 17",
-    ),
-    Claim(
-        id="kosko-eq18",
-        quote="Then the final BAM memory matrix M sums these first eight outer-product matrices",
-        paper="kosko",
-        source="eq 18",
-        statement="M, the sum of the eight encoded pairs' outer products",
-        paper_value=PAPER_EQ18,
-        measure="eq18_matrix",
-        compare="equal",
-    ),
-    *(
-        Claim(
-            id=f"kosko-recall-{k.replace(' ', '').replace('^', '')}",
-            paper="kosko",
-            source="sec III.A",
-            quote=RECALL_QUOTES[k],
-            statement=f"the recall sum {k}",
-            paper_value=v,
-            measure=f"recall_sums.{k}",
-            compare="equal",
-        )
-        for k, v in PAPER_SUMS.items()
-    ),
-    Claim(
-        id="kosko-table-i-at-most-eight",
-        quote="Extensive simulations found that such a BAM can encode at most eight of the bipolar vector associations "
-        "from Table I.",
-        paper="kosko",
-        source="Table I",
-        statement="a Hebbian BAM can store at most eight of Table I's 16 pairs (the largest subset whose eq 16 matrix "
-        "recalls every pair in it); Table I's unencoded rows are reconstructed, so over every completion and reading "
-        "of a zero sum",
-        paper_value=PAPER_STORED,
-        measure=lambda m: _sizes(m, "largest"),
-        compare="holds",
-        metric="largest storable subset, [smallest, largest] over our table and the sampled completions, per reading "
-        "of a zero recall sum (strict / keep the state, eq 5 / off)",
-        check=lambda v: _over_completions(v, lambda size: size <= PAPER_STORED),
-    ),
-    Claim(
-        id="kosko-cannot-learn-all-16",
-        quote="It cannot learn all 16 associations in its correlation matrix M in (18).",
-        paper="kosko",
-        source="sec I, Fig 1a",
-        statement="no Hebbian correlation matrix of Table I stores all 16 pairs (over every completion and reading "
-        "of a zero sum)",
-        paper_value="fewer than 16",
-        measure=lambda m: _sizes(m, "largest"),
-        compare="holds",
-        metric="largest storable subset, [smallest, largest] over our table and the sampled completions, per reading "
-        "of a zero recall sum",
-        check=lambda v: _over_completions(v, lambda size: size < 16),
-    ),
-    Claim(
-        id="kosko-perturbations",
-        quote="Slight perturbations to these vectors still converge to the same bidirectional fixed-point equilibrium.",
-        paper="kosko",
-        source="sec III.A",
-        statement="every one-bit flip of X1, Y1, X7 or Y7 recalls (eq 5, synchronous) back to its stored pair",
-        paper_value="every slight perturbation",
-        measure="perturbations",
-        compare="holds",
-        metric="share of the one-bit flips of each vector that recall its pair (X1, Y1) or (X7, Y7)",
-        check=lambda v: all(share == 1 for share in v.values()),
-    ),
-)
-
-
-def _sizes(metrics: dict, key: str) -> dict:
-    """Per reading of a zero sum: [smallest, largest] of ``key`` over our table and the sampled completions."""
-    rec = metrics["table_i_reconstruction"]
-    return {
-        rule: [
-            min(rec["completions"][rule][key] + [rec["ours"][rule][key]]),
-            max(rec["completions"][rule][key] + [rec["ours"][rule][key]]),
-        ]
-        for rule in rec["ours"]
-    }
-
-
-def _over_completions(ranges: dict, holds) -> str:
-    """reproduced: the claim holds for every completion under every reading; contradicted: for none under any;
-    inconclusive: it depends on the reconstructed rows or the reading, which the paper does not give."""
-    ends = [holds(size) for low, high in ranges.values() for size in (low, high)]
-    return "reproduced" if all(ends) else "contradicted" if not any(ends) else "inconclusive"
-
-
-@experiment(
-    "bam-permutation",
-    "Fig 1a / Table I: Hebbian BAM on a 4-bit permutation; eq 17-18 and recall sums; storage counts",
-    Config,
-    quick={"random_bits": (3, 4, 5), "random_trials": 8, "completions": 4},
-    claims=CLAIMS,
-    hours=0.01,
-    figures={"fig1a_permutation": "Kosko Fig 1a, Table I"},
-)
-def run(cfg: Config, ctx) -> dict:
-    """Fig 1a / Table I: eqs 17-18, the recall sums, what M stores, and storage of random permutations."""
-    X, Y = (v.double() for v in permutation_pairs(TABLE_I_PERMUTATION))
-    table = table_i(X, Y, cfg.pairs)
-    search = {rule: largest_stored_subset(X, Y, ties=rule) for rule in TIES}
-    reconstruction = completions(cfg.pairs, cfg.completions, ctx.generator("completions"), ctx.progress, search)
-    g = ctx.generator()  # one stream for all sizes
-    rows = [random_permutations(n, cfg, g) for n in ctx.progress(cfg.random_bits, desc="random permutations")]
-    _log(ctx, table, search, rows, cfg.pairs)
-    _log_reconstruction(ctx, reconstruction)
-    _plot(ctx, table, rows)
-    return {
-        **table,
-        "largest_stored_subset": search,
-        "table_i_reconstruction": reconstruction,
-        "perturbations": perturbations(X, Y, cfg.pairs),
-        "paper_largest_stored": PAPER_STORED,
-        "random_permutations": rows,
-    }
 
 
 def completions(pairs, count: int, generator: torch.Generator, progress, ours: dict) -> dict:
@@ -224,6 +78,27 @@ def completions(pairs, count: int, generator: torch.Generator, progress, ours: d
             for key, value in found.items():
                 drawn[rule][key].append(value)
     return {"ties": dict(TIES), "ours": ours, "completions": drawn, "sampled": count, "encoded": list(pairs)}
+
+
+def run(cfg: Config, ctx) -> dict:
+    """Fig 1a / Table I: eqs 17-18, the recall sums, what M stores, and storage of random permutations."""
+    X, Y = (v.double() for v in permutation_pairs(TABLE_I_PERMUTATION))
+    table = table_i(X, Y, cfg.pairs)
+    search = {rule: largest_stored_subset(X, Y, ties=rule) for rule in TIES}
+    reconstruction = completions(cfg.pairs, cfg.completions, ctx.generator("completions"), ctx.progress, search)
+    g = ctx.generator()  # one stream for all sizes
+    rows = [random_permutations(n, cfg, g) for n in ctx.progress(cfg.random_bits, desc="random permutations")]
+    _log(ctx, table, search, rows, cfg.pairs)
+    _log_reconstruction(ctx, reconstruction)
+    _plot(ctx, table, rows)
+    return {
+        **table,
+        "largest_stored_subset": search,
+        "table_i_reconstruction": reconstruction,
+        "perturbations": perturbations(X, Y, cfg.pairs),
+        "paper_largest_stored": PAPER_STORED,
+        "random_permutations": rows,
+    }
 
 
 def perturbations(X, Y, pairs) -> dict:
@@ -364,3 +239,135 @@ def _plot(ctx, table: dict, rows: list) -> None:
     ax.legend()
     fig.tight_layout()
     ctx.save_figure(fig, "fig1a_permutation")
+
+
+# The paper's printed numbers: the oracles this experiment checks against.
+PAPER_EQ17 = [[-1, -1, 1, 1]] * 4
+
+PAPER_EQ18 = [[-8, -4, 0, 0], [-4, -8, -4, 4], [-4, 0, 4, 4], [-4, 0, 4, -4]]
+
+PAPER_SUMS = {
+    "X1 M": [20, 12, -4, -4],
+    "Y1 M^T": [-12, -12, -12, -4],
+    "X7 M": [-12, -12, -4, 12],
+    "Y7 M^T": [12, 20, 4, -4],
+}
+
+RECALL_QUOTES = {
+    "X1 M": "X1M = (20, 12,−4,−4) → (1, 1,−1,−1) = Y1.",
+    "Y1 M^T": "Y1MT = (−12,−12,−12,−4) → (−1,−1,−1,−1) = X1.",
+    "X7 M": "Then the forward pass gives X7M = (−12,−12,−4, 12) → (−1,−1,−1, 1) = Y7.",
+    "Y7 M^T": "The backward pass gives Y7MT = (12, 20, 4,−4) → (1, 1, 1,−1) = X7.",
+}
+
+PAPER_STORED = 8  # "can encode at most eight of the bipolar vector associations"
+
+CLAIMS = (
+    Claim(
+        id="kosko-eq17",
+        quote="This gives the first outer-product memory matrix M1 as",
+        paper="kosko",
+        source="eq 17",
+        statement="the outer product M1 = X1^T Y1 of Table I's first pair",
+        paper_value=PAPER_EQ17,
+        measure="eq17_matches_paper",
+        compare="holds",
+        metric="M1 equals the paper's eq 17",
+    ),
+    Claim(
+        id="kosko-eq18",
+        quote="Then the final BAM memory matrix M sums these first eight outer-product matrices",
+        paper="kosko",
+        source="eq 18",
+        statement="M, the sum of the eight encoded pairs' outer products",
+        paper_value=PAPER_EQ18,
+        measure="eq18_matrix",
+        compare="equal",
+    ),
+    *(
+        Claim(
+            id=f"kosko-recall-{k.replace(' ', '').replace('^', '')}",
+            paper="kosko",
+            source="sec III.A",
+            quote=RECALL_QUOTES[k],
+            statement=f"the recall sum {k}",
+            paper_value=v,
+            measure=f"recall_sums.{k}",
+            compare="equal",
+        )
+        for k, v in PAPER_SUMS.items()
+    ),
+    Claim(
+        id="kosko-table-i-at-most-eight",
+        quote="Extensive simulations found that such a BAM can encode at most eight of the bipolar vector associations "
+        "from Table I.",
+        paper="kosko",
+        source="Table I",
+        statement="a Hebbian BAM can store at most eight of Table I's 16 pairs (the largest subset whose eq 16 matrix "
+        "recalls every pair in it); Table I's unencoded rows are reconstructed, so over every completion and reading "
+        "of a zero sum",
+        paper_value=PAPER_STORED,
+        measure=lambda m: _sizes(m, "largest"),
+        compare="holds",
+        metric="largest storable subset, [smallest, largest] over our table and the sampled completions, per reading "
+        "of a zero recall sum (strict / keep the state, eq 5 / off)",
+        check=lambda v: _over_completions(v, lambda size: size <= PAPER_STORED),
+    ),
+    Claim(
+        id="kosko-cannot-learn-all-16",
+        quote="It cannot learn all 16 associations in its correlation matrix M in (18).",
+        paper="kosko",
+        source="sec I, Fig 1a",
+        statement="no Hebbian correlation matrix of Table I stores all 16 pairs (over every completion and reading "
+        "of a zero sum)",
+        paper_value="fewer than 16",
+        measure=lambda m: _sizes(m, "largest"),
+        compare="holds",
+        metric="largest storable subset, [smallest, largest] over our table and the sampled completions, per reading "
+        "of a zero recall sum",
+        check=lambda v: _over_completions(v, lambda size: size < 16),
+    ),
+    Claim(
+        id="kosko-perturbations",
+        quote="Slight perturbations to these vectors still converge to the same bidirectional fixed-point equilibrium.",
+        paper="kosko",
+        source="sec III.A",
+        statement="every one-bit flip of X1, Y1, X7 or Y7 recalls (eq 5, synchronous) back to its stored pair",
+        paper_value="every slight perturbation",
+        measure="perturbations",
+        compare="holds",
+        metric="share of the one-bit flips of each vector that recall its pair (X1, Y1) or (X7, Y7)",
+        check=lambda v: all(share == 1 for share in v.values()),
+    ),
+)
+
+
+def _sizes(metrics: dict, key: str) -> dict:
+    """Per reading of a zero sum: [smallest, largest] of ``key`` over our table and the sampled completions."""
+    rec = metrics["table_i_reconstruction"]
+    return {
+        rule: [
+            min(rec["completions"][rule][key] + [rec["ours"][rule][key]]),
+            max(rec["completions"][rule][key] + [rec["ours"][rule][key]]),
+        ]
+        for rule in rec["ours"]
+    }
+
+
+def _over_completions(ranges: dict, holds) -> str:
+    """reproduced: the claim holds for every completion under every reading; contradicted: for none under any;
+    inconclusive: it depends on the reconstructed rows or the reading, which the paper does not give."""
+    ends = [holds(size) for low, high in ranges.values() for size in (low, high)]
+    return "reproduced" if all(ends) else "contradicted" if not any(ends) else "inconclusive"
+
+
+experiment(
+    "bam-permutation",
+    "Fig 1a / Table I: Hebbian BAM on a 4-bit permutation; eq 17-18 and recall sums; storage counts",
+    Config,
+    run,
+    quick={"random_bits": (3, 4, 5), "random_trials": 8, "completions": 4},
+    claims=CLAIMS,
+    hours=0.01,
+    figures={"fig1a_permutation": "Kosko Fig 1a, Table I"},
+)

@@ -27,123 +27,7 @@ from .claims import Claim
 from .registry import RunSpec, experiment
 from .settings import NonNegative, NonNegativeInt, Positive, PositiveInt, Sizes, settings
 
-# training -> (mode, target noise): NEM / blind noise on both directions' targets (bidir.bbp.noise)
-TRAININGS = {
-    "unidirectional": ("forward", None),
-    "bidirectional": ("bidirectional", None),
-    "bidirectional-nem": ("bidirectional", "nem"),
-    "bidirectional-blind": ("bidirectional", "blind"),
-}
 Training = Literal["unidirectional", "bidirectional", "bidirectional-nem", "bidirectional-blind"]
-# Fig 4 gives pictures, no numbers: the paper's claims, kept beside ours in results.json
-PAPER = {
-    "unidirectional": "N^T(e_k) only noise-like",
-    "bidirectional": "N^T(e_k) closely matched the class centroids",
-    "accuracy": "the bidirectionally trained network also had higher classification accuracy",
-}
-
-
-NEM_TRAININGS = ("unidirectional", "bidirectional", "bidirectional-nem", "bidirectional-blind")
-CIFAR = {"dataset": "cifar10"}
-
-
-def _median(values: list[float]) -> float:
-    return float(torch.tensor(values).median())
-
-
-def _gain(
-    name: str, source: str, quote: str, statement: str, training: str, baseline: str, words: str, variant: str = ""
-):
-    """A paired accuracy claim: ``training``'s test accuracy minus ``baseline``'s, from the same initial weights."""
-    return Claim(
-        id=name,
-        paper="kosko",
-        source=source,
-        quote=quote,
-        statement=statement,
-        paper_value=0.0,
-        measure=lambda m: m[training]["test_accuracy"] - m[baseline]["test_accuracy"],
-        compare="at_least",
-        metric=f"test accuracy, {words} (same initial weights)",
-        trained=True,
-        paired=True,
-        when=CIFAR,
-        variant=variant,
-        ignores=("trainings",),
-    )
-
-
-CLAIMS = (
-    Claim(
-        id="kosko-fig4-bidirectional",
-        quote="The feedback signals NT(ek) closely matched the corresponding sample class centroids.",
-        paper="kosko",
-        source="Fig 4c",
-        statement=PAPER["bidirectional"],
-        paper_value=10,
-        measure="bidirectional.own_centroid_nearest",
-        compare="equal",
-        metric="classes whose N^T(e_k) is nearest its own class centroid, after B-BP",
-        trained=True,
-        when=CIFAR,
-        ignores=("trainings",),
-    ),
-    Claim(
-        id="kosko-fig4-unidirectional",
-        quote="The network produced only noise-like backward-pass feedback signals NT(ek).",
-        paper="kosko",
-        source="Fig 4b",
-        statement=PAPER["unidirectional"],
-        paper_value="noise-like",
-        measure=lambda m: _median(m["unidirectional"]["relative_error_to_own_centroid"]),
-        compare="holds",
-        metric="median ||N^T(e_k) - c_k|| / ||c_k|| after ordinary BP (noise-like: above 0.5)",
-        check=lambda v: v > 0.5,
-        trained=True,
-        when=CIFAR,
-        ignores=("trainings",),
-    ),
-    _gain(
-        "kosko-fig4-accuracy",
-        "sec IV, Fig 4",
-        "The bidirectionally trained BAM network also had higher classification accuracy.",
-        PAPER["accuracy"],
-        "bidirectional",
-        "unidirectional",
-        "bidirectional minus unidirectional",
-    ),
-    _gain(
-        "kosko-fig4-nem",
-        "sec IV",
-        "The accuracy increased further by carefully injecting EM-based (not blind) noise during its training [3].",
-        "carefully injected EM-based (NEM, not blind) noise raises B-BP's accuracy further",
-        "bidirectional-nem",
-        "bidirectional",
-        "B-BP + NEM minus B-BP",
-        variant="nem",
-    ),
-    _gain(
-        "kosko-fig4-nem-not-blind",
-        "sec IV",
-        "The accuracy increased further by carefully injecting EM-based (not blind) noise during its training [3].",
-        "the EM-based (NEM) noise is what helps: it raises B-BP's accuracy more than blind noise of the same schedule",
-        "bidirectional-nem",
-        "bidirectional-blind",
-        "B-BP + NEM minus B-BP + blind",
-        variant="nem",
-    ),
-)
-
-
-def table(metrics: dict) -> dict:
-    """Each training's final test accuracy and Fig 4's measure (the report's side-by-side table of the runs)."""
-    cells = {}
-    for training in TRAININGS:
-        if training in metrics:
-            m = metrics[training]
-            cells[f"{training}: test accuracy"] = f"{100 * m['test_accuracy']:.2f}%"
-            cells[f"{training}: own centroid nearest"] = m["own_centroid_nearest"]
-    return {metrics["dataset"]: cells}
 
 
 @settings
@@ -167,28 +51,6 @@ class Config:
     test_size: NonNegativeInt = 0
 
 
-@experiment(
-    "bbp-cifar",
-    "Fig 4: deep ReLU classifier run backward; N^T(e_k) vs class centroids, unidirectional vs bidirectional",
-    Config,
-    quick={"dataset": "mnist-subset", "epochs": 2, "lr": 1e-3, "train_size": 3000, "test_size": 500},
-    claims=CLAIMS,
-    hours=0.5,
-    paper={
-        "dataset": ("cifar10", "Fig 4: CIFAR-10"),
-        "hidden": ((512,) * 7, "Fig 4: seven hidden layers of 512 ReLU units"),
-        "backward_weight": (1.0, "eq 69: the plain sum of both directions' errors"),
-        "train_size": (0, "Fig 4: the CIFAR-10 training set"),
-        "test_size": (0, "Fig 4: the CIFAR-10 test set"),
-    },
-    seeded=True,
-    runs={  # the NEM run trains all four, so it alone measures every claim
-        "": RunSpec(tier="extended"),
-        "nem": RunSpec({"trainings": NEM_TRAININGS}, hours=1.2),
-    },
-    table=table,
-    figures={"backward_recall": "Kosko Fig 4", "centroid_distances": "Kosko Fig 4 (in numbers)"},
-)
 def run(cfg: Config, ctx) -> dict:
     """Fig 4: train the deep classifier both ways and compare N^T(e_k) with the class centroids."""
     check_choice(cfg.dataset, "dataset", ("cifar10", "mnist", "fashion-mnist", "mnist-subset"))
@@ -301,3 +163,147 @@ def _plot(ctx, centroids, recalls, shape, classes, dataset) -> None:
         fig.colorbar(im, ax=ax, shrink=0.8, label="distance ||N^T(e_k) - centroid_j||")
     fig.tight_layout()
     ctx.save_figure(fig, "centroid_distances")
+
+
+# training -> (mode, target noise): NEM / blind noise on both directions' targets (bidir.bbp.noise)
+TRAININGS = {
+    "unidirectional": ("forward", None),
+    "bidirectional": ("bidirectional", None),
+    "bidirectional-nem": ("bidirectional", "nem"),
+    "bidirectional-blind": ("bidirectional", "blind"),
+}
+
+# Fig 4 gives pictures, no numbers: the paper's claims, kept beside ours in results.json
+PAPER = {
+    "unidirectional": "N^T(e_k) only noise-like",
+    "bidirectional": "N^T(e_k) closely matched the class centroids",
+    "accuracy": "the bidirectionally trained network also had higher classification accuracy",
+}
+
+NEM_TRAININGS = ("unidirectional", "bidirectional", "bidirectional-nem", "bidirectional-blind")
+
+CIFAR = {"dataset": "cifar10"}
+
+
+def _median(values: list[float]) -> float:
+    return float(torch.tensor(values).median())
+
+
+def _gain(
+    name: str, source: str, quote: str, statement: str, training: str, baseline: str, words: str, variant: str = ""
+):
+    """A paired accuracy claim: ``training``'s test accuracy minus ``baseline``'s, from the same initial weights."""
+    return Claim(
+        id=name,
+        paper="kosko",
+        source=source,
+        quote=quote,
+        statement=statement,
+        paper_value=0.0,
+        measure=lambda m: m[training]["test_accuracy"] - m[baseline]["test_accuracy"],
+        compare="at_least",
+        metric=f"test accuracy, {words} (same initial weights)",
+        trained=True,
+        paired=True,
+        when=CIFAR,
+        variant=variant,
+        ignores=("trainings",),
+    )
+
+
+CLAIMS = (
+    Claim(
+        id="kosko-fig4-bidirectional",
+        quote="The feedback signals NT(ek) closely matched the corresponding sample class centroids.",
+        paper="kosko",
+        source="Fig 4c",
+        statement=PAPER["bidirectional"],
+        paper_value=10,
+        measure="bidirectional.own_centroid_nearest",
+        compare="equal",
+        metric="classes whose N^T(e_k) is nearest its own class centroid, after B-BP",
+        trained=True,
+        when=CIFAR,
+        ignores=("trainings",),
+    ),
+    Claim(
+        id="kosko-fig4-unidirectional",
+        quote="The network produced only noise-like backward-pass feedback signals NT(ek).",
+        paper="kosko",
+        source="Fig 4b",
+        statement=PAPER["unidirectional"],
+        paper_value="noise-like",
+        measure=lambda m: _median(m["unidirectional"]["relative_error_to_own_centroid"]),
+        compare="holds",
+        metric="median ||N^T(e_k) - c_k|| / ||c_k|| after ordinary BP (noise-like: above 0.5)",
+        check=lambda v: v > 0.5,
+        trained=True,
+        when=CIFAR,
+        ignores=("trainings",),
+    ),
+    _gain(
+        "kosko-fig4-accuracy",
+        "sec IV, Fig 4",
+        "The bidirectionally trained BAM network also had higher classification accuracy.",
+        PAPER["accuracy"],
+        "bidirectional",
+        "unidirectional",
+        "bidirectional minus unidirectional",
+    ),
+    _gain(
+        "kosko-fig4-nem",
+        "sec IV",
+        "The accuracy increased further by carefully injecting EM-based (not blind) noise during its training [3].",
+        "carefully injected EM-based (NEM, not blind) noise raises B-BP's accuracy further",
+        "bidirectional-nem",
+        "bidirectional",
+        "B-BP + NEM minus B-BP",
+        variant="nem",
+    ),
+    _gain(
+        "kosko-fig4-nem-not-blind",
+        "sec IV",
+        "The accuracy increased further by carefully injecting EM-based (not blind) noise during its training [3].",
+        "the EM-based (NEM) noise is what helps: it raises B-BP's accuracy more than blind noise of the same schedule",
+        "bidirectional-nem",
+        "bidirectional-blind",
+        "B-BP + NEM minus B-BP + blind",
+        variant="nem",
+    ),
+)
+
+
+def table(metrics: dict) -> dict:
+    """Each training's final test accuracy and Fig 4's measure (the report's side-by-side table of the runs)."""
+    cells = {}
+    for training in TRAININGS:
+        if training in metrics:
+            m = metrics[training]
+            cells[f"{training}: test accuracy"] = f"{100 * m['test_accuracy']:.2f}%"
+            cells[f"{training}: own centroid nearest"] = m["own_centroid_nearest"]
+    return {metrics["dataset"]: cells}
+
+
+experiment(
+    "bbp-cifar",
+    "Fig 4: deep ReLU classifier run backward; N^T(e_k) vs class centroids, unidirectional vs bidirectional",
+    Config,
+    run,
+    quick={"dataset": "mnist-subset", "epochs": 2, "lr": 1e-3, "train_size": 3000, "test_size": 500},
+    claims=CLAIMS,
+    hours=0.5,
+    paper={
+        "dataset": ("cifar10", "Fig 4: CIFAR-10"),
+        "hidden": ((512,) * 7, "Fig 4: seven hidden layers of 512 ReLU units"),
+        "backward_weight": (1.0, "eq 69: the plain sum of both directions' errors"),
+        "train_size": (0, "Fig 4: the CIFAR-10 training set"),
+        "test_size": (0, "Fig 4: the CIFAR-10 test set"),
+    },
+    seeded=True,
+    runs={  # the NEM run trains all four, so it alone measures every claim
+        "": RunSpec(tier="extended"),
+        "nem": RunSpec({"trainings": NEM_TRAININGS}, hours=1.2),
+    },
+    table=table,
+    figures={"backward_recall": "Kosko Fig 4", "centroid_distances": "Kosko Fig 4 (in numbers)"},
+)

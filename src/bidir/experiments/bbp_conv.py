@@ -36,15 +36,8 @@ from .claims import Claim
 from .registry import experiment
 from .settings import NonEmpty, NonNegative, NonNegativeInt, Positive, PositiveInt, Sizes, settings
 
-METHODS = {  # name -> (training mode, noise kind or None)
-    "bp": ("forward", None),
-    "bbp": ("bidirectional", None),
-    "bbp-nem": ("bidirectional", "nem"),
-    "bbp-blind": ("bidirectional", "blind"),
-    "bp-nem": ("forward", "nem"),
-    "bp-blind": ("forward", "blind"),
-}
 Method = Literal["bp", "bbp", "bbp-nem", "bbp-blind", "bp-nem", "bp-blind"]
+
 Dataset = Literal["mnist", "fashion-mnist", "cifar10", "mnist-subset"]
 
 
@@ -67,12 +60,133 @@ class Config:
     test_size: NonNegativeInt = 0
 
 
+def run(cfg: Config, ctx) -> dict:
+    """Every method, every seed, every dataset at one budget; accuracies, paired differences, Fig 4's measure."""
+    results, recalls = {}, {}
+    for dataset in cfg.datasets:
+        train, test = train_test(dataset, ctx.data_dir, cfg.train_size, cfg.test_size, ctx.seed, ctx.show_progress)
+        x, xt = train.features(flatten=False).to(ctx.device), test.features(flatten=False).to(ctx.device)
+        K = len(train.classes)
+        t, yt = F.one_hot(train.labels, K).float().to(ctx.device), test.labels.to(ctx.device)
+        centroids = class_centroids(x, train.labels, K, f"train_size={cfg.train_size}")
+        ctx.log(
+            f"{dataset}: {len(train)} train / {len(test)} test; methods {', '.join(cfg.methods)}; {cfg.seeds} seeds"
+        )
+        per = {m: {"test_accuracy": [], "own_centroid_nearest": [], "median_relative_error": []} for m in cfg.methods}
+        for s in range(cfg.seeds):
+            seed = ctx.stream_seed("weights", dataset, s)  # the same initial weights for every method
+            for method in cfg.methods:
+                folder = f"{dataset}/{method}/seed{s}"
+                net, history = train_one(cfg, method, ((x, t), (xt, yt)), seed, ctx, folder, f"{dataset} seed {s}")
+                measure = centroid_measure(net, centroids)
+                if s == 0:
+                    recalls[(dataset, method)] = measure["recall"]
+                per[method]["test_accuracy"].append(history[-1]["test_accuracy"])
+                per[method]["own_centroid_nearest"].append(measure["own_centroid_nearest"])
+                per[method]["median_relative_error"].append(measure["median_relative_error"])
+        summary = {}
+        for method, values in per.items():
+            acc = torch.tensor(values["test_accuracy"])
+            summary[method] = {**values, "mean": float(acc.mean()), "std": float(acc.std()) if len(acc) > 1 else 0.0}
+            if method != "bp" and "bp" in per:
+                summary[method]["minus_bp"] = paired(values["test_accuracy"], per["bp"]["test_accuracy"])
+            ctx.log(
+                f"{dataset} {method}: test accuracy {summary[method]['mean']:.2%} +- {summary[method]['std']:.2%}"
+                + (f", minus bp {summary[method]['minus_bp']['mean']:+.2%}" if "minus_bp" in summary[method] else "")
+                + f"; N^T(e_k) nearest its own centroid: {values['own_centroid_nearest']} (per seed, of {K} classes)"
+            )
+        results[dataset] = {"classes": list(train.classes), "methods": summary}
+        _plot_recall(ctx, dataset, centroids.cpu(), recalls, cfg.methods, tuple(x.shape[1:]), train.classes)
+    _plot_accuracy(ctx, results, cfg)
+    return {"budget": {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr}, "datasets": results}
+
+
 def _differences(metrics: dict, dataset: str, method: str, baseline: str) -> list[float]:
     """The per-seed paired test-accuracy differences method - baseline on one dataset (same initial weights)."""
     methods = metrics["datasets"][dataset]["methods"]
     a, b = methods[method]["test_accuracy"], methods[baseline]["test_accuracy"]
     return [x - y for x, y in zip(a, b, strict=True)]
 
+
+def train_one(cfg: Config, method: str, data, seed: int, ctx, folder, label: str = "") -> tuple:
+    """One training of ``method`` from the seed's initial weights; returns (the network, its history)."""
+    (x, t), (xt, yt) = data
+    mode, kind = METHODS[method]
+    net = BidirectionalCNN(t.shape[1], tuple(x.shape[1:]), cfg.channels, hidden=cfg.hidden, seed=seed).to(ctx.device)
+    noise = NoiseSchedule(kind, cfg.noise_scale, cfg.noise_decay, seeds.generator(seed, "noise"))
+
+    def loss_fn(m, xb, tb):
+        return m.loss(xb, tb, mode, cfg.backward_weight, noise=noise.noise)
+
+    def evaluate(m, epoch):
+        predicted = torch.cat([m(chunk).argmax(1) for chunk in xt.split(500)])
+        return {"test_accuracy": float((predicted == yt).float().mean())}
+
+    optimizer = make_optimizer("adam", net.parameters(), cfg.lr)
+    name = f"{method} {label}".strip()
+    trainer = ctx.trainer(
+        net,
+        loss_fn,
+        optimizer,
+        name,
+        folder,
+        seed=seed,
+        batch_size=cfg.batch_size,
+        before_epoch=noise.before_epoch,
+        generators={"noise": noise.generator},
+    )
+    history = trainer.fit((x, t), cfg.epochs, evaluate=evaluate)
+    return net, history
+
+
+def _plot_accuracy(ctx, results, cfg: Config) -> None:
+    fig, axes = figure(1, len(results), size=(4.5 * len(results) + 2, 4.2), squeeze=False)
+    train = f"{cfg.train_size} training images" if cfg.train_size else "whole training split"
+    fig.suptitle(
+        f"CNN {list(cfg.channels)} conv, {list(cfg.hidden)} dense; E_f + {cfg.backward_weight:g} E_b; noise std "
+        f"{cfg.noise_scale:g} / epoch^{cfg.noise_decay:g}; {train}, {cfg.epochs} epochs, "
+        f"{cfg.seeds} seed{'s' * (cfg.seeds > 1)}",
+        fontsize=10,
+    )
+    for ax, (dataset, r) in zip(axes[0], results.items(), strict=True):
+        methods = list(r["methods"])
+        for i, method in enumerate(methods):
+            acc = [100 * a for a in r["methods"][method]["test_accuracy"]]
+            ax.bar(i, sum(acc) / len(acc), color=f"C{i}", alpha=0.6, label=method)
+            ax.plot([i] * len(acc), acc, "k.", ms=5, label="one seed" if i == 0 else None)
+        low = min(100 * min(m["test_accuracy"]) for m in r["methods"].values())
+        high = max(100 * max(m["test_accuracy"]) for m in r["methods"].values())
+        ax.set_ylim(max(0, low - 3), min(100, high + 1.5))
+        ax.set_xticks(range(len(methods)), methods, rotation=30, fontsize=8)
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{dataset}: mean over seeds (bars), each seed (dots)")
+    legend_outside(axes[0, -1])
+    fig.tight_layout()
+    ctx.save_figure(fig, "accuracy")
+
+
+def _plot_recall(ctx, dataset, centroids, recalls, methods, shape, classes) -> None:
+    rows = [list(centroids)] + [list(recalls[(dataset, m)]) for m in methods]
+    fig, ax = figure(size=(1.0 * len(classes) + 2.5, 0.9 * len(rows) + 1))
+    image_grid(
+        ax,
+        [[im.clamp(0, 1) for im in row] for row in rows],
+        shape=shape,
+        col_labels=classes,
+        row_labels=["class centroid", *[f"N^T(e_k), {m}" for m in methods]],
+    )
+    ax.set_title(f"{dataset}: the CNN's backward pass of each class vector (seed 0, clipped to [0, 1])", pad=14)
+    ctx.save_figure(fig, f"backward_recall_{dataset}")
+
+
+METHODS = {  # name -> (training mode, noise kind or None)
+    "bp": ("forward", None),
+    "bbp": ("bidirectional", None),
+    "bbp-nem": ("bidirectional", "nem"),
+    "bbp-blind": ("bidirectional", "blind"),
+    "bp-nem": ("forward", "nem"),
+    "bp-blind": ("forward", "blind"),
+}
 
 NAMES = {
     "bp": "BP",
@@ -111,8 +225,8 @@ QUOTES = {  # the paper's sentences these claims carry to CNNs on datasets it na
     "nem": "The accuracy increased further by carefully injecting EM-based (not blind) noise during its training [3].",
     "fig4": "The feedback signals NT(ek) closely matched the corresponding sample class centroids.",
 }
-IGNORES = ("datasets", "methods")  # each dataset and method trains on its own, from the seed's initial weights
 
+IGNORES = ("datasets", "methods")  # each dataset and method trains on its own, from the seed's initial weights
 
 PAIRED = (  # (claim, source, statement, method, baseline, in words)
     ("accuracy", "sec I, sec IV", "bidirectional training tends to improve a deep convolutional classifier's accuracy",
@@ -163,6 +277,7 @@ def _claims(dataset: str, label: str) -> tuple:
 
 
 CLAIMS = (*_claims("mnist", "MNIST"), *_claims("fashion-mnist", "Fashion-MNIST"), *_claims("cifar10", "CIFAR-10"))
+
 QUICK = {  # each code path once: the forward-only mode, B-BP with NEM noise, and the blind control
     "datasets": ("mnist-subset",),
     "methods": ("bp", "bbp-nem", "bbp-blind"),
@@ -175,42 +290,11 @@ QUICK = {  # each code path once: the forward-only mode, B-BP with NEM noise, an
     "hidden": (32,),
 }
 
-
-def train_one(cfg: Config, method: str, data, seed: int, ctx, folder, label: str = "") -> tuple:
-    """One training of ``method`` from the seed's initial weights; returns (the network, its history)."""
-    (x, t), (xt, yt) = data
-    mode, kind = METHODS[method]
-    net = BidirectionalCNN(t.shape[1], tuple(x.shape[1:]), cfg.channels, hidden=cfg.hidden, seed=seed).to(ctx.device)
-    noise = NoiseSchedule(kind, cfg.noise_scale, cfg.noise_decay, seeds.generator(seed, "noise"))
-
-    def loss_fn(m, xb, tb):
-        return m.loss(xb, tb, mode, cfg.backward_weight, noise=noise.noise)
-
-    def evaluate(m, epoch):
-        predicted = torch.cat([m(chunk).argmax(1) for chunk in xt.split(500)])
-        return {"test_accuracy": float((predicted == yt).float().mean())}
-
-    optimizer = make_optimizer("adam", net.parameters(), cfg.lr)
-    name = f"{method} {label}".strip()
-    trainer = ctx.trainer(
-        net,
-        loss_fn,
-        optimizer,
-        name,
-        folder,
-        seed=seed,
-        batch_size=cfg.batch_size,
-        before_epoch=noise.before_epoch,
-        generators={"noise": noise.generator},
-    )
-    history = trainer.fit((x, t), cfg.epochs, evaluate=evaluate)
-    return net, history
-
-
-@experiment(
+experiment(
     "bbp-conv",
     "Conv B-BP and NEM noise: does bidirectional training raise a CNN's accuracy? BP vs B-BP (+NEM, +blind) over seeds",
     Config,
+    run,
     quick=QUICK,
     claims=CLAIMS,
     hours=3.0,
@@ -223,82 +307,3 @@ def train_one(cfg: Config, method: str, data, seed: int, ctx, folder, label: str
     table=table,
     figures={"accuracy": "Kosko sec IV (accuracy claim)", "backward_recall_cifar10": "Kosko Fig 4 (CNN)"},
 )
-def run(cfg: Config, ctx) -> dict:
-    """Every method, every seed, every dataset at one budget; accuracies, paired differences, Fig 4's measure."""
-    results, recalls = {}, {}
-    for dataset in cfg.datasets:
-        train, test = train_test(dataset, ctx.data_dir, cfg.train_size, cfg.test_size, ctx.seed, ctx.show_progress)
-        x, xt = train.features(flatten=False).to(ctx.device), test.features(flatten=False).to(ctx.device)
-        K = len(train.classes)
-        t, yt = F.one_hot(train.labels, K).float().to(ctx.device), test.labels.to(ctx.device)
-        centroids = class_centroids(x, train.labels, K, f"train_size={cfg.train_size}")
-        ctx.log(
-            f"{dataset}: {len(train)} train / {len(test)} test; methods {', '.join(cfg.methods)}; {cfg.seeds} seeds"
-        )
-        per = {m: {"test_accuracy": [], "own_centroid_nearest": [], "median_relative_error": []} for m in cfg.methods}
-        for s in range(cfg.seeds):
-            seed = ctx.stream_seed("weights", dataset, s)  # the same initial weights for every method
-            for method in cfg.methods:
-                folder = f"{dataset}/{method}/seed{s}"
-                net, history = train_one(cfg, method, ((x, t), (xt, yt)), seed, ctx, folder, f"{dataset} seed {s}")
-                measure = centroid_measure(net, centroids)
-                if s == 0:
-                    recalls[(dataset, method)] = measure["recall"]
-                per[method]["test_accuracy"].append(history[-1]["test_accuracy"])
-                per[method]["own_centroid_nearest"].append(measure["own_centroid_nearest"])
-                per[method]["median_relative_error"].append(measure["median_relative_error"])
-        summary = {}
-        for method, values in per.items():
-            acc = torch.tensor(values["test_accuracy"])
-            summary[method] = {**values, "mean": float(acc.mean()), "std": float(acc.std()) if len(acc) > 1 else 0.0}
-            if method != "bp" and "bp" in per:
-                summary[method]["minus_bp"] = paired(values["test_accuracy"], per["bp"]["test_accuracy"])
-            ctx.log(
-                f"{dataset} {method}: test accuracy {summary[method]['mean']:.2%} +- {summary[method]['std']:.2%}"
-                + (f", minus bp {summary[method]['minus_bp']['mean']:+.2%}" if "minus_bp" in summary[method] else "")
-                + f"; N^T(e_k) nearest its own centroid: {values['own_centroid_nearest']} (per seed, of {K} classes)"
-            )
-        results[dataset] = {"classes": list(train.classes), "methods": summary}
-        _plot_recall(ctx, dataset, centroids.cpu(), recalls, cfg.methods, tuple(x.shape[1:]), train.classes)
-    _plot_accuracy(ctx, results, cfg)
-    return {"budget": {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr}, "datasets": results}
-
-
-def _plot_accuracy(ctx, results, cfg: Config) -> None:
-    fig, axes = figure(1, len(results), size=(4.5 * len(results) + 2, 4.2), squeeze=False)
-    train = f"{cfg.train_size} training images" if cfg.train_size else "whole training split"
-    fig.suptitle(
-        f"CNN {list(cfg.channels)} conv, {list(cfg.hidden)} dense; E_f + {cfg.backward_weight:g} E_b; noise std "
-        f"{cfg.noise_scale:g} / epoch^{cfg.noise_decay:g}; {train}, {cfg.epochs} epochs, "
-        f"{cfg.seeds} seed{'s' * (cfg.seeds > 1)}",
-        fontsize=10,
-    )
-    for ax, (dataset, r) in zip(axes[0], results.items(), strict=True):
-        methods = list(r["methods"])
-        for i, method in enumerate(methods):
-            acc = [100 * a for a in r["methods"][method]["test_accuracy"]]
-            ax.bar(i, sum(acc) / len(acc), color=f"C{i}", alpha=0.6, label=method)
-            ax.plot([i] * len(acc), acc, "k.", ms=5, label="one seed" if i == 0 else None)
-        low = min(100 * min(m["test_accuracy"]) for m in r["methods"].values())
-        high = max(100 * max(m["test_accuracy"]) for m in r["methods"].values())
-        ax.set_ylim(max(0, low - 3), min(100, high + 1.5))
-        ax.set_xticks(range(len(methods)), methods, rotation=30, fontsize=8)
-        ax.set_ylabel("test accuracy (%)")
-        ax.set_title(f"{dataset}: mean over seeds (bars), each seed (dots)")
-    legend_outside(axes[0, -1])
-    fig.tight_layout()
-    ctx.save_figure(fig, "accuracy")
-
-
-def _plot_recall(ctx, dataset, centroids, recalls, methods, shape, classes) -> None:
-    rows = [list(centroids)] + [list(recalls[(dataset, m)]) for m in methods]
-    fig, ax = figure(size=(1.0 * len(classes) + 2.5, 0.9 * len(rows) + 1))
-    image_grid(
-        ax,
-        [[im.clamp(0, 1) for im in row] for row in rows],
-        shape=shape,
-        col_labels=classes,
-        row_labels=["class centroid", *[f"N^T(e_k), {m}" for m in methods]],
-    )
-    ax.set_title(f"{dataset}: the CNN's backward pass of each class vector (seed 0, clipped to [0, 1])", pad=14)
-    ctx.save_figure(fig, f"backward_recall_{dataset}")

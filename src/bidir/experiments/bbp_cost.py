@@ -24,8 +24,6 @@ from .claims import Claim
 from .registry import experiment
 from .settings import PositiveInt, Sizes, settings
 
-MODES = ("forward", "bidirectional")  # ordinary BP, B-BP (eq 69)
-
 
 @settings
 class Config:
@@ -46,12 +44,75 @@ class Config:
         return self
 
 
+def run(cfg: Config, ctx) -> dict:
+    """Count one epoch's FLOPs for BP and B-BP at every training-set size, for the MLP and the CNN."""
+    seed = ctx.stream_seed("weights")
+    models = {
+        "mlp": BidirectionalMLP(cfg.mlp, hidden="relu", output="softmax", input="identity", seed=seed),
+        "cnn": BidirectionalCNN(10, (1, 28, 28), cfg.channels, hidden=cfg.hidden, seed=seed),
+    }
+    g = ctx.generator("data")
+    n = max(cfg.samples)
+    x = torch.rand(n, 1, 28, 28, generator=g)
+    t = F.one_hot(torch.randint(10, (n,), generator=g), 10).float()
+    out = {}
+    for name, net in ctx.progress(models.items(), desc="networks"):
+        inputs = x.flatten(1) if name == "mlp" else x
+        flops = {
+            mode: [epoch_flops(net, inputs[:k], t[:k], mode, cfg.batch_size) for k in cfg.samples] for mode in MODES
+        }
+        out[name] = {
+            mode: {"flops": f, "flops_per_sample": [v / k for v, k in zip(f, cfg.samples, strict=True)]}
+            for mode, f in flops.items()
+        }
+        out[name]["ratio"] = [b / f for b, f in zip(flops["bidirectional"], flops["forward"], strict=True)]
+        ctx.log(
+            f"{name}: epoch FLOPs per sample, BP {out[name]['forward']['flops_per_sample'][0]:.4g}, B-BP "
+            f"{out[name]['bidirectional']['flops_per_sample'][0]:.4g}; B-BP / BP "
+            + ", ".join(f"n={k}: {r:.3f}" for k, r in zip(cfg.samples, out[name]["ratio"], strict=True))
+        )
+    _plot(ctx, cfg, out)
+    return {"samples": list(cfg.samples), "batch_size": cfg.batch_size, **out}
+
+
 def _per_sample(metrics: dict, model: str, mode: str) -> list[float]:
     return metrics[model][mode]["flops_per_sample"]
 
 
 def _spread(values: list[float]) -> float:
     return max(values) / min(values)
+
+
+def epoch_flops(net, x: torch.Tensor, t: torch.Tensor, mode: str, batch_size: int) -> int:
+    """FLOPs of one epoch: every batch's error (eq 69 for B-BP) and its gradient, counted by torch."""
+    counter = FlopCounterMode(display=False)
+    with counter:
+        for xb, tb in zip(x.split(batch_size), t.split(batch_size), strict=True):
+            net.zero_grad()
+            net.loss(xb, tb, mode)[0].backward()
+    return int(counter.get_total_flops())
+
+
+def _plot(ctx, cfg: Config, out: dict) -> None:
+    fig, axes = figure(1, 2, size=(10, 3.8))
+    for i, (name, r) in enumerate(out.items()):
+        for mode, style in zip(MODES, ("--", "-"), strict=True):
+            label = f"{name}, {'BP' if mode == 'forward' else 'B-BP'}"
+            axes[0].loglog(cfg.samples, r[mode]["flops"], style, marker="o", color=f"C{i}", label=label)
+        axes[1].plot(cfg.samples, r["ratio"], marker="o", color=f"C{i}", label=name)
+    axes[0].set(xlabel="training samples n", ylabel="FLOPs of one epoch", title="both grow linearly in n")
+    axes[1].set(xlabel="training samples n", ylabel="B-BP / BP FLOPs", title="a constant factor: O(n) + O(n)")
+    axes[1].set_ylim(0, 3)
+    axes[1].set_xscale("log")
+    for ax in axes:
+        ax.set_xticks(list(cfg.samples), [str(k) for k in cfg.samples])
+        ax.tick_params(axis="x", which="minor", bottom=False, labelbottom=False)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    ctx.save_figure(fig, "cost")
+
+
+MODES = ("forward", "bidirectional")  # ordinary BP, B-BP (eq 69)
 
 
 def _linear(metrics: dict) -> dict:
@@ -94,70 +155,12 @@ CLAIMS = (
     ),
 )
 
-
-@experiment(
+experiment(
     "bbp-cost",
     "B-BP costs O(n) like BP: counted FLOPs of a training epoch, BP vs B-BP, MLP and CNN, growing training sets",
     Config,
+    run,
     quick={"samples": (64, 128, 256), "batch_size": 32, "mlp": (784, 64, 10), "channels": (8, 16), "hidden": (32,)},
     claims=CLAIMS,
     hours=0.01,
 )
-def run(cfg: Config, ctx) -> dict:
-    """Count one epoch's FLOPs for BP and B-BP at every training-set size, for the MLP and the CNN."""
-    seed = ctx.stream_seed("weights")
-    models = {
-        "mlp": BidirectionalMLP(cfg.mlp, hidden="relu", output="softmax", input="identity", seed=seed),
-        "cnn": BidirectionalCNN(10, (1, 28, 28), cfg.channels, hidden=cfg.hidden, seed=seed),
-    }
-    g = ctx.generator("data")
-    n = max(cfg.samples)
-    x = torch.rand(n, 1, 28, 28, generator=g)
-    t = F.one_hot(torch.randint(10, (n,), generator=g), 10).float()
-    out = {}
-    for name, net in ctx.progress(models.items(), desc="networks"):
-        inputs = x.flatten(1) if name == "mlp" else x
-        flops = {
-            mode: [epoch_flops(net, inputs[:k], t[:k], mode, cfg.batch_size) for k in cfg.samples] for mode in MODES
-        }
-        out[name] = {
-            mode: {"flops": f, "flops_per_sample": [v / k for v, k in zip(f, cfg.samples, strict=True)]}
-            for mode, f in flops.items()
-        }
-        out[name]["ratio"] = [b / f for b, f in zip(flops["bidirectional"], flops["forward"], strict=True)]
-        ctx.log(
-            f"{name}: epoch FLOPs per sample, BP {out[name]['forward']['flops_per_sample'][0]:.4g}, B-BP "
-            f"{out[name]['bidirectional']['flops_per_sample'][0]:.4g}; B-BP / BP "
-            + ", ".join(f"n={k}: {r:.3f}" for k, r in zip(cfg.samples, out[name]["ratio"], strict=True))
-        )
-    _plot(ctx, cfg, out)
-    return {"samples": list(cfg.samples), "batch_size": cfg.batch_size, **out}
-
-
-def epoch_flops(net, x: torch.Tensor, t: torch.Tensor, mode: str, batch_size: int) -> int:
-    """FLOPs of one epoch: every batch's error (eq 69 for B-BP) and its gradient, counted by torch."""
-    counter = FlopCounterMode(display=False)
-    with counter:
-        for xb, tb in zip(x.split(batch_size), t.split(batch_size), strict=True):
-            net.zero_grad()
-            net.loss(xb, tb, mode)[0].backward()
-    return int(counter.get_total_flops())
-
-
-def _plot(ctx, cfg: Config, out: dict) -> None:
-    fig, axes = figure(1, 2, size=(10, 3.8))
-    for i, (name, r) in enumerate(out.items()):
-        for mode, style in zip(MODES, ("--", "-"), strict=True):
-            label = f"{name}, {'BP' if mode == 'forward' else 'B-BP'}"
-            axes[0].loglog(cfg.samples, r[mode]["flops"], style, marker="o", color=f"C{i}", label=label)
-        axes[1].plot(cfg.samples, r["ratio"], marker="o", color=f"C{i}", label=name)
-    axes[0].set(xlabel="training samples n", ylabel="FLOPs of one epoch", title="both grow linearly in n")
-    axes[1].set(xlabel="training samples n", ylabel="B-BP / BP FLOPs", title="a constant factor: O(n) + O(n)")
-    axes[1].set_ylim(0, 3)
-    axes[1].set_xscale("log")
-    for ax in axes:
-        ax.set_xticks(list(cfg.samples), [str(k) for k in cfg.samples])
-        ax.tick_params(axis="x", which="minor", bottom=False, labelbottom=False)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    ctx.save_figure(fig, "cost")

@@ -30,8 +30,6 @@ from .claims import Claim
 from .registry import experiment
 from .settings import Positive, PositiveInt, settings
 
-PAPER_HIDDEN = 5  # "reduced the needed number of hidden neurons from 16 to 5"
-
 
 @settings
 class Config:
@@ -55,94 +53,6 @@ class Config:
     search_multiples: tuple[PositiveInt, ...] = (3, 4)  # besides h = n-1..2n, also try h = 3n, 4n
 
 
-def _train(cfg: Config, n: int, h: int, X, Y, seeds, epochs: int, lr: float | None = None):
-    """Train one copy per seed; returns the ensemble and a (S,) bool: exact after the swap."""
-
-    ens = Ensemble.bipolar(seeds, (n, h, n), cfg.steepness)
-    ratio = cfg.final_steepness / cfg.steepness
-    schedule = (lambda e: cfg.steepness * ratio ** (e / max(epochs - 1, 1))) if ratio != 1 else None
-    ens.fit(X, Y, epochs, lr or cfg.lr, cfg.optimizer, hidden_steepness=schedule, engine_name=cfg.engine)
-    exact = ens.exact_recall(X, Y)
-    return ens, exact["forward"] & exact["backward"]
-
-
-def _hebbian(X, Y, n: int, g) -> dict:
-    size = (
-        largest_stored_subset(X, Y)["size"]
-        if n <= 4
-        else len(greedy_stored_subset(X, Y, order=torch.randperm(2**n, generator=g)))
-    )
-    return {
-        "all_pairs_encoded": int(stored_pairs(X, Y).sum()),
-        "largest_storable": size,
-        "search": "exhaustive" if n <= 4 else "greedy (lower bound)",
-    }
-
-
-def _fewest_hidden(metrics: dict) -> dict:
-    """{n: the fewest hidden neurons with which some seed recalled the random n-bit permutation exactly}."""
-    per_n: dict[str, list] = {}
-    for row in metrics["search"]:
-        per_n.setdefault(str(row["n"]), []).append(row["fewest_hidden"])
-    if not per_n:
-        raise KeyError("search")
-    return {n: None if None in hs else max(hs) for n, hs in per_n.items()}
-
-
-CLAIMS = (
-    Claim(
-        id="kosko-fig1b",
-        quote=(
-            "(b) 3-layer BAM exactly represents the 4-bit bipolar permutation function π and its inverse π−1 over"
-            " the same web of synapses because it trained with supervised bidirectional backpropagation."
-        ),
-        paper="kosko",
-        source="Fig 1b",
-        statement=(
-            "a 4-5-4 B-BP network recalls the Table I permutation and its inverse exactly after the threshold swap"
-        ),
-        paper_value="exact both ways",
-        measure="table_i.single_run_success_rate",
-        compare="holds",
-        metric="fraction of single training runs exact both ways after the swap",
-        check=lambda rate: rate > 0,
-    ),
-    Claim(
-        id="kosko-2n-hidden",
-        quote=(
-            "A 3-layer BAM with 2n hidden threshold neurons can exactly represent any n-bit permutation and its "
-            "inverse [2]."
-        ),
-        paper="kosko",
-        source="sec I, Fig 1b",
-        statement="a 3-layer threshold BAM with 2n hidden neurons can exactly represent any n-bit permutation",
-        paper_value="fewest hidden <= 2n",
-        measure=_fewest_hidden,
-        compare="holds",
-        metric="{n: fewest hidden neurons with which B-BP training found an exact network (worst permutation)}",
-        check=lambda v: all(h is not None and h <= 2 * int(n) for n, h in v.items()),
-        failing="short",  # an existence bound: training that does not find the network does not refute it
-    ),
-)
-
-
-@experiment(
-    "bbp-permutation",
-    "Fig 1b: a 3-layer B-BP BAM recalls a permutation and its inverse exactly after the threshold swap",
-    Config,
-    quick={
-        "seeds": 16,
-        "recipe_trials": 4,
-        "search_bits": (3,),
-        "search_permutations": 1,
-        "search_seeds": 4,
-        "search_epochs": 400,
-        "search_multiples": (),
-    },
-    claims=CLAIMS,
-    hours=0.12,
-    figures={"permutation_recall": "Kosko Fig 1b"},
-)
 def run(cfg: Config, ctx) -> dict:
     """Fig 1b: exact recall after the threshold swap, the recipe's success rate, and the hidden-neuron search."""
     X, Y = permutation_pairs(TABLE_I_PERMUTATION)
@@ -187,6 +97,30 @@ def run(cfg: Config, ctx) -> dict:
             "hebbian": hebb4,
         },
         "search": search,
+    }
+
+
+def _train(cfg: Config, n: int, h: int, X, Y, seeds, epochs: int, lr: float | None = None):
+    """Train one copy per seed; returns the ensemble and a (S,) bool: exact after the swap."""
+
+    ens = Ensemble.bipolar(seeds, (n, h, n), cfg.steepness)
+    ratio = cfg.final_steepness / cfg.steepness
+    schedule = (lambda e: cfg.steepness * ratio ** (e / max(epochs - 1, 1))) if ratio != 1 else None
+    ens.fit(X, Y, epochs, lr or cfg.lr, cfg.optimizer, hidden_steepness=schedule, engine_name=cfg.engine)
+    exact = ens.exact_recall(X, Y)
+    return ens, exact["forward"] & exact["backward"]
+
+
+def _hebbian(X, Y, n: int, g) -> dict:
+    size = (
+        largest_stored_subset(X, Y)["size"]
+        if n <= 4
+        else len(greedy_stored_subset(X, Y, order=torch.randperm(2**n, generator=g)))
+    )
+    return {
+        "all_pairs_encoded": int(stored_pairs(X, Y).sum()),
+        "largest_storable": size,
+        "search": "exhaustive" if n <= 4 else "greedy (lower bound)",
     }
 
 
@@ -257,3 +191,72 @@ def _plot(ctx, X, Y, net, search) -> None:
     ax.set_title("B-BP n-h-n permutation BAMs after the threshold swap")
     legend_outside(ax)
     ctx.save_figure(fig, "hidden_neuron_search")
+
+
+PAPER_HIDDEN = 5  # "reduced the needed number of hidden neurons from 16 to 5"
+
+
+def _fewest_hidden(metrics: dict) -> dict:
+    """{n: the fewest hidden neurons with which some seed recalled the random n-bit permutation exactly}."""
+    per_n: dict[str, list] = {}
+    for row in metrics["search"]:
+        per_n.setdefault(str(row["n"]), []).append(row["fewest_hidden"])
+    if not per_n:
+        raise KeyError("search")
+    return {n: None if None in hs else max(hs) for n, hs in per_n.items()}
+
+
+CLAIMS = (
+    Claim(
+        id="kosko-fig1b",
+        quote=(
+            "(b) 3-layer BAM exactly represents the 4-bit bipolar permutation function π and its inverse π−1 over"
+            " the same web of synapses because it trained with supervised bidirectional backpropagation."
+        ),
+        paper="kosko",
+        source="Fig 1b",
+        statement=(
+            "a 4-5-4 B-BP network recalls the Table I permutation and its inverse exactly after the threshold swap"
+        ),
+        paper_value="exact both ways",
+        measure="table_i.single_run_success_rate",
+        compare="holds",
+        metric="fraction of single training runs exact both ways after the swap",
+        check=lambda rate: rate > 0,
+    ),
+    Claim(
+        id="kosko-2n-hidden",
+        quote=(
+            "A 3-layer BAM with 2n hidden threshold neurons can exactly represent any n-bit permutation and its "
+            "inverse [2]."
+        ),
+        paper="kosko",
+        source="sec I, Fig 1b",
+        statement="a 3-layer threshold BAM with 2n hidden neurons can exactly represent any n-bit permutation",
+        paper_value="fewest hidden <= 2n",
+        measure=_fewest_hidden,
+        compare="holds",
+        metric="{n: fewest hidden neurons with which B-BP training found an exact network (worst permutation)}",
+        check=lambda v: all(h is not None and h <= 2 * int(n) for n, h in v.items()),
+        failing="short",  # an existence bound: training that does not find the network does not refute it
+    ),
+)
+
+experiment(
+    "bbp-permutation",
+    "Fig 1b: a 3-layer B-BP BAM recalls a permutation and its inverse exactly after the threshold swap",
+    Config,
+    run,
+    quick={
+        "seeds": 16,
+        "recipe_trials": 4,
+        "search_bits": (3,),
+        "search_permutations": 1,
+        "search_seeds": 4,
+        "search_epochs": 400,
+        "search_multiples": (),
+    },
+    claims=CLAIMS,
+    hours=0.12,
+    figures={"permutation_recall": "Kosko Fig 1b"},
+)

@@ -32,11 +32,6 @@ from ..plotting import figure, legend_below, legend_outside
 from .registry import RunSpec, experiment
 from .settings import NonEmpty, Positive, PositiveInt, settings
 
-FUNCTIONS = {
-    "sine": (2, lambda x: torch.sin(2 * x[:, 0]) * torch.cos(2 * x[:, 1])),
-    "square": (1, lambda x: x[:, 0] ** 2),
-}
-
 
 @settings
 class Config:
@@ -59,6 +54,34 @@ class Config:
                 f"bins ({self.bins}) must be at most test_size ({self.test_size}): every bin needs a test sample"
             )
         return self
+
+
+def run(cfg: Config, ctx) -> dict:
+    """For each function and hidden activation: forward, backward and bidirectional training over seeds."""
+    results, recalls = {}, {}
+    first = ctx.stream_seed("networks")
+    seeds = range(first, first + cfg.seeds)
+    for function in cfg.functions:
+        g = ctx.generator("data", function)
+        x, t = sample(function, cfg.train_size, g)
+        xt, tt = sample(function, cfg.test_size, g)
+        groups = preimage_bins(xt, tt, cfg.bins)
+        data = {"x": x, "t": t, "xt": xt, "tt": tt, "groups": groups}
+        trivial = float(torch.stack([(g["centroid"] - xt.mean(0)).norm() for g in groups]).mean())
+        results[function] = {"trivial_backward_to_centroid": trivial, "bin_outputs": [g["t"] for g in groups]}
+        for hidden in cfg.hidden_activations:
+            for mode in ctx.progress(MODES, desc=f"{function} {hidden}"):
+                r = train_and_measure(cfg, function, hidden, mode, data, seeds)
+                recalls[(function, hidden, mode)] = r.pop("recall")
+                results[function][f"{hidden}/{mode}"] = r
+                ctx.log(
+                    f"{function}, {hidden}, {mode}-trained ({cfg.seeds} seeds): forward RMSE "
+                    f"{r['forward_rmse_mean']:.3f} +- {r['forward_rmse_std']:.3f}; backward pass to the pre-image "
+                    f"centroid {r['backward_to_centroid_mean']:.3f} +- {r['backward_to_centroid_std']:.3f}, to the "
+                    f"nearest pre-image point {r['backward_to_nearest_mean']:.3f} (trivial baseline {trivial:.3f})"
+                )
+        _plot(ctx, cfg, function, data, recalls)
+    return results
 
 
 def sample(function: str, n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -106,45 +129,6 @@ def train_and_measure(cfg: Config, function: str, hidden: str, mode: str, data: 
     return {**summary, "per_seed": {k: v.tolist() for k, v in per_seed.items()}, "recall": recall.mean(0)}
 
 
-QUICK = {"seeds": 2, "epochs": 300, "train_size": 400, "test_size": 400, "width": 32, "hidden_activations": ("relu",)}
-
-
-@experiment(
-    "bbp-regression",
-    "B-BP regression run in reverse: the backward pass lands on each output's pre-image centroid (sine, x^2)",
-    Config,
-    quick=QUICK,
-    hours=0.2,
-    runs={"": RunSpec(tier="extended")},  # beyond the paper: no claim needs it
-)
-def run(cfg: Config, ctx) -> dict:
-    """For each function and hidden activation: forward, backward and bidirectional training over seeds."""
-    results, recalls = {}, {}
-    first = ctx.stream_seed("networks")
-    seeds = range(first, first + cfg.seeds)
-    for function in cfg.functions:
-        g = ctx.generator("data", function)
-        x, t = sample(function, cfg.train_size, g)
-        xt, tt = sample(function, cfg.test_size, g)
-        groups = preimage_bins(xt, tt, cfg.bins)
-        data = {"x": x, "t": t, "xt": xt, "tt": tt, "groups": groups}
-        trivial = float(torch.stack([(g["centroid"] - xt.mean(0)).norm() for g in groups]).mean())
-        results[function] = {"trivial_backward_to_centroid": trivial, "bin_outputs": [g["t"] for g in groups]}
-        for hidden in cfg.hidden_activations:
-            for mode in ctx.progress(MODES, desc=f"{function} {hidden}"):
-                r = train_and_measure(cfg, function, hidden, mode, data, seeds)
-                recalls[(function, hidden, mode)] = r.pop("recall")
-                results[function][f"{hidden}/{mode}"] = r
-                ctx.log(
-                    f"{function}, {hidden}, {mode}-trained ({cfg.seeds} seeds): forward RMSE "
-                    f"{r['forward_rmse_mean']:.3f} +- {r['forward_rmse_std']:.3f}; backward pass to the pre-image "
-                    f"centroid {r['backward_to_centroid_mean']:.3f} +- {r['backward_to_centroid_std']:.3f}, to the "
-                    f"nearest pre-image point {r['backward_to_nearest_mean']:.3f} (trivial baseline {trivial:.3f})"
-                )
-        _plot(ctx, cfg, function, data, recalls)
-    return results
-
-
 def _plot(ctx, cfg: Config, function: str, data: dict, recalls: dict) -> None:
     groups, hidden = data["groups"], cfg.hidden_activations[0]
     centroids = torch.stack([g["centroid"] for g in groups])
@@ -181,3 +165,21 @@ def _plot(ctx, cfg: Config, function: str, data: dict, recalls: dict) -> None:
     ax.set_title(f"{function}: the backward pass of a {hidden} regressor ({cfg.seeds}-seed mean)")
     legend_below(ax) if function == "sine" else legend_outside(ax)
     ctx.save_figure(fig, f"backward_{function}")
+
+
+FUNCTIONS = {
+    "sine": (2, lambda x: torch.sin(2 * x[:, 0]) * torch.cos(2 * x[:, 1])),
+    "square": (1, lambda x: x[:, 0] ** 2),
+}
+
+QUICK = {"seeds": 2, "epochs": 300, "train_size": 400, "test_size": 400, "width": 32, "hidden_activations": ("relu",)}
+
+experiment(
+    "bbp-regression",
+    "B-BP regression run in reverse: the backward pass lands on each output's pre-image centroid (sine, x^2)",
+    Config,
+    run,
+    quick=QUICK,
+    hours=0.2,
+    runs={"": RunSpec(tier="extended")},  # beyond the paper: no claim needs it
+)

@@ -124,6 +124,7 @@ NONLINEAR = dict(
     temperature=0.5,
     optimizer="adamw",
 )
+
 SETTINGS = {
     "method1": Setting(
         sizes=(784, 839, 283, 96, 32, 10),
@@ -162,16 +163,10 @@ SETTINGS = {
     ),
     "nonlinear-bp": Setting(sizes=(784, 300, 10), connection="dense", method="backprop", paper=None, **NONLINEAR),
 }
+
 PAPERS_OWN = ("method1", "method2-method1-network", "method2-one-to-one", "method2-multi")
-OURS = ("method1-adam", "bp", "softmax", "nonlinear", "nonlinear-trajectory", "nonlinear-bp")  # the extended tier
+
 SettingName = Literal[tuple(SETTINGS)]
-PAPER = {
-    "method1": "~50% MNIST, ~50% Fashion-MNIST (Fig 6)",
-    "method2-one-to-one": "~70% MNIST (Fig 7, red)",
-    "method2-multi": "82% MNIST (Fig 7, yellow)",
-    "method2-method1-network": "~50% MNIST (Fig 7, blue)",
-    "method2 on the method-1 network": "~50% (Fig 7, blue)",
-}
 
 
 @settings
@@ -221,6 +216,44 @@ class Config:
                 f"use at least {1.5 / smallest[0]:.3g}"
             )
         return self
+
+
+def run(cfg: Config, ctx) -> dict:
+    """Figs 6-7: train each setting by BSP (or backprop), with test accuracy and gradient cosines per epoch."""
+    names = list(cfg.settings)
+    train, test = train_test(cfg.dataset, ctx.data_dir, cfg.train_size, cfg.test_size, ctx.seed, ctx.show_progress)
+    x, y, xt, yt = train.features(), train.labels, test.features(), test.labels
+    linear = _linear_baselines(x, y, xt, yt, ctx)
+    ctx.log(
+        f"{cfg.dataset}: {len(x)} train / {len(xt)} test; linear classifiers: least squares "
+        f"{linear['least_squares']:.2%}, "
+        f"softmax regression {linear['softmax_regression']:.2%}"
+    )
+    data = (x, y, xt, yt)
+    results, curves, ceiling = {}, {}, None
+    for name in names:
+        setting = _setting(SETTINGS[name], cfg, ctx.seed)
+        net, rule = setting.net, setting.rule
+        if rule.method == "fixed-points" and ceiling is None:
+            ceiling = _gains_only_ceiling(net, rule, x, y, xt, yt, cfg.epochs, cfg.lr_adam, ctx)
+            ctx.log(
+                "method 1's gains-only model at small signals (model error "
+                f"{ceiling['relative_error_at_init']:.2%}), log K3 fitted by Adam "
+                "through autograd: test accuracy by epoch "
+                + ", ".join(f"{a:.2%}" for a in ceiling["test_accuracy_by_epoch"])
+            )
+        results[name] = _train_setting(cfg, ctx, name, setting, data)
+        curves[name] = results[name]["test_accuracy_by_epoch"]
+    _plot(ctx, cfg, curves, results, linear)
+    return {
+        "dataset": cfg.dataset,
+        "train_size": len(x),
+        "test_size": len(xt),
+        "linear_classifiers": linear,
+        "method1_gains_only_ceiling": ceiling,
+        "settings": results,
+        "paper": PAPER,
+    }
 
 
 def _sizes(sizes, width):
@@ -346,6 +379,98 @@ def _gains_only_ceiling(net: BSPNetwork, rule: BSPRule, x, y, xt, yt, epochs: in
     return {"test_accuracy_by_epoch": acc, "scale": c, "relative_error_at_init": error}
 
 
+def _train_setting(cfg: Config, ctx, name: str, setting: Built, data: tuple) -> dict:
+    """Train one setting (BSP or backprop) through the Trainer: test accuracy per epoch (from before training on),
+    the cosine of BSP's update with the true gradient per epoch and layer, and what the setting was."""
+    s = SETTINGS[name]
+    net, rule, model, loss_fn, optimizer, after_step = setting
+    x, y, xt, yt = data
+    probe = (x[: cfg.cosine_batch], y[: cfg.cosine_batch])
+
+    def evaluate(m, epoch):
+        row = {"test_accuracy": float((net.predict(xt) == yt).float().mean())}
+        with torch.enable_grad():
+            row.update(gradient_agreement(net, *probe, rule))
+        return row
+
+    trainer = ctx.trainer(model, loss_fn, optimizer, name, name, batch_size=cfg.batch_size, after_step=after_step)
+    start = evaluate(model, 0)
+    history = trainer.fit((x, y), cfg.epochs, evaluate=evaluate)
+    acc = [start["test_accuracy"]] + [h["test_accuracy"] for h in history]
+    cos = {k: [h[k] for h in history] for k in history[-1] if k.startswith("cos_")}
+    # a quick run's accuracy is no comparison with the paper's: its number is left out
+    paper = "" if s.paper is None or ctx.quick else f"; paper {s.paper:.0%}"
+    ctx.log(
+        f"{name}: test accuracy {acc[-1]:.2%} (best {max(acc):.2%}{paper}); "
+        "cos(G1, true gradient) last epoch " + ", ".join(f"{v[-1]:.4f}" for v in cos.values())
+    )
+    return {
+        "sizes": list(net.sizes),
+        "connection": s.connection,
+        "rule": "backprop (autograd)" if s.method == "backprop" else s.method,
+        "error": rule.error,
+        "reverse_gain": rule.reverse_gain,
+        "lr": rule.lr,
+        "rates": list(s.rates),
+        "amplitude": net.amplitude,
+        "optimizer": type(optimizer).__name__,
+        "optimizer_lr": optimizer.defaults["lr"],
+        "max_norm": [cfg.max_norm, cfg.max_norm_later] if after_step else None,
+        "input_mode": net.input_mode,
+        "test_accuracy": acc[-1],
+        "best_test_accuracy": max(acc),
+        "test_accuracy_by_epoch": acc,
+        "gradient_cosine_by_epoch": cos,
+        "train_accuracy_last_epoch": history[-1].get("accuracy"),
+        "paper_accuracy": s.paper,
+    }
+
+
+def _plot(ctx, cfg, curves, results, linear) -> None:
+    """Left: test accuracy per epoch (the paper's values dotted, full runs only); right: the cosine of BSP's update
+    with the true gradient, the mean over layers with the range of the layers shaded. One legend, outside."""
+    fig, axes = figure(1, 2, size=(13, 4.4))
+    acc_ax, cos_ax = axes
+    for i, (name, acc) in enumerate(curves.items()):
+        color = f"C{i % 10}"
+        acc_ax.plot(range(len(acc)), acc, "o-", color=color, label=name)
+        paper = results[name]["paper_accuracy"]
+        if paper is not None and not ctx.quick:
+            acc_ax.axhline(paper, color=color, ls=":", lw=1.2, label=f"paper, {name}: {paper:.0%}")
+        cosines = torch.tensor(list(results[name]["gradient_cosine_by_epoch"].values()))  # (layers, epochs)
+        epochs = range(1, cosines.shape[1] + 1)
+        cos_ax.plot(epochs, cosines.mean(0), "o-", color=color)
+        cos_ax.fill_between(epochs, cosines.amin(0), cosines.amax(0), color=color, alpha=0.15)
+    for label, value, ls in (
+        ("least squares", linear["least_squares"], "--"),
+        ("softmax regression", linear["softmax_regression"], "-."),
+    ):
+        acc_ax.axhline(value, color="k", ls=ls, lw=0.8, label=f"linear classifier: {label}")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    acc_ax.set_ylabel(f"{cfg.dataset} test accuracy")
+    acc_ax.set_title("test accuracy per epoch" + ("" if ctx.quick else " (dotted: the paper's)"))
+    cos_ax.set_ylabel("cos(G1, -dLoss/dC), mean over layers (band: range)")
+    cos_ax.set_title("BSP's update against the true gradient")
+    if ctx.quick:
+        fig.suptitle("quick settings: a smoke test, not the paper's settings (no paper values shown)", fontsize=9)
+    legend_outside(cos_ax, handles=acc_ax.get_legend_handles_labels()[0], labels=acc_ax.get_legend_handles_labels()[1])
+    fig.tight_layout()
+    ctx.save_figure(fig, "accuracy_curves")
+
+
+OURS = ("method1-adam", "bp", "softmax", "nonlinear", "nonlinear-trajectory", "nonlinear-bp")  # the extended tier
+
+PAPER = {
+    "method1": "~50% MNIST, ~50% Fashion-MNIST (Fig 6)",
+    "method2-one-to-one": "~70% MNIST (Fig 7, red)",
+    "method2-multi": "82% MNIST (Fig 7, yellow)",
+    "method2-method1-network": "~50% MNIST (Fig 7, blue)",
+    "method2 on the method-1 network": "~50% (Fig 7, blue)",
+}
+
+
 def _accuracy(
     name: str, source: str, quote: str, statement: str, value: float, setting: str, dataset: str, tolerance: float
 ):
@@ -446,12 +571,12 @@ CLAIMS = (
     ),
 )
 
-
-@experiment(
+experiment(
     "bsp-mnist",
     "BSP on MNIST / Fashion-MNIST: method 1, method 2 one-to-one and multi-connection (Figs 6-7), backprop "
     "baseline, gradient cosines",
     Config,
+    run,
     quick={
         "dataset": "mnist-subset",
         # every code path once: SGD and Adam method 1, both wirings of method 2, backprop, the nonlinear regime
@@ -477,120 +602,3 @@ CLAIMS = (
     },
     figures={"accuracy_curves": "Jiang & Fu Figs 6-7"},
 )
-def run(cfg: Config, ctx) -> dict:
-    """Figs 6-7: train each setting by BSP (or backprop), with test accuracy and gradient cosines per epoch."""
-    names = list(cfg.settings)
-    train, test = train_test(cfg.dataset, ctx.data_dir, cfg.train_size, cfg.test_size, ctx.seed, ctx.show_progress)
-    x, y, xt, yt = train.features(), train.labels, test.features(), test.labels
-    linear = _linear_baselines(x, y, xt, yt, ctx)
-    ctx.log(
-        f"{cfg.dataset}: {len(x)} train / {len(xt)} test; linear classifiers: least squares "
-        f"{linear['least_squares']:.2%}, "
-        f"softmax regression {linear['softmax_regression']:.2%}"
-    )
-    data = (x, y, xt, yt)
-    results, curves, ceiling = {}, {}, None
-    for name in names:
-        setting = _setting(SETTINGS[name], cfg, ctx.seed)
-        net, rule = setting.net, setting.rule
-        if rule.method == "fixed-points" and ceiling is None:
-            ceiling = _gains_only_ceiling(net, rule, x, y, xt, yt, cfg.epochs, cfg.lr_adam, ctx)
-            ctx.log(
-                "method 1's gains-only model at small signals (model error "
-                f"{ceiling['relative_error_at_init']:.2%}), log K3 fitted by Adam "
-                "through autograd: test accuracy by epoch "
-                + ", ".join(f"{a:.2%}" for a in ceiling["test_accuracy_by_epoch"])
-            )
-        results[name] = _train_setting(cfg, ctx, name, setting, data)
-        curves[name] = results[name]["test_accuracy_by_epoch"]
-    _plot(ctx, cfg, curves, results, linear)
-    return {
-        "dataset": cfg.dataset,
-        "train_size": len(x),
-        "test_size": len(xt),
-        "linear_classifiers": linear,
-        "method1_gains_only_ceiling": ceiling,
-        "settings": results,
-        "paper": PAPER,
-    }
-
-
-def _train_setting(cfg: Config, ctx, name: str, setting: Built, data: tuple) -> dict:
-    """Train one setting (BSP or backprop) through the Trainer: test accuracy per epoch (from before training on),
-    the cosine of BSP's update with the true gradient per epoch and layer, and what the setting was."""
-    s = SETTINGS[name]
-    net, rule, model, loss_fn, optimizer, after_step = setting
-    x, y, xt, yt = data
-    probe = (x[: cfg.cosine_batch], y[: cfg.cosine_batch])
-
-    def evaluate(m, epoch):
-        row = {"test_accuracy": float((net.predict(xt) == yt).float().mean())}
-        with torch.enable_grad():
-            row.update(gradient_agreement(net, *probe, rule))
-        return row
-
-    trainer = ctx.trainer(model, loss_fn, optimizer, name, name, batch_size=cfg.batch_size, after_step=after_step)
-    start = evaluate(model, 0)
-    history = trainer.fit((x, y), cfg.epochs, evaluate=evaluate)
-    acc = [start["test_accuracy"]] + [h["test_accuracy"] for h in history]
-    cos = {k: [h[k] for h in history] for k in history[-1] if k.startswith("cos_")}
-    # a quick run's accuracy is no comparison with the paper's: its number is left out
-    paper = "" if s.paper is None or ctx.quick else f"; paper {s.paper:.0%}"
-    ctx.log(
-        f"{name}: test accuracy {acc[-1]:.2%} (best {max(acc):.2%}{paper}); "
-        "cos(G1, true gradient) last epoch " + ", ".join(f"{v[-1]:.4f}" for v in cos.values())
-    )
-    return {
-        "sizes": list(net.sizes),
-        "connection": s.connection,
-        "rule": "backprop (autograd)" if s.method == "backprop" else s.method,
-        "error": rule.error,
-        "reverse_gain": rule.reverse_gain,
-        "lr": rule.lr,
-        "rates": list(s.rates),
-        "amplitude": net.amplitude,
-        "optimizer": type(optimizer).__name__,
-        "optimizer_lr": optimizer.defaults["lr"],
-        "max_norm": [cfg.max_norm, cfg.max_norm_later] if after_step else None,
-        "input_mode": net.input_mode,
-        "test_accuracy": acc[-1],
-        "best_test_accuracy": max(acc),
-        "test_accuracy_by_epoch": acc,
-        "gradient_cosine_by_epoch": cos,
-        "train_accuracy_last_epoch": history[-1].get("accuracy"),
-        "paper_accuracy": s.paper,
-    }
-
-
-def _plot(ctx, cfg, curves, results, linear) -> None:
-    """Left: test accuracy per epoch (the paper's values dotted, full runs only); right: the cosine of BSP's update
-    with the true gradient, the mean over layers with the range of the layers shaded. One legend, outside."""
-    fig, axes = figure(1, 2, size=(13, 4.4))
-    acc_ax, cos_ax = axes
-    for i, (name, acc) in enumerate(curves.items()):
-        color = f"C{i % 10}"
-        acc_ax.plot(range(len(acc)), acc, "o-", color=color, label=name)
-        paper = results[name]["paper_accuracy"]
-        if paper is not None and not ctx.quick:
-            acc_ax.axhline(paper, color=color, ls=":", lw=1.2, label=f"paper, {name}: {paper:.0%}")
-        cosines = torch.tensor(list(results[name]["gradient_cosine_by_epoch"].values()))  # (layers, epochs)
-        epochs = range(1, cosines.shape[1] + 1)
-        cos_ax.plot(epochs, cosines.mean(0), "o-", color=color)
-        cos_ax.fill_between(epochs, cosines.amin(0), cosines.amax(0), color=color, alpha=0.15)
-    for label, value, ls in (
-        ("least squares", linear["least_squares"], "--"),
-        ("softmax regression", linear["softmax_regression"], "-."),
-    ):
-        acc_ax.axhline(value, color="k", ls=ls, lw=0.8, label=f"linear classifier: {label}")
-    for ax in axes:
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    acc_ax.set_ylabel(f"{cfg.dataset} test accuracy")
-    acc_ax.set_title("test accuracy per epoch" + ("" if ctx.quick else " (dotted: the paper's)"))
-    cos_ax.set_ylabel("cos(G1, -dLoss/dC), mean over layers (band: range)")
-    cos_ax.set_title("BSP's update against the true gradient")
-    if ctx.quick:
-        fig.suptitle("quick settings: a smoke test, not the paper's settings (no paper values shown)", fontsize=9)
-    legend_outside(cos_ax, handles=acc_ax.get_legend_handles_labels()[0], labels=acc_ax.get_legend_handles_labels()[1])
-    fig.tight_layout()
-    ctx.save_figure(fig, "accuracy_curves")

@@ -63,183 +63,6 @@ class Config:
         return self
 
 
-def _pulse(cfg, amplitude=None):
-    a = cfg.amplitude if amplitude is None else amplitude
-    return lambda t: torch.tensor([a * pulse(t, cfg.pulse, cfg.dt)], dtype=torch.float64)
-
-
-def _rates(cfg, k2=None, jitter=0.0, n=1, seed=0):
-    return uniform_rates(
-        n,
-        5,
-        cfg.k1,
-        cfg.k2 if k2 is None else k2,
-        cfg.k3,
-        jitter=jitter,
-        generator=torch.Generator().manual_seed(seed),
-        dtype=torch.float64,
-    )
-
-
-def _transfer(cfg, k2, areas, horizon=20.0, input_mode="additive"):
-    """Integrated S output over [0, horizon] (the networks' T) against the J pulse's area, both in units of B0:
-    the neuron's effective activation function in a network (many amplitudes at once, one neuron each)."""
-    rates = _rates(cfg, k2, n=len(areas))
-    b0 = fixed_point(*rates)[0, 0].item()
-    amps = torch.tensor(areas, dtype=torch.float64) * b0 / cfg.pulse
-    t, xs = simulate(
-        *rates, lambda t: amps * pulse(t, cfg.pulse, cfg.dt), horizon=horizon, dt=cfg.dt, input_mode=input_mode
-    )
-    return (torch.trapezoid(xs[:, :, 1] - b0, t, dim=0) / b0).tolist()
-
-
-def _dc_gain(cfg, k2, area):
-    rates = _rates(cfg, k2)
-    t, xs = simulate(*rates, _pulse(cfg, area / cfg.pulse), horizon=max(cfg.horizon, 60.0), dt=cfg.dt)
-    D = xs[:, 0] - fixed_point(*rates)[0]
-    return (torch.trapezoid(D, t, dim=0) / area).tolist()
-
-
-CLAIMS = (
-    Claim(
-        id="jiang-eq15",
-        quote="When the parameters within each group are identical, Equation (15) provides an exact solution.",
-        paper="jiang",
-        source="eq 15",
-        statement="the fixed point B0 ~ (K1 - K2) / K3, exact when the rates within each group are identical",
-        paper_value="exact for uniform rates",
-        measure=lambda m: [m["fixed_point"]["B0"], m["fixed_point"]["eq15"]],
-        compare="holds",
-        metric="[B0 found by Newton's method, eq 15] for uniform rates",
-        check=lambda v: abs(v[0] - v[1]) <= 1e-9 * abs(v[0]),
-    ),
-    Claim(
-        id="jiang-fig4-symmetry",
-        quote=(
-            "It is mathematically identical to the forward equation, with the only difference being that the "
-            "signal propagates in the opposite direction to that of the forward system."
-        ),
-        paper="jiang",
-        source="Fig 4, eq 21",
-        statement="the reverse system mirrors the forward one: signals run back through the same couplings",
-        paper_value="reverse = forward transposed",
-        measure=lambda m: [
-            m["adjoint_max_abs_difference"],
-            abs(m["integrated_forward_J_to_S"] - m["integrated_reverse_S_to_J"]),
-        ],
-        compare="holds",
-        metric="[max |A_reverse - A_forward^T|, |integrated forward J -> S - integrated reverse S -> J|]",
-        check=lambda v: v[0] <= 1e-12 and v[1] <= 1e-6,
-    ),
-    Claim(
-        id="jiang-fig5",
-        quote=(
-            "As observed, the causal distances between corresponding elements are perfectly symmetric in both "
-            "formulations, reflecting the inherent structural symmetry of the differential equation system we "
-            "designed."
-        ),
-        paper="jiang",
-        source="Fig 5a-d",
-        statement=(
-            "the causal distances of corresponding elements are symmetric between the forward and reverse formulations"
-        ),
-        paper_value="symmetric",
-        measure="causal_invariance",
-        compare="holds",
-        metric="d_reverse(b, a) = d_forward(a, b) for each loop and the whole neuron",
-        check=lambda v: all(v.values()),
-    ),
-    Claim(
-        id="jiang-k11-distance",
-        quote=(
-            "Specifically, the causal distance between k 11 and J is considered to be 1, indicating a rapid and "
-            "direct response of J to perturbations in k 11 ."
-        ),
-        paper="jiang",
-        source="sec 3, Fig 4a",
-        statement="J depends directly on k11: causal distance 1",
-        paper_value=1,
-        measure="parameter_distance_to_J.k11",
-        compare="equal",
-    ),
-    Claim(
-        id="jiang-k15-distance",
-        quote=(
-            "In contrast, since the effect of k 15 on J is mediated by T, it entails a longer causal path and "
-            "hence a lower sensitivity of J to changes in k 15 ."
-        ),
-        paper="jiang",
-        source="sec 3, Fig 4a",
-        statement="the influence of k15 on J passes through one intermediate element: causal distance 2",
-        paper_value=2,
-        measure="parameter_distance_to_J.k15",
-        compare="equal",
-    ),
-    *(
-        Claim(
-            id=f"jiang-k11-{word}-than-k15",
-            quote="This leads to an intuitive conclusion: the influence of directly coupled parameters (e.g., k 11 ) "
-            "on system variables (e.g., J) is more immediate and pronounced, while parameters involved in multi-stage "
-            "indirect dependencies (e.g., k 15 ) exhibit weaker impacts due to transmission attenuation.",
-            paper="jiang",
-            source="sec 3.2",
-            statement=f"a 1% step in k11 moves J {words} than the same step in k15",
-            paper_value=1.0,
-            measure=lambda m, i=i: abs(m["parameter_response"]["k11"][i]) / abs(m["parameter_response"]["k15"][i]),
-            compare="at_least",
-            metric=f"|J's departure after a 1% step in k11| / the same for k15, {when} (above 1: k11 {word})",
-        )
-        for i, (word, words, when) in enumerate(
-            (
-                ("sooner", "sooner (more immediately)", "at t = 0.5"),
-                ("further", "further (more pronounced)", "at t = horizon, near the new rest point"),
-            )
-        )
-    ),
-    Claim(
-        id="jiang-eq15-monotone",
-        quote="Specifically, B 0 is positively correlated with K 1 ; as K 1 increases monotonically. Conversely, B 0 "
-        "is negatively correlated with K 2 and K 3 ; an increase in either K 2 or K 3 results in a monotonic "
-        "decrease in B 0 .",
-        paper="jiang",
-        source="eq 15",
-        statement="the fixed point B0 rises with K1 and falls with K2 and with K3",
-        paper_value="up in K1, down in K2 and K3",
-        measure="fixed_point.monotone",
-        compare="holds",
-        metric="signs of B0's steps (Newton) along a grid of each rate, the others at the config's: +1 rising",
-        check=lambda v: set(v["k1"]) == {1} and set(v["k2"]) == {-1} and set(v["k3"]) == {-1},
-    ),
-    Claim(
-        id="jiang-regimes",
-        origin="ours",
-        paper="jiang",
-        source="notes (reconstruction), regimes",
-        statement="a stable propagator for K2/K1 above the Hopf point ~0.146, a self-excited oscillator below it",
-        paper_value="stable above, oscillating below 0.146",
-        measure=lambda m: [
-            m["regimes"]["propagator"]["max_real_eigenvalue"],
-            m["regimes"]["oscillator"]["max_real_eigenvalue"],
-            m["regimes"]["oscillator"]["late_amplitude"],
-            m["hopf_ratio"],
-        ],
-        compare="holds",
-        metric="[max Re(lambda) propagator, max Re(lambda) oscillator, oscillator's late |D|, Hopf K2/K1]",
-        check=lambda v: v[0] < 0 < v[1] and v[2] > 1e-3 and abs(v[3] - 0.146) < 0.001,
-    ),
-)
-
-
-@experiment(
-    "bsp-neuron",
-    "Symmetric ODE neuron: forward/reverse trajectories, stable vs oscillating regime, fixed points, causal "
-    "distance (Fig 5)",
-    Config,
-    quick={"oscillation_horizon": 150.0, "dt": 0.1},
-    claims=CLAIMS,
-    hours=0.02,
-    figures={"neuron_trajectories": "Jiang & Fu Fig 4", "causal_distance": "Jiang & Fu Fig 5"},
-)
 def run(cfg: Config, ctx) -> dict:
     """The symmetric ODE neuron: trajectories, regimes, fixed points, responses and causal distances (Fig 5)."""
     rates = _rates(cfg)
@@ -284,7 +107,41 @@ def run(cfg: Config, ctx) -> dict:
     }
 
 
-OUT = 1  # S: the output element of the networks
+def _pulse(cfg, amplitude=None):
+    a = cfg.amplitude if amplitude is None else amplitude
+    return lambda t: torch.tensor([a * pulse(t, cfg.pulse, cfg.dt)], dtype=torch.float64)
+
+
+def _rates(cfg, k2=None, jitter=0.0, n=1, seed=0):
+    return uniform_rates(
+        n,
+        5,
+        cfg.k1,
+        cfg.k2 if k2 is None else k2,
+        cfg.k3,
+        jitter=jitter,
+        generator=torch.Generator().manual_seed(seed),
+        dtype=torch.float64,
+    )
+
+
+def _transfer(cfg, k2, areas, horizon=20.0, input_mode="additive"):
+    """Integrated S output over [0, horizon] (the networks' T) against the J pulse's area, both in units of B0:
+    the neuron's effective activation function in a network (many amplitudes at once, one neuron each)."""
+    rates = _rates(cfg, k2, n=len(areas))
+    b0 = fixed_point(*rates)[0, 0].item()
+    amps = torch.tensor(areas, dtype=torch.float64) * b0 / cfg.pulse
+    t, xs = simulate(
+        *rates, lambda t: amps * pulse(t, cfg.pulse, cfg.dt), horizon=horizon, dt=cfg.dt, input_mode=input_mode
+    )
+    return (torch.trapezoid(xs[:, :, 1] - b0, t, dim=0) / b0).tolist()
+
+
+def _dc_gain(cfg, k2, area):
+    rates = _rates(cfg, k2)
+    t, xs = simulate(*rates, _pulse(cfg, area / cfg.pulse), horizon=max(cfg.horizon, 60.0), dt=cfg.dt)
+    D = xs[:, 0] - fixed_point(*rates)[0]
+    return (torch.trapezoid(D, t, dim=0) / area).tolist()
 
 
 def trajectories(cfg: Config, rates, b0, ctx):
@@ -353,9 +210,6 @@ def fixed_points(cfg: Config, rates, b0, ctx) -> dict:
         },
         "adjoint_max_abs_difference": adjoint_gap,
     }
-
-
-GRID = (0.5, 0.75, 1.0, 1.5, 2.0)  # each rate times these, the others at the config's (where B0 is stable)
 
 
 def _monotone(cfg: Config) -> dict:
@@ -490,3 +344,149 @@ def _plot(ctx, cfg, traj, regimes, ratios, lam, causal, responses) -> None:
         ax.set_xlabel("to")
     axes[0].set_ylabel("from")
     ctx.save_figure(fig, "causal_distance")
+
+
+CLAIMS = (
+    Claim(
+        id="jiang-eq15",
+        quote="When the parameters within each group are identical, Equation (15) provides an exact solution.",
+        paper="jiang",
+        source="eq 15",
+        statement="the fixed point B0 ~ (K1 - K2) / K3, exact when the rates within each group are identical",
+        paper_value="exact for uniform rates",
+        measure=lambda m: [m["fixed_point"]["B0"], m["fixed_point"]["eq15"]],
+        compare="holds",
+        metric="[B0 found by Newton's method, eq 15] for uniform rates",
+        check=lambda v: abs(v[0] - v[1]) <= 1e-9 * abs(v[0]),
+    ),
+    Claim(
+        id="jiang-fig4-symmetry",
+        quote=(
+            "It is mathematically identical to the forward equation, with the only difference being that the "
+            "signal propagates in the opposite direction to that of the forward system."
+        ),
+        paper="jiang",
+        source="Fig 4, eq 21",
+        statement="the reverse system mirrors the forward one: signals run back through the same couplings",
+        paper_value="reverse = forward transposed",
+        measure=lambda m: [
+            m["adjoint_max_abs_difference"],
+            abs(m["integrated_forward_J_to_S"] - m["integrated_reverse_S_to_J"]),
+        ],
+        compare="holds",
+        metric="[max |A_reverse - A_forward^T|, |integrated forward J -> S - integrated reverse S -> J|]",
+        check=lambda v: v[0] <= 1e-12 and v[1] <= 1e-6,
+    ),
+    Claim(
+        id="jiang-fig5",
+        quote=(
+            "As observed, the causal distances between corresponding elements are perfectly symmetric in both "
+            "formulations, reflecting the inherent structural symmetry of the differential equation system we "
+            "designed."
+        ),
+        paper="jiang",
+        source="Fig 5a-d",
+        statement=(
+            "the causal distances of corresponding elements are symmetric between the forward and reverse formulations"
+        ),
+        paper_value="symmetric",
+        measure="causal_invariance",
+        compare="holds",
+        metric="d_reverse(b, a) = d_forward(a, b) for each loop and the whole neuron",
+        check=lambda v: all(v.values()),
+    ),
+    Claim(
+        id="jiang-k11-distance",
+        quote=(
+            "Specifically, the causal distance between k 11 and J is considered to be 1, indicating a rapid and "
+            "direct response of J to perturbations in k 11 ."
+        ),
+        paper="jiang",
+        source="sec 3, Fig 4a",
+        statement="J depends directly on k11: causal distance 1",
+        paper_value=1,
+        measure="parameter_distance_to_J.k11",
+        compare="equal",
+    ),
+    Claim(
+        id="jiang-k15-distance",
+        quote=(
+            "In contrast, since the effect of k 15 on J is mediated by T, it entails a longer causal path and "
+            "hence a lower sensitivity of J to changes in k 15 ."
+        ),
+        paper="jiang",
+        source="sec 3, Fig 4a",
+        statement="the influence of k15 on J passes through one intermediate element: causal distance 2",
+        paper_value=2,
+        measure="parameter_distance_to_J.k15",
+        compare="equal",
+    ),
+    *(
+        Claim(
+            id=f"jiang-k11-{word}-than-k15",
+            quote="This leads to an intuitive conclusion: the influence of directly coupled parameters (e.g., k 11 ) "
+            "on system variables (e.g., J) is more immediate and pronounced, while parameters involved in multi-stage "
+            "indirect dependencies (e.g., k 15 ) exhibit weaker impacts due to transmission attenuation.",
+            paper="jiang",
+            source="sec 3.2",
+            statement=f"a 1% step in k11 moves J {words} than the same step in k15",
+            paper_value=1.0,
+            measure=lambda m, i=i: abs(m["parameter_response"]["k11"][i]) / abs(m["parameter_response"]["k15"][i]),
+            compare="at_least",
+            metric=f"|J's departure after a 1% step in k11| / the same for k15, {when} (above 1: k11 {word})",
+        )
+        for i, (word, words, when) in enumerate(
+            (
+                ("sooner", "sooner (more immediately)", "at t = 0.5"),
+                ("further", "further (more pronounced)", "at t = horizon, near the new rest point"),
+            )
+        )
+    ),
+    Claim(
+        id="jiang-eq15-monotone",
+        quote="Specifically, B 0 is positively correlated with K 1 ; as K 1 increases monotonically. Conversely, B 0 "
+        "is negatively correlated with K 2 and K 3 ; an increase in either K 2 or K 3 results in a monotonic "
+        "decrease in B 0 .",
+        paper="jiang",
+        source="eq 15",
+        statement="the fixed point B0 rises with K1 and falls with K2 and with K3",
+        paper_value="up in K1, down in K2 and K3",
+        measure="fixed_point.monotone",
+        compare="holds",
+        metric="signs of B0's steps (Newton) along a grid of each rate, the others at the config's: +1 rising",
+        check=lambda v: set(v["k1"]) == {1} and set(v["k2"]) == {-1} and set(v["k3"]) == {-1},
+    ),
+    Claim(
+        id="jiang-regimes",
+        origin="ours",
+        paper="jiang",
+        source="notes (reconstruction), regimes",
+        statement="a stable propagator for K2/K1 above the Hopf point ~0.146, a self-excited oscillator below it",
+        paper_value="stable above, oscillating below 0.146",
+        measure=lambda m: [
+            m["regimes"]["propagator"]["max_real_eigenvalue"],
+            m["regimes"]["oscillator"]["max_real_eigenvalue"],
+            m["regimes"]["oscillator"]["late_amplitude"],
+            m["hopf_ratio"],
+        ],
+        compare="holds",
+        metric="[max Re(lambda) propagator, max Re(lambda) oscillator, oscillator's late |D|, Hopf K2/K1]",
+        check=lambda v: v[0] < 0 < v[1] and v[2] > 1e-3 and abs(v[3] - 0.146) < 0.001,
+    ),
+)
+
+OUT = 1  # S: the output element of the networks
+
+GRID = (0.5, 0.75, 1.0, 1.5, 2.0)  # each rate times these, the others at the config's (where B0 is stable)
+
+experiment(
+    "bsp-neuron",
+    "Symmetric ODE neuron: forward/reverse trajectories, stable vs oscillating regime, fixed points, causal "
+    "distance (Fig 5)",
+    Config,
+    run,
+    quick={"oscillation_horizon": 150.0, "dt": 0.1},
+    claims=CLAIMS,
+    hours=0.02,
+    figures={"neuron_trajectories": "Jiang & Fu Fig 4", "causal_distance": "Jiang & Fu Fig 5"},
+)

@@ -22,14 +22,6 @@ from .claims import Claim
 from .registry import experiment
 from .settings import PositiveInt, settings
 
-# (hidden, output, input) activations: each terminal activation with its matched likelihood
-NETWORKS = (
-    ("logistic", "logistic", "logistic"),
-    ("tanh", "softmax", "identity"),
-    ("relu", "softmax", "logistic"),
-    ("bipolar-logistic", "identity", "identity"),
-)
-
 
 @settings
 class Config:
@@ -43,77 +35,6 @@ class Config:
     ndata: PositiveInt = 5
 
 
-CLAIMS = (
-    Claim(
-        id="note-eq1-shapes",
-        paper="note",
-        source="eq 1",
-        origin="erratum",
-        quote="z = W Tx + b (1) y = f(z) (2) where W ∈ Rm×n and b, z ∈ Rm.",
-        statement="z = W^T x + b with W in R^{m x n}, x in R^n and z in R^m: the shapes fit",
-        paper_value="the shapes fit",
-        measure="slips.eq1",
-        compare="holds",
-        metric="whether W^T x is defined for W in R^{m x n}, x in R^n, m != n (z = W x is, in R^m)",
-        check=lambda v: v["W^T x defined"],
-    ),
-    Claim(
-        id="note-engine-equals-autograd",
-        quote="Back propagation is then a 4-line derivation.",
-        paper="note",
-        source="eqs 1-9",
-        statement="backpropagation in matrix form gives the gradient of the error",
-        paper_value=0.0,
-        measure="max_relative_difference",
-        compare="equal",
-        metric="largest |engine - autograd| / max |autograd| over every parameter of every network (float64)",
-        tolerance=1e-10,
-    ),
-    *(
-        Claim(
-            id=f"note-appendix-{name}",
-            paper="note",
-            source=f"appendix, {where}",
-            origin="erratum",
-            quote=quote,
-            statement=printed,
-            paper_value=printed.split(" is in ")[-1].removeprefix("dJ/db = "),
-            measure=f"slips.{key}",
-            compare="holds",
-            metric=f"[the appendix's shape, the shape of {what}], with nx, ny and ndata all different",
-            check=lambda v: v["appendix_shape"] == v["measured_shape"],
-        )
-        for name, key, where, printed, what, quote in (
-            (
-                "bias",
-                "bias",
-                "bias gradient",
-                "dJ/db = W^T dJ/dz 1 / ndata",
-                "b (a gradient must have it)",
-                "∂J ∂b = W T · ∂J ∂z · 1ndata / ndata ∈ Rny",
-            ),
-            ("y-shape", "y", "layer output", "y = f(z) is in R^{ny x nx}", "y = f(W x + b)", "y = f(z) ∈ Rny×nx"),
-            (
-                "dx-shape",
-                "dx",
-                "input gradient",
-                "dJ/dx is in R^{ny x ndata}",
-                "autograd's dJ/dx",
-                "∂J ∂x = W T · ∂J ∂z ∈ Rny×ndata",
-            ),
-        )
-    ),
-)
-
-
-@experiment(
-    "note-engine",
-    "Backprop in matrix form (the note): the explicit engine against autograd, and the appendix's three slips",
-    Config,
-    quick={"networks": 8},
-    claims=CLAIMS,
-    hours=0.001,
-)
 def run(cfg: Config, ctx) -> dict:
     """The engine's gradients against autograd's on random networks, and the appendix's formulas on real tensors."""
     g = ctx.generator()
@@ -213,3 +134,84 @@ def _plot(ctx, rows: list[dict]) -> None:
     ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     ctx.save_figure(fig, "engine_vs_autograd")
+
+
+# (hidden, output, input) activations: each terminal activation with its matched likelihood
+NETWORKS = (
+    ("logistic", "logistic", "logistic"),
+    ("tanh", "softmax", "identity"),
+    ("relu", "softmax", "logistic"),
+    ("bipolar-logistic", "identity", "identity"),
+)
+
+CLAIMS = (
+    Claim(
+        id="note-eq1-shapes",
+        paper="note",
+        source="eq 1",
+        origin="erratum",
+        quote="z = W Tx + b (1) y = f(z) (2) where W ∈ Rm×n and b, z ∈ Rm.",
+        statement="z = W^T x + b with W in R^{m x n}, x in R^n and z in R^m: the shapes fit",
+        paper_value="the shapes fit",
+        measure="slips.eq1",
+        compare="holds",
+        metric="whether W^T x is defined for W in R^{m x n}, x in R^n, m != n (z = W x is, in R^m)",
+        check=lambda v: v["W^T x defined"],
+    ),
+    Claim(
+        id="note-engine-equals-autograd",
+        quote="Back propagation is then a 4-line derivation.",
+        paper="note",
+        source="eqs 1-9",
+        statement="backpropagation in matrix form gives the gradient of the error",
+        paper_value=0.0,
+        measure="max_relative_difference",
+        compare="equal",
+        metric="largest |engine - autograd| / max |autograd| over every parameter of every network (float64)",
+        tolerance=1e-10,
+    ),
+    *(
+        Claim(
+            id=f"note-appendix-{name}",
+            paper="note",
+            source=f"appendix, {where}",
+            origin="erratum",
+            quote=quote,
+            statement=printed,
+            paper_value=printed.split(" is in ")[-1].removeprefix("dJ/db = "),
+            measure=f"slips.{key}",
+            compare="holds",
+            metric=f"[the appendix's shape, the shape of {what}], with nx, ny and ndata all different",
+            check=lambda v: v["appendix_shape"] == v["measured_shape"],
+        )
+        for name, key, where, printed, what, quote in (
+            (
+                "bias",
+                "bias",
+                "bias gradient",
+                "dJ/db = W^T dJ/dz 1 / ndata",
+                "b (a gradient must have it)",
+                "∂J ∂b = W T · ∂J ∂z · 1ndata / ndata ∈ Rny",
+            ),
+            ("y-shape", "y", "layer output", "y = f(z) is in R^{ny x nx}", "y = f(W x + b)", "y = f(z) ∈ Rny×nx"),
+            (
+                "dx-shape",
+                "dx",
+                "input gradient",
+                "dJ/dx is in R^{ny x ndata}",
+                "autograd's dJ/dx",
+                "∂J ∂x = W T · ∂J ∂z ∈ Rny×ndata",
+            ),
+        )
+    ),
+)
+
+experiment(
+    "note-engine",
+    "Backprop in matrix form (the note): the explicit engine against autograd, and the appendix's three slips",
+    Config,
+    run,
+    quick={"networks": 8},
+    claims=CLAIMS,
+    hours=0.001,
+)

@@ -74,12 +74,9 @@ class Experiment:
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
-def experiment(name: str, description: str, config: type, quick: dict | None = None, **details):
+def experiment(name: str, description: str, config: type, run: Callable, quick: dict | None = None, **details):
     """Register ``run(config, ctx) -> metrics`` as experiment ``name`` (``details``: claims, hours, seeded,
-    runs, figures, paper, table; see :class:`Experiment`)."""
-
-    def register(fn):
-        EXPERIMENTS[name] = Experiment(name, description, config, dict(quick or {}), fn, **details)
-        return fn
-
-    return register
+    runs, figures, paper, table; see :class:`Experiment`); the last statement of its module, after the run and
+    the claims it declares. Returns the :class:`Experiment`."""
+    EXPERIMENTS[name] = Experiment(name, description, config, dict(quick or {}), run, **details)
+    return EXPERIMENTS[name]

@@ -24,8 +24,8 @@ from .settings import PositiveInt, settings
 from .style_memory import QUICK, Config, load, log_measures, mean_or_none, measure, plot_detection, train
 
 Budget = Annotated[float, Field(gt=0, le=1)]  # an L-inf attack budget or step, pixels in [0, 1]
+
 Budgets = Annotated[tuple[Budget, ...], Field(min_length=1)]
-ATTACKS = ("FGSM", "PGD")
 
 
 @settings
@@ -39,34 +39,6 @@ class DetectionConfig(Config):
     pgd_step_size: Budget = 0.01
 
 
-ADVERSARIAL = Claim(
-    id="wiyatno-adversarial-guard",
-    paper="wiyatno",
-    source="sec V",
-    origin="paper",
-    quote="treating perception as a two-way process, including both classification and reconstruction as part of "
-    "training and inference, is effective for guarding against being fooled by adversarial or ambiguous inputs",
-    statement="the reconstruction (the two-way pass) tells adversarial inputs that fool the network from clean ones",
-    paper_value="effective (no number given)",
-    measure=lambda m: {k: v["reconstruction"] for k, v in m["untied"]["detection"].items() if k != "misclassified"},
-    compare="holds",
-    metric="AUROC of the reconstruction distance, fooling attacks vs correct clean inputs, per attack (better than "
-    "chance: above 0.5 for every attack)",
-    check=lambda v: all(a is not None and a > 0.5 for a in v.values()),
-    trained=True,
-)
-
-
-@experiment(
-    "style-detection",
-    "Style memory against FGSM and PGD: does the backward pass flag adversarial inputs? (Wiyatno sec V)",
-    DetectionConfig,
-    quick={**QUICK, "attack_size": 60, "pgd_steps": 5, "pgd_step_size": 0.04},
-    claims=(ADVERSARIAL,),
-    hours=0.4,
-    seeded=True,
-    figures={"detection": "Wiyatno sec V (no figure: beyond the paper)"},
-)
 def run(cfg: DetectionConfig, ctx) -> dict:
     """Train the network(s), attack the first ``attack_size`` test images, and score clean and attacked inputs."""
     (x, y), (xt, yt), classes = load(cfg, ctx)
@@ -109,3 +81,35 @@ def _attack(model, codes, scores, result, xt, yt, cfg, ctx) -> dict:
                 "recon_error_fooled": mean_or_none(adv.recon_error[fooled]),
             }
     return attacks
+
+
+ATTACKS = ("FGSM", "PGD")
+
+ADVERSARIAL = Claim(
+    id="wiyatno-adversarial-guard",
+    paper="wiyatno",
+    source="sec V",
+    origin="paper",
+    quote="treating perception as a two-way process, including both classification and reconstruction as part of "
+    "training and inference, is effective for guarding against being fooled by adversarial or ambiguous inputs",
+    statement="the reconstruction (the two-way pass) tells adversarial inputs that fool the network from clean ones",
+    paper_value="effective (no number given)",
+    measure=lambda m: {k: v["reconstruction"] for k, v in m["untied"]["detection"].items() if k != "misclassified"},
+    compare="holds",
+    metric="AUROC of the reconstruction distance, fooling attacks vs correct clean inputs, per attack (better than "
+    "chance: above 0.5 for every attack)",
+    check=lambda v: all(a is not None and a > 0.5 for a in v.values()),
+    trained=True,
+)
+
+experiment(
+    "style-detection",
+    "Style memory against FGSM and PGD: does the backward pass flag adversarial inputs? (Wiyatno sec V)",
+    DetectionConfig,
+    run,
+    quick={**QUICK, "attack_size": 60, "pgd_steps": 5, "pgd_step_size": 0.04},
+    claims=(ADVERSARIAL,),
+    hours=0.4,
+    seeded=True,
+    figures={"detection": "Wiyatno sec V (no figure: beyond the paper)"},
+)

@@ -42,59 +42,6 @@ from .registry import RunSpec, experiment
 from .settings import NonNegative, NonNegativeInt, PositiveInt, settings
 
 DECODERS = ("untied", "tied")
-# Sec IV and Figs 7-8 of the paper, kept beside ours in results.json
-PAPER = {
-    "mnist": {
-        "test_accuracy": 0.9848,
-        "neighbours": [
-            {
-                "query_label": 5,
-                "image": {"mean_image_distance": 8.6, "mean_style_distance": 1.2, "same_class": 18},
-                "style": {"mean_image_distance": 9.3, "mean_style_distance": 0.98, "same_class": 13},
-            },
-            {
-                "query_label": 3,
-                "image": {"mean_image_distance": 8.5, "mean_style_distance": 1.2, "same_class": 76},
-                "style": {"mean_image_distance": 9.5, "mean_style_distance": 1.0, "same_class": 46},
-            },
-        ],
-    },
-    "emnist-letters": {
-        "test_accuracy": 0.9127,
-        "neighbours": [
-            {
-                "query_label": "s",
-                "image": {"mean_image_distance": 9.1, "mean_style_distance": 1.3, "same_class": 52},
-                "style": {"mean_image_distance": 10.5, "mean_style_distance": 0.91, "same_class": 6},
-            },
-            {
-                "query_label": "p",
-                "image": {"mean_image_distance": 8.5, "mean_style_distance": 1.3, "same_class": 47},
-                "style": {"mean_image_distance": 9.8, "mean_style_distance": 0.99, "same_class": 17},
-            },
-        ],
-    },
-}
-PAPER_QUERIES = {
-    "mnist": (5, 3),
-    "emnist-letters": (18, 15),
-}  # class of each neighbour query (a '5', a '3'; an 's', a 'p')
-
-PAPER_SETTINGS = {  # sec IV; the batch size and input noise are not stated (ours)
-    "schedule": ("paper", "sec IV: Adam, learning rate 0.00001, 250 epochs"),
-    "epochs": (0, "sec IV: 250 (the paper schedule's)"),
-    "lr": (0.0, "sec IV: 0.00001 (the paper schedule's)"),
-    "alpha": (0.05, "sec IV: reconstruction loss weight 0.05"),
-    "style_dim": (16, "sec IV: 16 logistic style neurons"),
-    "train_size": (0, "sec IV: the training set"),
-    "test_size": (0, "sec IV: the test set"),
-    "neighbours": (97, "Figs 7-8: the 97 nearest neighbours"),
-}
-
-STYLE_RUNS = {  # the paper's schedule with its own decoder (about 3.7 h per seed on one core); ours beside it
-    "": RunSpec(tier="extended"),
-    "paper": RunSpec({"schedule": "paper", "decoders": ("untied",)}, hours=3.7),
-}
 
 StyleDataset = Literal["mnist", "emnist-letters", "fashion-mnist", "mnist-subset"]
 
@@ -131,279 +78,24 @@ class FashionConfig(Config):
     dataset: StyleDataset = "fashion-mnist"
 
 
-QUICK = {
-    "dataset": "mnist-subset",
-    "train_size": 2000,
-    "test_size": 400,
-    "epochs": 2,
-    "batch_size": 32,
-    "decoders": ("untied",),  # the paper's; the full run compares it with the tied decoder
-    "neighbours": 20,
-}
-# EMNIST letters and Fashion-MNIST, quick: their own data if present (one decoder), else skipped
-OTHER_DATA = {key: value for key, value in QUICK.items() if key != "dataset"}
-
-
-def _neighbour_pairs(metrics: dict, key: str) -> list:
-    """[[image-space neighbours, style-space neighbours] per query] of one quantity (Figs 7-8)."""
-    return [[nb["image"][key], nb["style"][key]] for nb in metrics["analysis"]["neighbours"]]
-
-
-def _accuracy_claim(dataset: str, label: str) -> Claim:
-    value = PAPER[dataset]["test_accuracy"]
-    return Claim(
-        id=f"wiyatno-{dataset}-accuracy",
-        paper="wiyatno",
-        source="sec IV.A",
-        quote="The network achieved 98.48% and 91.27% classification accuracy on the MNIST and EMNIST test sets, "
-        "respectively.",
-        statement=f"{value:.2%} test accuracy on {label}",
-        paper_value=value,
-        measure="untied.test_accuracy",
-        compare="target",
-        tolerance=0.005,
-        trained=True,
-        when={"dataset": dataset},
-    )
-
-
-NEIGHBOURS = (  # (quantity, its direction from image-space to style-space neighbours, in words)
-    ("mean_image_distance", "up", "the image distance grows"),
-    ("mean_style_distance", "down", "the style distance shrinks"),
-    ("same_class", "down", "fewer neighbours share the query's class"),
-)
-NEIGHBOUR_QUOTES = {  # (dataset, quantity) -> the paper's sentence
-    ("mnist", "mean_image_distance"): "We also observed that the image distance between Fig. 7a and Fig. 7b increased "
-    "from 8.6 to 9.3, while the style distance decreased from 1.2 to 0.98.",
-    ("mnist", "same_class"): "There are 18 digits of \N{LEFT SINGLE QUOTATION MARK}5\N{RIGHT SINGLE QUOTATION MARK} "
-    "in Fig. 7a, while there are only 13 digits of \N{LEFT SINGLE QUOTATION MARK}5\N{RIGHT SINGLE QUOTATION MARK} in "
-    "Fig. 7b.",
-    ("emnist-letters", "mean_image_distance"): "The image distance between Fig. 8a and Fig. 8b increased from 9.1 to "
-    "10.5, while the style distance decreased from 1.3 to 0.91.",
-    ("emnist-letters", "same_class"): "Similarly, there are 52 letters of ‘S’ in Fig. 8a, while there are only 6 "
-    "letters of ‘S’ in Fig. 8b.",
-}
-NEIGHBOUR_QUOTES |= {(d, "mean_style_distance"): NEIGHBOUR_QUOTES[d, "mean_image_distance"] for d in PAPER_QUERIES}
-
-
-def _neighbour_claims(dataset: str, figure: str) -> tuple:
-    paper = PAPER[dataset]["neighbours"]
-    return tuple(
-        Claim(
-            id=f"wiyatno-{figure.lower().replace(' ', '')}-{key.replace('_', '-')}-{dataset}",
-            paper="wiyatno",
-            source=figure,
-            quote=NEIGHBOUR_QUOTES[dataset, key],
-            statement=f"from the 97 image-space to the 97 style-space neighbours of a query, {words} (our queries are "
-            "other images of the paper's classes: only the direction is compared, not the numbers)",
-            paper_value=f"{words} (the paper's queries: "
-            + ", ".join(f"{q['image'][key]:g} -> {q['style'][key]:g}" for q in paper)
-            + ")",
-            measure=lambda m, key=key: _neighbour_pairs(m, key),
-            compare="holds",
-            metric=f"[image-space, style-space] {key.replace('_', ' ')}, per query",
-            check=(lambda v: all(b > a for a, b in v)) if way == "up" else (lambda v: all(b < a for a, b in v)),
-            trained=True,
-            when={"dataset": dataset},
-        )
-        for key, way, words in NEIGHBOURS
-    )
-
-
-def _style_claims(dataset: str) -> tuple:
-    return (
-        Claim(
-            id=f"wiyatno-interpolation-{dataset}",
-            paper="wiyatno",
-            source="Figs 9-11, eq 4",
-            quote="Figure 11 shows the interpolated digits and letters, illustrating that the generated images "
-            "transform smoothly when the style memory is interpolated.",
-            statement="images decoded along m(lambda) transform smoothly within a class",
-            paper_value="smooth",
-            measure="analysis.interpolation",
-            compare="holds",
-            metric="[largest step / mean step along a ramp (1 = even, 9 = one jump), share read as the class]",
-            check=lambda v: v["largest_step_ratio"] <= 3 and v["kept_class"] >= 0.9,
-            trained=True,
-            when={"dataset": dataset},
-        ),
-        Claim(
-            id=f"wiyatno-transfer-{dataset}",
-            paper="wiyatno",
-            source="sec IV.C",
-            quote="However, in general, the reconstructions did not look like characters.",
-            statement="a style memory decoded with another class's label in general does not look like a character",
-            paper_value="not character-like in general",
-            measure=lambda m: m["analysis"]["transfer"]["read_as_target"] + m["analysis"]["transfer"]["read_as_source"],
-            compare="holds",
-            metric="share of transfers to another class that the network reads as the target or the source class (a "
-            "character either way; not character-like in general: under 50%)",
-            check=lambda v: v < 0.5,
-            trained=True,
-            when={"dataset": dataset},
-        ),
-    )
-
-
-def _dominant_other(neighbour: dict) -> list[int]:
-    """[image-space, style-space] count of the class that dominates the image-space neighbours other than the
-    query's own (the paper's '0's around its '5')."""
-    image, style = neighbour["image"]["class_counts"], neighbour["style"]["class_counts"]
-    other = max((k for k in range(len(image)) if k != neighbour["query_label"]), key=lambda k: image[k])
-    return [image[other], style[other]]
-
-
-CORRECTED = {  # Figs 5-6: the true label corrects the reconstruction
-    "mnist": "However, correcting the softmax neurons to the one-hot ground truth label for ‘3’ changed the "
-    "reconstruction to look more like a ‘3’, as shown in the bottom row of Fig. 5.",
-    "emnist-letters": "The network was able to correct the reconstruction of the letters simply by changing the "
-    "predicted class to the corrected one-hot labels.",
-}
-
-
-def _reading_claims(dataset: str, figure: str, label: str) -> tuple:
-    """Sec IV.B-C: what the style memory and the reconstruction say about the class (Figs 5-6 in numbers)."""
-    return (
-        Claim(
-            id=f"wiyatno-true-label-decodes-closer-{dataset}",
-            paper="wiyatno",
-            source=f"sec IV.B, {figure}",
-            quote=CORRECTED[dataset],
-            statement=f"for a misclassified {label} image, decoding its style memory with the true one-hot label "
-            "reconstructs it better than the predicted label does (in general, not only the paper's example)",
-            paper_value=0.5,
-            measure="untied.misclassified_true_label_fits_better",
-            compare="at_least",
-            metric="share of the misclassified test images whose true label decodes closer to the input (more than "
-            "half: at least 0.5)",
-            trained=True,
-            when={"dataset": dataset},
-        ),
-        Claim(
-            id=f"wiyatno-reconstruction-flags-mistakes-{dataset}",
-            paper="wiyatno",
-            source="sec IV.B",
-            quote="Our results suggest that if the reconstruction does not closely match the input, then it is likely "
-            "that the input was misclassified.",
-            statement="the reconstruction distance ||x_hat - x||^2 tells misclassified inputs from correct ones better "
-            "than chance (max-softmax, the usual baseline, is in the run's detection figure)",
-            paper_value=0.5,
-            measure="untied.detection.misclassified.reconstruction",
-            compare="at_least",
-            metric="AUROC of the reconstruction distance, misclassified vs correct test images",
-            trained=True,
-            when={"dataset": dataset},
-        ),
-        Claim(
-            id=f"wiyatno-class-agnostic-{dataset}",
-            paper="wiyatno",
-            source="sec IV.C",
-            quote="These results show that style memory successfully separates some of the class information from the "
-            "data, while also being class-agnostic.",
-            statement="the style memory m carries (almost) no class information: a linear probe reads the class from m "
-            "no better than 10 points above the majority class",
-            paper_value=0.1,
-            measure=lambda m: (
-                m["analysis"]["style_class_probe"]["accuracy"] - m["analysis"]["style_class_probe"]["chance"]
-            ),
-            compare="at_most",
-            metric="linear-probe accuracy of the class from m minus the majority-class rate (held-out test images)",
-            trained=True,
-            when={"dataset": dataset},
-        ),
-    )
-
-
-ZEROS = Claim(
-    id="wiyatno-fig7-dominant-class-mnist",
-    paper="wiyatno",
-    source="Fig 7a-b",
-    quote="There are 54 digits of ‘0’ in Fig. 7a, while there are only 25 digits of ‘0’ in Fig. 7b.",
-    statement="the class that dominates a query's image-space neighbours (other than its own) is rarer among its "
-    "style-space neighbours (our queries are other images of the paper's classes: the direction is compared)",
-    paper_value="fewer (the paper's '5': 54 -> 25 '0's)",
-    measure=lambda m: [_dominant_other(nb) for nb in m["analysis"]["neighbours"]],
-    compare="holds",
-    metric="[image-space, style-space] count of the image-space neighbours' dominant other class, per query",
-    check=lambda v: all(style < image for image, style in v),
-    trained=True,
-    when={"dataset": "mnist"},
-)
-MNIST_CLAIMS = (
-    _accuracy_claim("mnist", "MNIST"),
-    *_neighbour_claims("mnist", "Fig 7"),
-    ZEROS,
-    *_style_claims("mnist"),
-    *_reading_claims("mnist", "Fig 5", "digit"),
-)
-EMNIST_CLAIMS = (
-    _accuracy_claim("emnist-letters", "EMNIST letters"),
-    *_neighbour_claims("emnist-letters", "Fig 8"),
-    *_style_claims("emnist-letters"),
-    *_reading_claims("emnist-letters", "Fig 6", "letter"),
-)
-
-
-@experiment(
-    "style-mnist",
-    "Style memory on MNIST: classify forward, reconstruct backward (Figs 3, 5, 7, 9, 11)",
-    Config,
-    quick=QUICK,
-    claims=MNIST_CLAIMS,
-    hours=0.6,
-    seeded=True,
-    paper=PAPER_SETTINGS,
-    runs=STYLE_RUNS,
-    figures={
-        "curves": "Wiyatno sec IV.A (accuracy)",
-        "reconstructions": "Wiyatno Fig 3",
-        "misclassified": "Wiyatno Fig 5",
-        "neighbours_1": "Wiyatno Fig 7a-b",
-        "neighbours_2": "Wiyatno Fig 7c-d",
-        "interpolation": "Wiyatno Figs 9, 11",
-    },
-)
 def run_mnist(cfg: Config, ctx) -> dict:
     """style-mnist: the style memory on MNIST (Figs 3-8)."""
     return run(cfg, ctx)
 
 
-@experiment(
-    "style-emnist",
-    "Style memory on EMNIST letters (Figs 4, 6, 8, 10, 11)",
-    EmnistConfig,
-    quick=OTHER_DATA,
-    claims=EMNIST_CLAIMS,
-    hours=0.8,
-    seeded=True,
-    paper=PAPER_SETTINGS,
-    runs=STYLE_RUNS,
-    figures={
-        "curves": "Wiyatno sec IV.A (accuracy)",
-        "reconstructions": "Wiyatno Fig 4",
-        "misclassified": "Wiyatno Fig 6",
-        "neighbours_1": "Wiyatno Fig 8a-b",
-        "neighbours_2": "Wiyatno Fig 8c-d",
-        "interpolation": "Wiyatno Figs 10, 11",
-    },
-)
 def run_emnist(cfg: Config, ctx) -> dict:
     """style-emnist: the style memory on EMNIST letters."""
     return _skipped(cfg, "EMNIST letters", ctx) or run(cfg, ctx)
 
 
-@experiment(
-    "style-fashion",
-    "Style memory on Fashion-MNIST (our second dataset)",
-    FashionConfig,
-    quick=OTHER_DATA,
-    hours=0.6,
-    paper=PAPER_SETTINGS,
-    runs={"": RunSpec(tier="extended")},  # our second dataset: no claim needs it
-)
 def run_fashion(cfg: Config, ctx) -> dict:
     """style-fashion: the style memory on Fashion-MNIST."""
     return _skipped(cfg, "Fashion-MNIST", ctx) or run(cfg, ctx)
+
+
+def _neighbour_pairs(metrics: dict, key: str) -> list:
+    """[[image-space neighbours, style-space neighbours] per query] of one quantity (Figs 7-8)."""
+    return [[nb["image"][key], nb["style"][key]] for nb in metrics["analysis"]["neighbours"]]
 
 
 def _skipped(cfg: Config, name: str, ctx) -> dict | None:
@@ -768,3 +460,324 @@ def _plot_transfer(ctx, grid, sources, classes) -> None:
     image_grid(ax, rows, col_labels=["source", *classes])
     ax.set_title("style transfer: each source's style memory decoded with every class", fontsize=9, pad=14)
     ctx.save_figure(fig, "transfer")
+
+
+# Sec IV and Figs 7-8 of the paper, kept beside ours in results.json
+PAPER = {
+    "mnist": {
+        "test_accuracy": 0.9848,
+        "neighbours": [
+            {
+                "query_label": 5,
+                "image": {"mean_image_distance": 8.6, "mean_style_distance": 1.2, "same_class": 18},
+                "style": {"mean_image_distance": 9.3, "mean_style_distance": 0.98, "same_class": 13},
+            },
+            {
+                "query_label": 3,
+                "image": {"mean_image_distance": 8.5, "mean_style_distance": 1.2, "same_class": 76},
+                "style": {"mean_image_distance": 9.5, "mean_style_distance": 1.0, "same_class": 46},
+            },
+        ],
+    },
+    "emnist-letters": {
+        "test_accuracy": 0.9127,
+        "neighbours": [
+            {
+                "query_label": "s",
+                "image": {"mean_image_distance": 9.1, "mean_style_distance": 1.3, "same_class": 52},
+                "style": {"mean_image_distance": 10.5, "mean_style_distance": 0.91, "same_class": 6},
+            },
+            {
+                "query_label": "p",
+                "image": {"mean_image_distance": 8.5, "mean_style_distance": 1.3, "same_class": 47},
+                "style": {"mean_image_distance": 9.8, "mean_style_distance": 0.99, "same_class": 17},
+            },
+        ],
+    },
+}
+
+PAPER_QUERIES = {
+    "mnist": (5, 3),
+    "emnist-letters": (18, 15),
+}  # class of each neighbour query (a '5', a '3'; an 's', a 'p')
+
+PAPER_SETTINGS = {  # sec IV; the batch size and input noise are not stated (ours)
+    "schedule": ("paper", "sec IV: Adam, learning rate 0.00001, 250 epochs"),
+    "epochs": (0, "sec IV: 250 (the paper schedule's)"),
+    "lr": (0.0, "sec IV: 0.00001 (the paper schedule's)"),
+    "alpha": (0.05, "sec IV: reconstruction loss weight 0.05"),
+    "style_dim": (16, "sec IV: 16 logistic style neurons"),
+    "train_size": (0, "sec IV: the training set"),
+    "test_size": (0, "sec IV: the test set"),
+    "neighbours": (97, "Figs 7-8: the 97 nearest neighbours"),
+}
+
+STYLE_RUNS = {  # the paper's schedule with its own decoder (about 3.7 h per seed on one core); ours beside it
+    "": RunSpec(tier="extended"),
+    "paper": RunSpec({"schedule": "paper", "decoders": ("untied",)}, hours=3.7),
+}
+
+QUICK = {
+    "dataset": "mnist-subset",
+    "train_size": 2000,
+    "test_size": 400,
+    "epochs": 2,
+    "batch_size": 32,
+    "decoders": ("untied",),  # the paper's; the full run compares it with the tied decoder
+    "neighbours": 20,
+}
+
+# EMNIST letters and Fashion-MNIST, quick: their own data if present (one decoder), else skipped
+OTHER_DATA = {key: value for key, value in QUICK.items() if key != "dataset"}
+
+
+def _accuracy_claim(dataset: str, label: str) -> Claim:
+    value = PAPER[dataset]["test_accuracy"]
+    return Claim(
+        id=f"wiyatno-{dataset}-accuracy",
+        paper="wiyatno",
+        source="sec IV.A",
+        quote="The network achieved 98.48% and 91.27% classification accuracy on the MNIST and EMNIST test sets, "
+        "respectively.",
+        statement=f"{value:.2%} test accuracy on {label}",
+        paper_value=value,
+        measure="untied.test_accuracy",
+        compare="target",
+        tolerance=0.005,
+        trained=True,
+        when={"dataset": dataset},
+    )
+
+
+NEIGHBOURS = (  # (quantity, its direction from image-space to style-space neighbours, in words)
+    ("mean_image_distance", "up", "the image distance grows"),
+    ("mean_style_distance", "down", "the style distance shrinks"),
+    ("same_class", "down", "fewer neighbours share the query's class"),
+)
+
+NEIGHBOUR_QUOTES = {  # (dataset, quantity) -> the paper's sentence
+    ("mnist", "mean_image_distance"): "We also observed that the image distance between Fig. 7a and Fig. 7b increased "
+    "from 8.6 to 9.3, while the style distance decreased from 1.2 to 0.98.",
+    ("mnist", "same_class"): "There are 18 digits of \N{LEFT SINGLE QUOTATION MARK}5\N{RIGHT SINGLE QUOTATION MARK} "
+    "in Fig. 7a, while there are only 13 digits of \N{LEFT SINGLE QUOTATION MARK}5\N{RIGHT SINGLE QUOTATION MARK} in "
+    "Fig. 7b.",
+    ("emnist-letters", "mean_image_distance"): "The image distance between Fig. 8a and Fig. 8b increased from 9.1 to "
+    "10.5, while the style distance decreased from 1.3 to 0.91.",
+    ("emnist-letters", "same_class"): "Similarly, there are 52 letters of ‘S’ in Fig. 8a, while there are only 6 "
+    "letters of ‘S’ in Fig. 8b.",
+}
+
+NEIGHBOUR_QUOTES |= {(d, "mean_style_distance"): NEIGHBOUR_QUOTES[d, "mean_image_distance"] for d in PAPER_QUERIES}
+
+
+def _neighbour_claims(dataset: str, figure: str) -> tuple:
+    paper = PAPER[dataset]["neighbours"]
+    return tuple(
+        Claim(
+            id=f"wiyatno-{figure.lower().replace(' ', '')}-{key.replace('_', '-')}-{dataset}",
+            paper="wiyatno",
+            source=figure,
+            quote=NEIGHBOUR_QUOTES[dataset, key],
+            statement=f"from the 97 image-space to the 97 style-space neighbours of a query, {words} (our queries are "
+            "other images of the paper's classes: only the direction is compared, not the numbers)",
+            paper_value=f"{words} (the paper's queries: "
+            + ", ".join(f"{q['image'][key]:g} -> {q['style'][key]:g}" for q in paper)
+            + ")",
+            measure=lambda m, key=key: _neighbour_pairs(m, key),
+            compare="holds",
+            metric=f"[image-space, style-space] {key.replace('_', ' ')}, per query",
+            check=(lambda v: all(b > a for a, b in v)) if way == "up" else (lambda v: all(b < a for a, b in v)),
+            trained=True,
+            when={"dataset": dataset},
+        )
+        for key, way, words in NEIGHBOURS
+    )
+
+
+def _style_claims(dataset: str) -> tuple:
+    return (
+        Claim(
+            id=f"wiyatno-interpolation-{dataset}",
+            paper="wiyatno",
+            source="Figs 9-11, eq 4",
+            quote="Figure 11 shows the interpolated digits and letters, illustrating that the generated images "
+            "transform smoothly when the style memory is interpolated.",
+            statement="images decoded along m(lambda) transform smoothly within a class",
+            paper_value="smooth",
+            measure="analysis.interpolation",
+            compare="holds",
+            metric="[largest step / mean step along a ramp (1 = even, 9 = one jump), share read as the class]",
+            check=lambda v: v["largest_step_ratio"] <= 3 and v["kept_class"] >= 0.9,
+            trained=True,
+            when={"dataset": dataset},
+        ),
+        Claim(
+            id=f"wiyatno-transfer-{dataset}",
+            paper="wiyatno",
+            source="sec IV.C",
+            quote="However, in general, the reconstructions did not look like characters.",
+            statement="a style memory decoded with another class's label in general does not look like a character",
+            paper_value="not character-like in general",
+            measure=lambda m: m["analysis"]["transfer"]["read_as_target"] + m["analysis"]["transfer"]["read_as_source"],
+            compare="holds",
+            metric="share of transfers to another class that the network reads as the target or the source class (a "
+            "character either way; not character-like in general: under 50%)",
+            check=lambda v: v < 0.5,
+            trained=True,
+            when={"dataset": dataset},
+        ),
+    )
+
+
+def _dominant_other(neighbour: dict) -> list[int]:
+    """[image-space, style-space] count of the class that dominates the image-space neighbours other than the
+    query's own (the paper's '0's around its '5')."""
+    image, style = neighbour["image"]["class_counts"], neighbour["style"]["class_counts"]
+    other = max((k for k in range(len(image)) if k != neighbour["query_label"]), key=lambda k: image[k])
+    return [image[other], style[other]]
+
+
+CORRECTED = {  # Figs 5-6: the true label corrects the reconstruction
+    "mnist": "However, correcting the softmax neurons to the one-hot ground truth label for ‘3’ changed the "
+    "reconstruction to look more like a ‘3’, as shown in the bottom row of Fig. 5.",
+    "emnist-letters": "The network was able to correct the reconstruction of the letters simply by changing the "
+    "predicted class to the corrected one-hot labels.",
+}
+
+
+def _reading_claims(dataset: str, figure: str, label: str) -> tuple:
+    """Sec IV.B-C: what the style memory and the reconstruction say about the class (Figs 5-6 in numbers)."""
+    return (
+        Claim(
+            id=f"wiyatno-true-label-decodes-closer-{dataset}",
+            paper="wiyatno",
+            source=f"sec IV.B, {figure}",
+            quote=CORRECTED[dataset],
+            statement=f"for a misclassified {label} image, decoding its style memory with the true one-hot label "
+            "reconstructs it better than the predicted label does (in general, not only the paper's example)",
+            paper_value=0.5,
+            measure="untied.misclassified_true_label_fits_better",
+            compare="at_least",
+            metric="share of the misclassified test images whose true label decodes closer to the input (more than "
+            "half: at least 0.5)",
+            trained=True,
+            when={"dataset": dataset},
+        ),
+        Claim(
+            id=f"wiyatno-reconstruction-flags-mistakes-{dataset}",
+            paper="wiyatno",
+            source="sec IV.B",
+            quote="Our results suggest that if the reconstruction does not closely match the input, then it is likely "
+            "that the input was misclassified.",
+            statement="the reconstruction distance ||x_hat - x||^2 tells misclassified inputs from correct ones better "
+            "than chance (max-softmax, the usual baseline, is in the run's detection figure)",
+            paper_value=0.5,
+            measure="untied.detection.misclassified.reconstruction",
+            compare="at_least",
+            metric="AUROC of the reconstruction distance, misclassified vs correct test images",
+            trained=True,
+            when={"dataset": dataset},
+        ),
+        Claim(
+            id=f"wiyatno-class-agnostic-{dataset}",
+            paper="wiyatno",
+            source="sec IV.C",
+            quote="These results show that style memory successfully separates some of the class information from the "
+            "data, while also being class-agnostic.",
+            statement="the style memory m carries (almost) no class information: a linear probe reads the class from m "
+            "no better than 10 points above the majority class",
+            paper_value=0.1,
+            measure=lambda m: (
+                m["analysis"]["style_class_probe"]["accuracy"] - m["analysis"]["style_class_probe"]["chance"]
+            ),
+            compare="at_most",
+            metric="linear-probe accuracy of the class from m minus the majority-class rate (held-out test images)",
+            trained=True,
+            when={"dataset": dataset},
+        ),
+    )
+
+
+ZEROS = Claim(
+    id="wiyatno-fig7-dominant-class-mnist",
+    paper="wiyatno",
+    source="Fig 7a-b",
+    quote="There are 54 digits of ‘0’ in Fig. 7a, while there are only 25 digits of ‘0’ in Fig. 7b.",
+    statement="the class that dominates a query's image-space neighbours (other than its own) is rarer among its "
+    "style-space neighbours (our queries are other images of the paper's classes: the direction is compared)",
+    paper_value="fewer (the paper's '5': 54 -> 25 '0's)",
+    measure=lambda m: [_dominant_other(nb) for nb in m["analysis"]["neighbours"]],
+    compare="holds",
+    metric="[image-space, style-space] count of the image-space neighbours' dominant other class, per query",
+    check=lambda v: all(style < image for image, style in v),
+    trained=True,
+    when={"dataset": "mnist"},
+)
+
+MNIST_CLAIMS = (
+    _accuracy_claim("mnist", "MNIST"),
+    *_neighbour_claims("mnist", "Fig 7"),
+    ZEROS,
+    *_style_claims("mnist"),
+    *_reading_claims("mnist", "Fig 5", "digit"),
+)
+
+EMNIST_CLAIMS = (
+    _accuracy_claim("emnist-letters", "EMNIST letters"),
+    *_neighbour_claims("emnist-letters", "Fig 8"),
+    *_style_claims("emnist-letters"),
+    *_reading_claims("emnist-letters", "Fig 6", "letter"),
+)
+
+experiment(
+    "style-mnist",
+    "Style memory on MNIST: classify forward, reconstruct backward (Figs 3, 5, 7, 9, 11)",
+    Config,
+    run_mnist,
+    quick=QUICK,
+    claims=MNIST_CLAIMS,
+    hours=0.6,
+    seeded=True,
+    paper=PAPER_SETTINGS,
+    runs=STYLE_RUNS,
+    figures={
+        "curves": "Wiyatno sec IV.A (accuracy)",
+        "reconstructions": "Wiyatno Fig 3",
+        "misclassified": "Wiyatno Fig 5",
+        "neighbours_1": "Wiyatno Fig 7a-b",
+        "neighbours_2": "Wiyatno Fig 7c-d",
+        "interpolation": "Wiyatno Figs 9, 11",
+    },
+)
+
+experiment(
+    "style-emnist",
+    "Style memory on EMNIST letters (Figs 4, 6, 8, 10, 11)",
+    EmnistConfig,
+    run_emnist,
+    quick=OTHER_DATA,
+    claims=EMNIST_CLAIMS,
+    hours=0.8,
+    seeded=True,
+    paper=PAPER_SETTINGS,
+    runs=STYLE_RUNS,
+    figures={
+        "curves": "Wiyatno sec IV.A (accuracy)",
+        "reconstructions": "Wiyatno Fig 4",
+        "misclassified": "Wiyatno Fig 6",
+        "neighbours_1": "Wiyatno Fig 8a-b",
+        "neighbours_2": "Wiyatno Fig 8c-d",
+        "interpolation": "Wiyatno Figs 10, 11",
+    },
+)
+
+experiment(
+    "style-fashion",
+    "Style memory on Fashion-MNIST (our second dataset)",
+    FashionConfig,
+    run_fashion,
+    quick=OTHER_DATA,
+    hours=0.6,
+    paper=PAPER_SETTINGS,
+    runs={"": RunSpec(tier="extended")},  # our second dataset: no claim needs it
+)
