@@ -3,7 +3,7 @@
     python scripts/update_readme.py
 
 The table sits between the README's ``<!-- results:start -->`` and ``<!-- results:end -->`` markers;
-tests/test_report.py fails when it differs from what results/ gives.
+tests/end_to_end/test_report.py fails when it differs from what results/ gives.
 """
 
 from pathlib import Path

@@ -16,6 +16,15 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TIERS = ("exact", "numerical", "statistical", "end_to_end", "contract")  # each folder of tests/ is one oracle
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test with its tier, its folder (``pytest -m exact``); ``-m "not slow"`` is the quick loop."""
+    for item in items:
+        tier = Path(str(item.fspath)).parent.name
+        if tier in TIERS:
+            item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(autouse=True)

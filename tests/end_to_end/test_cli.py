@@ -55,6 +55,7 @@ def test_run_writes_the_run_folder_and_reproduces_the_paper(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["bam-letters", "abam"])
+@pytest.mark.slow
 def test_same_seed_gives_identical_results(tmp_path, name):
     for sub in ("a", "b"):
         assert (
@@ -152,6 +153,7 @@ def test_fetch_reads_the_shared_data(shared_data):
 
 
 @pytest.mark.timeout(1200)  # the one long test: every experiment, quick; 2-8 min on a 2-core machine, more when shared
+@pytest.mark.slow
 def test_demo_is_reproduce_quick_over_every_run_of_every_experiment(demo_run):
     """`bidir demo` is `bidir reproduce --quick --extended --seeds 1`: every run of both tiers, quick, on shipped data,
     each writing its results and figures; a run whose data is not shipped (EMNIST letters, Fashion-MNIST) is not

@@ -19,6 +19,7 @@ import torch
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_run_folder import SWEEP, _constraints  # the settings' declared constraints, read once
 
 import bidir
 from bidir.bam import BAM, ContinuousABAM
@@ -29,7 +30,6 @@ from bidir.cli import main
 from bidir.errors import BidirError
 from bidir.experiments import EXPERIMENTS
 from bidir.style import StyleMemoryNet
-from test_run_folder import SWEEP, _constraints  # the settings' declared constraints, read once
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -387,6 +387,7 @@ def test_threads_are_part_of_a_runs_identity(finished_run):
     assert _snapshot(finished_run) == before
 
 
+@pytest.mark.slow
 def test_a_killed_attempt_stays_on_record_with_its_wall_time(tmp_path):
     out = tmp_path / "run"
     assert cli("run", "bam-permutation", "--quick", "--no-progress", "--out", out).exit_code == 0

@@ -26,7 +26,7 @@ from bidir.reproduce import plan
 from bidir.run_folder import identity
 from bidir.runner import build_config, paper_differences
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CLAIM_IDS = [c.id for exp in EXPERIMENTS.values() for c in exp.claims]
 
 

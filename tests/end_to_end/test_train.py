@@ -174,6 +174,7 @@ DDP_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.parametrize("engine, batch", [("autograd", 20), ("explicit", 20), ("autograd", 25)])
+@pytest.mark.slow
 def test_ddp_with_two_processes_matches_one_process(tmp_path, engine, batch):
     """90 samples: batches of 20 split evenly across 2 ranks except the last; of 25, 13/12 and 8/7 (uneven)."""
     script = tmp_path / "ddp.py"

@@ -95,7 +95,7 @@ def test_the_interval_is_scipys_t_interval():
     assert interval(values) == pytest.approx(expected, rel=1e-12)
 
 
-PAPER_TEXTS = Path(__file__).resolve().parents[2] / "shared" / "papers"
+PAPER_TEXTS = Path(__file__).resolve().parents[3] / "shared" / "papers"
 
 
 @pytest.mark.skipif(not PAPER_TEXTS.is_dir(), reason="the paper texts are in ../shared/papers beside the checkout")
@@ -119,6 +119,7 @@ def test_a_claim_names_a_known_paper_and_comparison():
     assert len(ids) == len(set(ids)), "claim ids are unique"
 
 
+@pytest.mark.slow
 def test_quick_runs_judge_exact_claims_and_mark_accuracy_claims(tmp_path):
     perm = run_experiment("bam-permutation", quick=True, out=tmp_path / "p", show_progress=False)
     verdicts = {c["id"]: c["verdict"] for c in perm["claims"]}

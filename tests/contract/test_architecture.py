@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "bidir"
+SRC = Path(__file__).resolve().parents[2] / "src" / "bidir"
 
 # lowest first; a module may import its own package and anything on a lower layer
 LAYERS = [
