@@ -117,28 +117,34 @@ def run(name, quick, out, sets, dataset, restart, seed, data_dir, device, no_pro
 def demo(out, seed, data_dir, device, no_progress):
     """Run every experiment, quick, on data shipped in the package, then write the report: ``bidir reproduce
     --quick --extended --seeds 1`` into a fresh folder."""
-    from .reproduce import reproduce as run_all
     from .runner import check_seed, default_folder
 
     try:
         check_seed(seed, "--seed")
+    except BidirError as exc:
+        raise click.ClickException(str(exc)) from None
+    _reproduce((), out or default_folder("demo"), 1, True, True, device, data_dir, no_progress, base_seed=seed)
+
+
+def _reproduce(names, out, seeds, extended, quick, device, data_dir, no_progress, base_seed=0) -> None:
+    """`bidir reproduce` (and `bidir demo`, its quick form): run the plan, fail if a run failed."""
+    from .reproduce import reproduce as run_all
+
+    try:
         runs = run_all(
-            out=out or default_folder("demo"),
-            seeds=1,
-            base_seed=seed,
-            extended=True,
-            quick=True,
+            names,
+            out=out,
+            seeds=seeds,
+            extended=extended,
+            quick=quick,
             device=device,
+            base_seed=base_seed,
             data_dir=data_dir,
             show_progress=not no_progress,
             echo=click.echo,
         )
     except BidirError as exc:
         raise click.ClickException(str(exc)) from None
-    _fail_if_any_failed(runs)
-
-
-def _fail_if_any_failed(runs) -> None:
     failed = [r for r in runs if r.status.startswith("failed")]
     if failed:
         raise click.ClickException(f"{len(failed)} of {len(runs)} runs failed: {', '.join(r.folder for r in failed)}")
@@ -167,26 +173,14 @@ def reproduce(names, out, seeds, extended, show_plan, quick, data_dir, device, n
     """Run the paper tier of experiments NAMES (default: all): every run a paper claim needs, at the paper's
     settings, cheapest first, each in its own folder of --out; then write the report."""
     from .reproduce import print_plan
-    from .reproduce import reproduce as run_all
 
-    try:
-        if show_plan:
+    if show_plan:
+        try:
             print_plan(names, seeds=seeds, extended=extended, quick=quick, echo=click.echo)
-            return
-        runs = run_all(
-            names,
-            out=out,
-            seeds=seeds,
-            extended=extended,
-            quick=quick,
-            device=device,
-            data_dir=data_dir,
-            show_progress=not no_progress,
-            echo=click.echo,
-        )
-    except BidirError as exc:
-        raise click.ClickException(str(exc)) from None
-    _fail_if_any_failed(runs)
+        except BidirError as exc:
+            raise click.ClickException(str(exc)) from None
+        return
+    _reproduce(names, out, seeds, extended, quick, device, data_dir, no_progress)
 
 
 @main.command()
