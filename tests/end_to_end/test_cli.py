@@ -22,6 +22,7 @@ NAMES = [
     "bsp-mnist",
     "bsp-neuron",
     "note-engine",
+    "rules",
     "style-detection",
     "style-emnist",
     "style-fashion",

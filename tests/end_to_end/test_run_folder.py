@@ -369,7 +369,7 @@ def test_results_hold_no_timings(tmp_path):
             return {k for v in value for k in keys(v)}
         return set()
 
-    for args in (["bbp-cifar", *QUICK_BBP, "--set", "epochs=1"], ["bsp-neuron"]):
+    for args in (["bbp-cifar", *QUICK_BBP, "--set", "epochs=1"], ["bsp-neuron"], ["rules", "--set", "epochs=1"]):
         out = tmp_path / args[0]
         assert cli("run", *args, "--quick", "--no-progress", "--out", out).exit_code == 0
         results = json.loads((out / "results.json").read_text())

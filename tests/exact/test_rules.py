@@ -1,10 +1,19 @@
 """Learning rules against their oracles: FA with B = W is BP exactly, sign symmetry is its definition, DFA on one
-hidden layer is its closed form (Nokland 2016, eq 3), all in float64."""
+hidden layer is its closed form (Nokland 2016, eq 3), BFA and BDFA are FA and DFA plus a reconstruction error
+written by hand, all in float64."""
 
 import pytest
 import torch
 
-from bidir.backprop import Backprop, DirectFeedbackAlignment, FeedbackAlignment, SignSymmetry
+from bidir.backprop import (
+    Backprop,
+    BidirectionalDirectFeedbackAlignment,
+    BidirectionalFeedbackAlignment,
+    DirectFeedbackAlignment,
+    FeedbackAlignment,
+    SignSymmetry,
+    engine,
+)
 from bidir.bbp import BidirectionalMLP
 from bidir.errors import InvalidInputError
 
@@ -93,3 +102,79 @@ def test_rules_keep_their_matrices_in_the_state_dict_and_refuse_unknown_weights(
         fa.matrix("weights.9")
     with pytest.raises(InvalidInputError, match="needs the shapes"):
         FeedbackAlignment({})
+
+
+def _plastic(rule_class, net, seed=4):
+    rule = rule_class.for_network(net, seed=seed)
+    return rule, {n: p.detach().clone() for n, p in rule.named_parameters()}
+
+
+def test_bfa_sends_the_error_back_like_fa_and_trains_b_by_its_reconstruction_error_alone():
+    """BFA's forward updates are FA's with the same B; its own error is E_B = sum_l 1/2 mean ||h_{l-1} - h_l B_l||^2
+    by hand, and its gradient reaches B only."""
+    net = _net()
+    x, t = _data(net)
+    bfa, start = _plastic(BidirectionalFeedbackAlignment, net)
+    fa = FeedbackAlignment.for_network(net)
+    for name, b in start.items():
+        fa.matrix(name.replace("__", ".")).copy_(b)
+    net.zero_grad()
+    J, errors = net.loss(x, t, "forward", rule=bfa)
+    J.backward()
+    oracle = _updates(net, x, t, fa)
+    for name, p in net.named_parameters():
+        if name in oracle:  # the backward biases: no forward sweep uses them
+            torch.testing.assert_close(p.grad, oracle[name], rtol=1e-12, atol=1e-14)
+    W = [w.detach() for w in net.weights]
+    b = [bias.detach() for bias in net.forward_bias]
+    h = [x]
+    for i, (w, bias) in enumerate(zip(W, b, strict=True)):
+        z = h[-1] @ w.T + bias
+        h.append(torch.softmax(z, 1) if i == len(W) - 1 else torch.tanh(z))
+    B = [start[f"weights__{i}"] for i in range(len(W))]
+    E_B = sum(0.5 * (h[i] - h[i + 1] @ B[i]).pow(2).sum(1).mean() for i in range(len(W)))
+    torch.testing.assert_close(errors["feedback_error"], E_B, rtol=1e-12, atol=1e-14)
+    for i in range(len(W)):  # dE_B/dB_l = -h_l^T (h_{l-1} - h_l B_l) / n
+        grad = -(h[i + 1].T @ (h[i] - h[i + 1] @ B[i])) / len(x)
+        torch.testing.assert_close(bfa.matrix(f"weights.{i}").grad, grad, rtol=1e-10, atol=1e-12)
+
+
+def test_bdfa_sends_the_output_error_like_dfa_and_trains_d_to_carry_the_output_to_each_layer():
+    net = _net()
+    x, t = _data(net)
+    bdfa, start = _plastic(BidirectionalDirectFeedbackAlignment, net)
+    dfa = DirectFeedbackAlignment.for_network(net)
+    for name in dict(dfa.named_buffers()):
+        getattr(dfa, name).copy_(start[name])
+    net.zero_grad()
+    J, errors = net.loss(x, t, "forward", rule=bdfa)
+    J.backward()
+    oracle = _updates(net, x, t, dfa)
+    for name, p in net.named_parameters():
+        if name in oracle:  # the backward biases: no forward sweep uses them
+            torch.testing.assert_close(p.grad, oracle[name], rtol=1e-12, atol=1e-14)
+    with torch.no_grad():
+        h = [x]
+        for layer in engine.forward(net._params(), net.forward_path(), x):
+            h.append(layer.y)
+    D = [start[f"weights__{i}"] for i in range(len(net.weights))]  # D_0 for the input as well
+    E_D = sum(0.5 * (h[i] - h[-1] @ D[i]).pow(2).sum(1).mean() for i in range(len(D)))
+    torch.testing.assert_close(errors["feedback_error"], E_D, rtol=1e-12, atol=1e-14)
+    assert set(bdfa.state_dict()) == set(start)  # every D is saved with the rule
+
+
+def test_plastic_feedback_learns_to_reconstruct_and_its_backward_path_reaches_the_input():
+    net = _net((6, 8, 3))
+    x, t = _data(net, n=64)
+    for rule_class in (BidirectionalFeedbackAlignment, BidirectionalDirectFeedbackAlignment):
+        rule = rule_class.for_network(net, seed=1)
+        opt = torch.optim.SGD(rule.parameters(), lr=0.2)
+        first = None
+        for _ in range(200):
+            opt.zero_grad()
+            _, errors = net.loss(x, t, "forward", rule=rule)
+            rule.feedback_loss().backward()
+            opt.step()
+            first = float(errors["feedback_error"]) if first is None else first
+        assert float(errors["feedback_error"]) < 0.5 * first, rule_class.__name__
+        assert rule.generate(t[:2], net).shape == (2, 6)

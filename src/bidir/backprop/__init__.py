@@ -18,7 +18,16 @@ from .activations import (
 )
 from .engine import Layer, Pass, Step, backward, explicit_loss, forward, loss_and_gradients
 from .likelihoods import LIKELIHOODS, check_likelihood, error, grad_z
-from .rules import RULES, Backprop, DirectFeedbackAlignment, FeedbackAlignment, LearningRule, SignSymmetry
+from .rules import (
+    RULES,
+    Backprop,
+    BidirectionalDirectFeedbackAlignment,
+    BidirectionalFeedbackAlignment,
+    DirectFeedbackAlignment,
+    FeedbackAlignment,
+    LearningRule,
+    SignSymmetry,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -48,4 +57,6 @@ __all__ = [
     "FeedbackAlignment",
     "SignSymmetry",
     "DirectFeedbackAlignment",
+    "BidirectionalFeedbackAlignment",
+    "BidirectionalDirectFeedbackAlignment",
 ]

@@ -136,10 +136,11 @@ def loss_and_gradients(
     trained together): the products broadcast, errors have shape (S,) and J is their sum.
     """
     grads: dict[str, torch.Tensor] = {}
-    total, errors = 0.0, []
+    total, errors, sweeps = 0.0, [], []
     with torch.no_grad():
         for p in passes:
             layers = forward(params, p.path, p.x)
+            sweeps.append((p.path, layers))
             out, act = layers[-1], p.path[-1].activation
             e = likelihoods.error(p.likelihood, act, out.z, out.y, p.target).mean(-1)
             errors.append(e)
@@ -147,6 +148,8 @@ def loss_and_gradients(
             scale = p.weight / p.x.shape[-2]  # J is the batch mean: 1/ndata enters once, here
             grad_z = scale * likelihoods.grad_z(p.likelihood, act, out.z, out.y, p.target)
             backward(params, p.path, layers, grad_z, grads, rule=rule)
+    if rule is not None:
+        rule.observe(sweeps)
     return torch.as_tensor(total), grads, errors
 
 

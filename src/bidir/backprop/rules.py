@@ -22,9 +22,26 @@ and the checkpoint stay the same:
           (Nokland 2016, "Direct feedback alignment provides learning in deep neural networks",
           NeurIPS, eq 3: the output error straight to every hidden layer)
 
-A rule holds its fixed matrices as buffers keyed by the weight's name, so they are in the
-state_dict (saved, checkpointed, resumed). A step that uses its weight transposed (a backward
-pass through the same synapses, Kosko's N^T) gets the transposed feedback of the same matrix.
+Two rules make the feedback plastic (Luo, Fu & Glass 2017, "Adaptive bidirectional backpropagation:
+towards biologically plausible error signal transmission in neural networks", arXiv 1702.07097):
+their feedback matrices are trained "to approximate the forward activations", so the feedback path
+is itself a network run backward, the meeting point of this family and Kosko's B-BP:
+
+    BFA   dy_{l-1} = dz_l B_l,   B_l trained to carry h_l back to h_{l-1}:
+          E_B = sum_l 1/2 mean_batch || h_{l-1} - h_l B_l ||^2
+    BDFA  dy_{l-1} = e D_{l-1},  D_{l-1} trained to carry the output y_L to h_{l-1}:
+          E_D = sum_l 1/2 mean_batch || h_{l-1} - y_L D_{l-1} ||^2
+
+(h_l: layer l's output, h_0 = x; the activations enter E_B and E_D as constants, so their
+gradients reach only B and D, and every update stays local.) The paper's full text is not in
+``../shared/papers``: the linear, layer-local reconstruction above is our reading of its abstract.
+Both train the input layer's matrix too (B_1, D_0), which no forward update uses: it completes the
+backward path down to the input, so N^T(e_k) has a counterpart, e_k B_L ... B_1 and e_k D_0.
+
+A rule holds its matrices keyed by the weight's name (fixed ones as buffers, plastic ones as
+parameters), so they are in the state_dict (saved, checkpointed, resumed). A step that uses its
+weight transposed (a backward pass through the same synapses, Kosko's N^T) gets the transposed
+feedback of the same matrix.
 """
 
 from __future__ import annotations
@@ -37,7 +54,16 @@ from torch import nn
 from ..errors import InvalidInputError
 from .engine import Step
 
-__all__ = ["LearningRule", "Backprop", "FeedbackAlignment", "SignSymmetry", "DirectFeedbackAlignment", "RULES"]
+__all__ = [
+    "LearningRule",
+    "Backprop",
+    "FeedbackAlignment",
+    "SignSymmetry",
+    "DirectFeedbackAlignment",
+    "BidirectionalFeedbackAlignment",
+    "BidirectionalDirectFeedbackAlignment",
+    "RULES",
+]
 
 
 def _key(name: str) -> str:
@@ -53,6 +79,20 @@ class LearningRule(nn.Module):
         """dJ/dy of the layer below step ``index`` (its input), from the step's dz (B, n_out) and the path's
         output error ``error`` = dz_L (B, n_L)."""
         raise NotImplementedError
+
+    def observe(self, sweeps) -> None:
+        """The engine shows the rule the sweeps of its last loss, [(path, layers)], each layer's input x and
+        output y: a rule whose feedback learns keeps them for :meth:`feedback_loss`; the others ignore them."""
+
+    def feedback_loss(self) -> torch.Tensor | None:
+        """The error that trains the rule's own feedback weights on the sweeps last observed (None for a rule
+        whose feedback does not learn)."""
+        return None
+
+    def generate(self, y: torch.Tensor, net: nn.Module) -> torch.Tensor | None:
+        """The rule's own backward path from output signals y (B, n_L) to the input layer, if it trains one (BFA,
+        BDFA); None otherwise."""
+        return None
 
     @staticmethod
     def _through(matrix: torch.Tensor, step: Step, dz: torch.Tensor) -> torch.Tensor:
@@ -79,7 +119,10 @@ class _FixedFeedback(LearningRule):
             raise InvalidInputError(f"{type(self).__name__} needs the shapes of the weights it replaces")
         gen = torch.Generator().manual_seed(seed)
         for name, shape in shapes.items():
-            self.register_buffer(_key(name), self._draw(shape, gen).to(dtype=dtype, device=device))
+            self._keep(_key(name), self._draw(shape, gen).to(dtype=dtype, device=device))
+
+    def _keep(self, key: str, matrix: torch.Tensor) -> None:
+        self.register_buffer(key, matrix)  # fixed: in the state_dict, never trained
 
     @staticmethod
     def _draw(shape, gen) -> torch.Tensor:
@@ -141,4 +184,79 @@ class DirectFeedbackAlignment(_FixedFeedback):
         return error @ self.matrix(step.weight)
 
 
-RULES = {rule.name: rule for rule in (Backprop, FeedbackAlignment, SignSymmetry, DirectFeedbackAlignment)}
+class _Plastic:
+    """Feedback matrices as parameters, trained by a reconstruction error of the observed forward activations."""
+
+    def _keep(self, key: str, matrix: torch.Tensor) -> None:
+        self.register_parameter(key, nn.Parameter(matrix))
+
+    def observe(self, sweeps) -> None:
+        self._seen = [(path, [(layer.x.detach(), layer.y.detach()) for layer in layers]) for path, layers in sweeps]
+
+    def feedback_loss(self) -> torch.Tensor | None:
+        terms = [self._reconstruction(path, layers) for path, layers in getattr(self, "_seen", [])]
+        terms = [t for t in terms if t is not None]
+        return torch.stack(terms).sum() if terms else None
+
+    @staticmethod
+    def _squared_error(target: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (target - estimate).pow(2).sum(-1).mean()
+
+
+class BidirectionalFeedbackAlignment(_Plastic, FeedbackAlignment):
+    """BFA: FA whose B_l learn to carry h_l back to h_{l-1} (Luo, Fu & Glass 2017; E_B in the module docstring)."""
+
+    name = "bfa"
+
+    def _reconstruction(self, path, layers) -> torch.Tensor:
+        """E_B over one sweep: each step's input from its output, through its B as the feedback runs it."""
+        return sum(
+            self._squared_error(x, self._through(self.matrix(step.weight), step, y))
+            for step, (x, y) in zip(path, layers, strict=True)
+        )
+
+    def generate(self, y: torch.Tensor, net: nn.Module) -> torch.Tensor:
+        """The backward path of B: y (B, n_L) through B_L, ..., B_1 of ``net``'s weights to the input."""
+        for i in reversed(range(len(net.weights))):
+            y = y @ self.matrix(f"weights.{i}")
+        return y
+
+
+class BidirectionalDirectFeedbackAlignment(_Plastic, DirectFeedbackAlignment):
+    """BDFA: DFA whose D_l learn to carry the output y_L to h_l (Luo, Fu & Glass 2017; E_D in the module
+    docstring), with a D_0 for the input as well."""
+
+    name = "bdfa"
+
+    @classmethod
+    def for_network(cls, net: nn.Module, seed: int = 0) -> BidirectionalDirectFeedbackAlignment:
+        """One D_l (n_L, n_l) per layer of ``net``'s forward path below the output, the input's D_0 included."""
+        sizes, first = net.sizes, net.weights[0]
+        shapes = {f"weights.{i}": (sizes[-1], sizes[i]) for i in range(len(sizes) - 1)}
+        return cls(shapes, seed, first.dtype, first.device)
+
+    def _reconstruction(self, path, layers) -> torch.Tensor | None:
+        """E_D over one forward sweep: each step's input from the output (a transposed sweep has no D)."""
+        if any(step.transpose for step in path):
+            return None
+        out = layers[-1][1]
+        return sum(
+            self._squared_error(x, out @ self.matrix(step.weight)) for step, (x, _) in zip(path, layers, strict=True)
+        )
+
+    def generate(self, y: torch.Tensor, net: nn.Module) -> torch.Tensor:
+        """The backward path of D: y (B, n_L) straight to the input through D_0."""
+        return y @ self.matrix("weights.0")
+
+
+RULES = {
+    rule.name: rule
+    for rule in (
+        Backprop,
+        FeedbackAlignment,
+        SignSymmetry,
+        DirectFeedbackAlignment,
+        BidirectionalFeedbackAlignment,
+        BidirectionalDirectFeedbackAlignment,
+    )
+}

@@ -2,5 +2,6 @@
 
 from .cnn import BidirectionalCNN
 from .network import ENGINES, MODES, BidirectionalMLP
+from .trained import RuleTrained
 
-__all__ = ["BidirectionalMLP", "BidirectionalCNN", "MODES", "ENGINES"]
+__all__ = ["BidirectionalMLP", "BidirectionalCNN", "RuleTrained", "MODES", "ENGINES"]

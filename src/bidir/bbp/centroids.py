@@ -13,7 +13,7 @@ import torch
 
 from ..validation import check_every_class
 
-__all__ = ["class_centroids", "centroid_measure"]
+__all__ = ["class_centroids", "centroid_measure", "images_against_centroids"]
 
 
 def class_centroids(
@@ -31,7 +31,16 @@ def centroid_measure(net: torch.nn.Module, centroids: torch.Tensor) -> dict:
     their distances to every centroid (``distance_to_centroids[k][j]``), how many are nearest their own centroid,
     and ||N^T(e_k) - c_k|| / ||c_k|| per class with its median."""
     flat = centroids.flatten(1)
-    recall = net.backward_pass(torch.eye(len(centroids), dtype=flat.dtype, device=flat.device)).flatten(1)
+    return images_against_centroids(
+        net.backward_pass(torch.eye(len(centroids), dtype=flat.dtype, device=flat.device)), centroids
+    )
+
+
+@torch.no_grad()
+def images_against_centroids(images: torch.Tensor, centroids: torch.Tensor) -> dict:
+    """Fig 4's measure for any backward path: ``images[k]``, the path's image of the class vector e_k, against the
+    class centroids (what :func:`centroid_measure` gives for a network's own backward pass)."""
+    flat, recall = centroids.flatten(1), images.flatten(1)
     dist = torch.cdist(recall, flat)
     own = dist.diagonal() / flat.norm(dim=1)
     nearest = int((dist.argmin(1) == torch.arange(len(centroids), device=dist.device)).sum())

@@ -214,8 +214,10 @@ class BidirectionalMLP(BidirModule):
         """(J, {error name: batch-mean error}) for the training mode; J.backward() gives dJ/dtheta.
 
         ``backward_weight`` scales E_b in the joint error (1 = eqs 57/68); ``noise`` as in :meth:`objective`;
-        ``rule`` (:mod:`bidir.backprop.rules`: feedback alignment, sign symmetry, DFA) replaces the transported
-        weights in the backward recursion, so J.backward() writes the rule's updates (the explicit engine runs).
+        ``rule`` (:mod:`bidir.backprop.rules`: feedback alignment, sign symmetry, DFA, BFA, BDFA) replaces the
+        transported weights in the backward recursion, so J.backward() writes the rule's updates (the explicit
+        engine runs); a rule whose feedback learns (BFA, BDFA) adds its own error to J, ``feedback_error``, whose
+        gradient reaches only the rule's weights (give the optimiser ``rule.parameters()`` too).
         """
         return self.objective(self._params(), x, t, mode, engine_name, backward_weight, noise, rule)
 
@@ -255,6 +257,9 @@ class BidirectionalMLP(BidirModule):
             ]
             J, errors = engine.explicit_loss(params, passes, rule)
             errors = dict(zip(names, errors, strict=True))
+            feedback = rule.feedback_loss() if rule is not None else None
+            if feedback is not None:  # a plastic rule's own error (BFA, BDFA): its gradient reaches only its weights
+                J, errors["feedback_error"] = J + feedback, feedback
         else:
 
             def error(p: Pass) -> torch.Tensor:
@@ -271,10 +276,11 @@ class BidirectionalMLP(BidirModule):
         _, errs = self.loss(x, t, "bidirectional")
         return {k: float(v) for k, v in errs.items()}
 
-    def gradients(self, x, t, mode: str = "bidirectional", backward_weight: float = 1.0) -> dict:
-        """dJ/dtheta by the explicit engine alone (no autograd), keyed by parameter name."""
+    def gradients(self, x, t, mode: str = "bidirectional", backward_weight: float = 1.0, rule=None) -> dict:
+        """dJ/dtheta by the explicit engine alone (no autograd), keyed by parameter name; with a learning ``rule``,
+        the updates it gives in their place."""
         x, t = self._pair(x, t)
-        _, grads, _ = engine.loss_and_gradients(self._params(), self.passes(x, t, mode, backward_weight))
+        _, grads, _ = engine.loss_and_gradients(self._params(), self.passes(x, t, mode, backward_weight), rule)
         return grads
 
     def set_hidden_steepness(self, c: float) -> None:

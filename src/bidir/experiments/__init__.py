@@ -16,6 +16,7 @@ from . import (
     bsp_mnist,
     bsp_neuron,
     note_engine,
+    rules,
     style_detection,
     style_memory,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "bsp_mnist",
     "bsp_neuron",
     "note_engine",
+    "rules",
     "style_detection",
     "style_memory",
 ]
