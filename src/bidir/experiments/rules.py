@@ -54,12 +54,8 @@ class Config:
     seeds: PositiveInt = 3
     epochs: PositiveInt = 20
     batch_size: PositiveInt = 128
-    lrs: Annotated[tuple[Positive, ...], NonEmpty] = (
-        1e-4,
-        3e-4,
-        1e-3,
-        3e-3,
-    )  # the search grid, the same for every rule
+    # the search grid, the same for every rule
+    lrs: Annotated[tuple[Positive, ...], NonEmpty] = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
     search_epochs: PositiveInt = 2
     validation: PositiveInt = 5000  # images held out of the training split for the search
     probe: PositiveInt = 1000  # the fixed batch the angles are measured on
