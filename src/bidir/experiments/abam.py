@@ -67,8 +67,8 @@ def run(cfg: Config, ctx) -> dict:
         f"{discrete['energy_end']:.1f}, largest step change {discrete['max_energy_rise']:.3g} "
         f"(< 0: {discrete['energy_falls_every_step']})"
     )
-    _plot_energy(ctx, t, models, trajectories, discrete["energy"])
-    _plot_synapses(ctx, t, models, trajectories)
+    draw_energy(ctx, t, models, trajectories, discrete["energy"])
+    draw_synapses(ctx, t, models, trajectories)
     return metrics
 
 
@@ -135,7 +135,7 @@ def discrete_hebbian(cfg: Config, g: torch.Generator) -> dict:
     }
 
 
-def _plot_energy(ctx, t, models, trajectories, discrete_energy) -> None:
+def draw_energy(ctx, t, models, trajectories, discrete_energy) -> None:
     """Top: the ABAM energy (39) of every system under each law; bottom: the discrete ABAM's energy per step, and
     the largest change of (39) between output times, where the theorem's E never rising can be read off."""
     fig, axes = figure(2, 3, size=(15, 8))
@@ -190,7 +190,8 @@ def _plot_energy(ctx, t, models, trajectories, discrete_energy) -> None:
     ctx.save_figure(fig, "abam_energy")
 
 
-def _plot_synapses(ctx, t, models, trajectories) -> None:
+def draw_synapses(ctx, t, models, trajectories) -> None:
+    """The synapses' trajectories under each learning law (section III.D)."""
     fig, ax = figure()
     for name, tr in trajectories.items():
         gap = synapse_gap(models[name], tr).amax(-1).clamp_min(1e-16)

@@ -54,7 +54,7 @@ def run(cfg: Config, ctx) -> dict:
         f"{probe['steps']} steps to (S, E): {probe['recalled_S_E']}; energy {probe['energy'][0]:g} -> "
         f"{probe['energy'][-1]:g}, never increasing: {probe['energy_never_increases']}"
     )
-    _plot_fig2(ctx, cfg, bam, r)
+    draw_fig2(ctx, cfg, bam, r)
     rates, all_converged, max_rise, lowest = recall_vs_noise(cfg, bam, X, Y, g, ctx.progress)
     for mode, per_pair in rates.items():
         ctx.log(
@@ -65,7 +65,7 @@ def run(cfg: Config, ctx) -> dict:
         f"over all {len(cfg.noise_levels) * 3 * 2 * cfg.trials} recalls: all converged {all_converged}, largest "
         f"energy rise {max_rise:g} (must be <= 0)"
     )
-    _plot_recall(ctx, cfg, rates)
+    draw_recall_vs_noise(ctx, cfg, rates)
     any_matrix = theorem_any_matrix(cfg, g, ctx.device)
     ctx.log(
         f"BAM theorem on {cfg.random_matrices} random {bam.n}x{bam.p} real matrices with random thresholds, "
@@ -164,7 +164,8 @@ def _both_fields_at_once(bam: BAM, x, y, steps: int = 20) -> float:
     return rise
 
 
-def _plot_fig2(ctx, cfg: Config, bam: BAM, r) -> None:
+def draw_fig2(ctx, cfg: Config, bam: BAM, r) -> None:
+    """Fig 2: the recall's snapshots from the noisy key, and its energy by step."""
     steps, trace = int(r.steps[0]), r.energy[0]
     picks = sorted({round(i * steps / (cfg.snapshots - 1)) for i in range(cfg.snapshots)})
     fig, axes = figure(
@@ -188,7 +189,8 @@ def _plot_fig2(ctx, cfg: Config, bam: BAM, r) -> None:
     ctx.save_figure(fig, "fig2_snapshots_energy")
 
 
-def _plot_recall(ctx, cfg: Config, rates: dict) -> None:
+def draw_recall_vs_noise(ctx, cfg: Config, rates: dict) -> None:
+    """Recall rate against key noise, asynchronous and synchronous (ours, beside Fig 2)."""
     fig, ax = figure()
     for mode, style in (("async", "-"), ("sync", ":")):
         for pair, vs in rates[mode].items():

@@ -90,7 +90,7 @@ def run(cfg: Config, ctx) -> dict:
     rows = [random_permutations(n, cfg, g) for n in ctx.progress(cfg.random_bits, desc="random permutations")]
     _log(ctx, table, search, rows, cfg.pairs)
     _log_reconstruction(ctx, reconstruction)
-    _plot(ctx, table, rows)
+    draw_fig1a(ctx, table, rows)
     return {
         **table,
         "largest_stored_subset": search,
@@ -207,7 +207,8 @@ def _log_reconstruction(ctx, rec: dict) -> None:
         ctx.log(f"  {rule} ({meaning}): ours {rec['ours'][rule]['largest']}; completions {{{counts}}}")
 
 
-def _plot(ctx, table: dict, rows: list) -> None:
+def draw_fig1a(ctx, table: dict, rows: list) -> None:
+    """Fig 1a and Table I: the eq 18 matrix, the pairs it stores, the recall of each."""
     M, stored = table["eq18_matrix"], set(table["stored_by_eq18"])
     fig, axes = figure(1, 3, size=(15, 4.2))
     ax = axes[0]

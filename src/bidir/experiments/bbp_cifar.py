@@ -70,7 +70,7 @@ def run(cfg: Config, ctx) -> dict:
     for name in dict.fromkeys(("unidirectional", "bidirectional", *cfg.trainings)):  # Fig 4 needs the first two
         model, history = _train(cfg, ctx, name, data)
         results[name], recalls[name] = _fig4(model, history, centroids, name, ctx)
-    _plot(ctx, centroids.cpu(), recalls, shape, train.classes, cfg.dataset)
+    draw_fig4(ctx, centroids.cpu(), recalls, shape, train.classes, cfg.dataset)
     return {"paper": PAPER, "dataset": cfg.dataset, "classes": list(train.classes), **results}
 
 
@@ -132,7 +132,8 @@ def _fig4(model: BidirectionalMLP, history: list[dict], centroids, name: str, ct
     return result, measure["recall"]
 
 
-def _plot(ctx, centroids, recalls, shape, classes, dataset) -> None:
+def draw_fig4(ctx, centroids, recalls, shape, classes, dataset) -> None:
+    """Fig 4: the class centroids beside N^T(e_k) after unidirectional and bidirectional training."""
     rows = [
         ("(a) class centroids", centroids),
         ("(b) N^T(e_k), unidirectional BP", recalls["unidirectional"]),

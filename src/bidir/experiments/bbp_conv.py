@@ -96,8 +96,8 @@ def run(cfg: Config, ctx) -> dict:
                 + f"; N^T(e_k) nearest its own centroid: {values['own_centroid_nearest']} (per seed, of {K} classes)"
             )
         results[dataset] = {"classes": list(train.classes), "methods": summary}
-        _plot_recall(ctx, dataset, centroids.cpu(), recalls, cfg.methods, tuple(x.shape[1:]), train.classes)
-    _plot_accuracy(ctx, results, cfg)
+        draw_fig4_cnn(ctx, dataset, centroids.cpu(), recalls, cfg.methods, tuple(x.shape[1:]), train.classes)
+    draw_accuracy(ctx, results, cfg)
     return {"budget": {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr}, "datasets": results}
 
 
@@ -139,7 +139,8 @@ def train_one(cfg: Config, method: str, data, seed: int, ctx, folder, label: str
     return net, history
 
 
-def _plot_accuracy(ctx, results, cfg: Config) -> None:
+def draw_accuracy(ctx, results, cfg: Config) -> None:
+    """Each method's test accuracy per dataset: the mean over seeds (bars) and each seed (dots)."""
     fig, axes = figure(1, len(results), size=(4.5 * len(results) + 2, 4.2), squeeze=False)
     train = f"{cfg.train_size} training images" if cfg.train_size else "whole training split"
     fig.suptitle(
@@ -165,7 +166,8 @@ def _plot_accuracy(ctx, results, cfg: Config) -> None:
     ctx.save_figure(fig, "accuracy")
 
 
-def _plot_recall(ctx, dataset, centroids, recalls, methods, shape, classes) -> None:
+def draw_fig4_cnn(ctx, dataset, centroids, recalls, methods, shape, classes) -> None:
+    """Fig 4 for the CNN: the class centroids beside each method's N^T(e_k)."""
     rows = [list(centroids)] + [list(recalls[(dataset, m)]) for m in methods]
     fig, ax = figure(size=(1.0 * len(classes) + 2.5, 0.9 * len(rows) + 1))
     image_grid(

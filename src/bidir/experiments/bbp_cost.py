@@ -71,7 +71,7 @@ def run(cfg: Config, ctx) -> dict:
             f"{out[name]['bidirectional']['flops_per_sample'][0]:.4g}; B-BP / BP "
             + ", ".join(f"n={k}: {r:.3f}" for k, r in zip(cfg.samples, out[name]["ratio"], strict=True))
         )
-    _plot(ctx, cfg, out)
+    draw_cost(ctx, cfg, out)
     return {"samples": list(cfg.samples), "batch_size": cfg.batch_size, **out}
 
 
@@ -93,7 +93,8 @@ def epoch_flops(net, x: torch.Tensor, t: torch.Tensor, mode: str, batch_size: in
     return int(counter.get_total_flops())
 
 
-def _plot(ctx, cfg: Config, out: dict) -> None:
+def draw_cost(ctx, cfg: Config, out: dict) -> None:
+    """The cost of a bidirectional step against a forward one, by network size."""
     fig, axes = figure(1, 2, size=(10, 3.8))
     for i, (name, r) in enumerate(out.items()):
         for mode, style in zip(MODES, ("--", "-"), strict=True):

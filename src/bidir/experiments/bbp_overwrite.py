@@ -70,7 +70,7 @@ def run(cfg: Config, ctx) -> dict:
         f"backward-trained then forward-only: E_b {before[1]:.4f} -> {after[1]:.4f} while E_f {before[0]:.4f} "
         f"-> {after[0]:.4f}"
     )
-    _plot(ctx, curves, undo)
+    draw_fig3(ctx, curves, undo)
     return {"paper": PAPER, **metrics}
 
 
@@ -90,7 +90,8 @@ def _curves(cfg: Config, X, Y, seeds, mode: str, start: dict | None = None):
     return curves, exact, {k: v.detach().clone() for k, v in ens.params.items()}
 
 
-def _plot(ctx, curves, undo) -> None:
+def draw_fig3(ctx, curves, undo) -> None:
+    """Fig 3: both directions' errors while one direction, or both, train."""
     titles = {
         "forward": "(a) forward-only BP",
         "backward": "(b) backward-only BP",

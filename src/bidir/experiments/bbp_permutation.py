@@ -83,7 +83,7 @@ def run(cfg: Config, ctx) -> dict:
 
     # 3. fewest hidden neurons for random n-bit permutations
     search = _hidden_neuron_search(cfg, ctx, search_base)
-    _plot(ctx, X, Y, net, search)
+    draw_fig1b(ctx, X, Y, net, search)
     return {
         "table_i": {
             "hidden": cfg.hidden,
@@ -150,7 +150,8 @@ def _hidden_neuron_search(cfg: Config, ctx, search_base: int) -> list[dict]:
     return search
 
 
-def _plot(ctx, X, Y, net, search) -> None:
+def draw_fig1b(ctx, X, Y, net, search) -> None:
+    """Fig 1b: X_k, N(X_k), Y_k and N^T(Y_k), and the search over hidden neurons."""
     with torch.no_grad():
         panels = [(X, "X_k"), (net(X), "N(X_k)"), (Y, "Y_k = pi(X_k)"), (net.backward_pass(Y), "N^T(Y_k)")]
     fig, ax = figure(size=(6.5, 5.2))

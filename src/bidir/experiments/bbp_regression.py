@@ -80,7 +80,7 @@ def run(cfg: Config, ctx) -> dict:
                     f"centroid {r['backward_to_centroid_mean']:.3f} +- {r['backward_to_centroid_std']:.3f}, to the "
                     f"nearest pre-image point {r['backward_to_nearest_mean']:.3f} (trivial baseline {trivial:.3f})"
                 )
-        _plot(ctx, cfg, function, data, recalls)
+        draw_backward_regression(ctx, cfg, function, data, recalls)
     return results
 
 
@@ -129,7 +129,8 @@ def train_and_measure(cfg: Config, function: str, hidden: str, mode: str, data: 
     return {**summary, "per_seed": {k: v.tolist() for k, v in per_seed.items()}, "recall": recall.mean(0)}
 
 
-def _plot(ctx, cfg: Config, function: str, data: dict, recalls: dict) -> None:
+def draw_backward_regression(ctx, cfg: Config, function: str, data: dict, recalls: dict) -> None:
+    """A regressor run backward: each output group's preimage centroid beside N^T(y)."""
     groups, hidden = data["groups"], cfg.hidden_activations[0]
     centroids = torch.stack([g["centroid"] for g in groups])
     outputs = [g["t"] for g in groups]

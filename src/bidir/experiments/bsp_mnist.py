@@ -244,7 +244,7 @@ def run(cfg: Config, ctx) -> dict:
             )
         results[name] = _train_setting(cfg, ctx, name, setting, data)
         curves[name] = results[name]["test_accuracy_by_epoch"]
-    _plot(ctx, cfg, curves, results, linear)
+    draw_figs6_7(ctx, cfg, curves, results, linear)
     return {
         "dataset": cfg.dataset,
         "train_size": len(x),
@@ -426,7 +426,7 @@ def _train_setting(cfg: Config, ctx, name: str, setting: Built, data: tuple) -> 
     }
 
 
-def _plot(ctx, cfg, curves, results, linear) -> None:
+def draw_figs6_7(ctx, cfg, curves, results, linear) -> None:
     """Left: test accuracy per epoch (the paper's values dotted, full runs only); right: the cosine of BSP's update
     with the true gradient, the mean over layers with the range of the layers shaded. One legend, outside."""
     fig, axes = figure(1, 2, size=(13, 4.4))

@@ -72,7 +72,7 @@ def run(cfg: Config, ctx) -> dict:
     fixed = fixed_points(cfg, rates, b0, ctx)
     responses = neuron_responses(cfg, b0, ctx)
     causal = causal_distances(cfg, b0, ctx)
-    _plot(ctx, cfg, traj, regime, ratios, lam, causal, responses)
+    draw_figs4_5(ctx, cfg, traj, regime, ratios, lam, causal, responses)
     return {
         "fixed_point": fixed["fixed_point"],
         "adjoint_max_abs_difference": fixed["adjoint_max_abs_difference"],
@@ -284,7 +284,8 @@ def causal_distances(cfg: Config, b0, ctx) -> dict:
     }
 
 
-def _plot(ctx, cfg, traj, regimes, ratios, lam, causal, responses) -> None:
+def draw_figs4_5(ctx, cfg, traj, regimes, ratios, lam, causal, responses) -> None:
+    """Figs 4-5: the neuron's trajectories and regimes, its response, and the causal-distance tables."""
     nonlin, grid, transfer = responses["nonlinearity"], responses["grid"], responses["transfer"]
     tables, full_f, full_r = causal["tables"], causal["whole_forward"], causal["whole_reverse"]
     fig, axes = figure(1, 4, size=(18, 3.6))

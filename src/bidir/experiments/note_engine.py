@@ -41,7 +41,7 @@ def run(cfg: Config, ctx) -> dict:
     rows = [compare(cfg, i, g) for i in ctx.progress(range(cfg.networks), desc="networks")]
     worst = max(r["relative_difference"] for r in rows)
     ctx.log(f"engine vs autograd on {len(rows)} random networks ({cfg.mode}): largest relative difference {worst:.2e}")
-    _plot(ctx, rows)
+    draw_engine_vs_autograd(ctx, rows)
     slips = appendix_slips(cfg, g)
     for name, s in slips.items():
         if name == "eq1":
@@ -118,7 +118,8 @@ def _eq1(W: torch.Tensor, x: torch.Tensor) -> dict:
     return {"W": [m, n], "x": [n], "W^T x defined": z is not None, "W x": list((W @ x).shape)}
 
 
-def _plot(ctx, rows: list[dict]) -> None:
+def draw_engine_vs_autograd(ctx, rows: list[dict]) -> None:
+    """The explicit engine's gradients against autograd's, per network."""
     fig, ax = figure(size=(8, 3.6))
     for i, acts in enumerate(NETWORKS):
         picked = [(k, r["relative_difference"]) for k, r in enumerate(rows) if tuple(r["activations"]) == acts]

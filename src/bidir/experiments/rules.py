@@ -75,9 +75,9 @@ def run(cfg: Config, ctx) -> dict:
             per_rule[rule], seconds[rule] = train_rule(cfg, ctx, dataset, data, rule, lrs[rule])
         results[dataset] = {"classes": data["classes"], "search": search, "lr": lrs, "rules": _compare(per_rule)}
         _log_table(ctx, dataset, results[dataset]["rules"], seconds)
-        fig_backward_images(ctx, dataset, data, per_rule)
-    fig_accuracy(ctx, results, cfg)
-    fig_angles(ctx, results, cfg)
+        draw_fig4_rules(ctx, dataset, data, per_rule)
+    draw_accuracy(ctx, results, cfg)
+    draw_angles(ctx, results, cfg)
     return {"protocol": _protocol(cfg), "anchors": ANCHORS, "datasets": results}
 
 
@@ -270,7 +270,7 @@ def _protocol(cfg: Config) -> dict:
     }
 
 
-def fig_accuracy(ctx, results: dict, cfg: Config) -> None:
+def draw_accuracy(ctx, results: dict, cfg: Config) -> None:
     """Test accuracy by epoch per rule: the mean over the seeds, each seed faint."""
     fig, axes = figure(1, len(results), size=(4.6 * len(results) + 2, 4.2), squeeze=False)
     for ax, (dataset, r) in zip(axes[0], results.items(), strict=True):
@@ -289,7 +289,7 @@ def fig_accuracy(ctx, results: dict, cfg: Config) -> None:
     ctx.save_figure(fig, "accuracy")
 
 
-def fig_angles(ctx, results: dict, cfg: Config) -> None:
+def draw_angles(ctx, results: dict, cfg: Config) -> None:
     """The angle between each layer's update and BP's gradient by epoch, per rule (mean over the seeds)."""
     layers = len(cfg.hidden) + 1
     fig, axes = figure(len(results), layers, size=(3.8 * layers + 2, 3.2 * len(results)), squeeze=False)
@@ -309,7 +309,7 @@ def fig_angles(ctx, results: dict, cfg: Config) -> None:
     ctx.save_figure(fig, "alignment_angles")
 
 
-def fig_backward_images(ctx, dataset: str, data: dict, per_rule: dict) -> None:
+def draw_fig4_rules(ctx, dataset: str, data: dict, per_rule: dict) -> None:
     """The class centroids, then each backward-trained rule's image of every class vector (seed 0)."""
     rows, labels = [list(data["centroids"].cpu())], ["class centroid"]
     for rule, r in per_rule.items():

@@ -21,7 +21,7 @@ from ..validation import check_fits
 from .claims import Claim
 from .registry import experiment
 from .settings import PositiveInt, settings
-from .style_memory import QUICK, Config, load, log_measures, mean_or_none, measure, plot_detection, train
+from .style_memory import QUICK, Config, draw_detection, load, log_measures, mean_or_none, measure, train
 
 Budget = Annotated[float, Field(gt=0, le=1)]  # an L-inf attack budget or step, pixels in [0, 1]
 
@@ -52,7 +52,7 @@ def run(cfg: DetectionConfig, ctx) -> dict:
         results[decoder]["attacks"] = attacks
         results[decoder]["history"] = history
         log_measures(ctx, decoder, results[decoder])
-    plot_detection(ctx, results, scores, codes, yt)
+    draw_detection(ctx, results, scores, codes, yt)
     return {"dataset": cfg.dataset, "classes": list(classes), **results}
 
 

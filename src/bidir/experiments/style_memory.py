@@ -140,9 +140,9 @@ def run(cfg: Config, ctx) -> dict:
         log_measures(ctx, decoder, results[decoder])
     main = cfg.decoders[0]
     analysis = _analyse(models[main], codes[main], xt, yt, classes, cfg, ctx)
-    _plot_curves(ctx, results, None if ctx.quick else PAPER.get(cfg.dataset, {}).get("test_accuracy"))
-    plot_detection(ctx, results, scores, codes, yt)
-    _plot_reconstructions(ctx, models, codes, xt, yt, classes)
+    draw_curves(ctx, results, None if ctx.quick else PAPER.get(cfg.dataset, {}).get("test_accuracy"))
+    draw_detection(ctx, results, scores, codes, yt)
+    draw_figs3_4(ctx, models, codes, xt, yt, classes)
     return {
         "paper": PAPER.get(cfg.dataset, {}),
         "dataset": cfg.dataset,
@@ -245,7 +245,7 @@ def _analyse(model, codes, xt, yt, classes, cfg, ctx) -> dict:
         with torch.no_grad():
             from_true = model.reconstruct(xt[wrong], yt[wrong])
         shown = (codes.recon[wrong], from_true, codes.predicted[wrong], codes.confidence[wrong], yt[wrong])
-        _plot_misclassified(ctx, xt[wrong], *shown, classes)
+        draw_figs5_6(ctx, xt[wrong], *shown, classes)
     return {
         "neighbours": neighbours,
         "style_class_probe": probe,
@@ -272,7 +272,7 @@ def _fig7_neighbours(codes, xt, yt, classes, cfg, ctx) -> list[dict]:
             f"{nb['style']['mean_image_distance']:.2f}, "
             f"style dist {nb['style']['mean_style_distance']:.2f}, {nb['style']['same_class']} of its class"
         )
-    _plot_neighbours(ctx, neighbours, xt, classes)
+    draw_figs7_8(ctx, neighbours, xt, classes)
     return neighbours
 
 
@@ -292,11 +292,11 @@ def _figs9_11_styles(model, codes, xt, yt, correct, classes, ctx) -> tuple[list,
     cls, a, b = (torch.tensor(v) for v in zip(*pairs, strict=True))
     ramp = interpolate(model, codes.style[a], codes.style[b], cls.to(xt.device))  # (L, P, C, H, W)
     smoothness = interpolation_smoothness(model, ramp, cls.to(xt.device))
-    _plot_interpolation(ctx, ramp, xt[a], xt[b], [classes[i] for i in cls.tolist()])
+    draw_figs9_11(ctx, ramp, xt[a], xt[b], [classes[i] for i in cls.tolist()])
     sources = torch.tensor([p[1] for p in pairs[:6]])
     grid = transfer(model, codes.style[sources])
     transferred = transfer_classes(model, grid, cls[: len(sources)].to(xt.device))
-    _plot_transfer(ctx, grid, xt[sources], classes)
+    draw_transfer(ctx, grid, xt[sources], classes)
     ctx.log(
         f"interpolation (eq 4): largest step / mean step along a ramp {smoothness['largest_step_ratio']:.2f} (1 = "
         f"even steps), decoded images classified as their class {smoothness['kept_class']:.0%}; transfer to other "
@@ -324,7 +324,7 @@ def _undefined_as_nan(value) -> float:
     return float("nan") if value is None else value
 
 
-def _plot_curves(ctx, results, paper_accuracy: float | None) -> None:
+def draw_curves(ctx, results, paper_accuracy: float | None) -> None:
     """Test accuracy and reconstruction error per epoch, per decoder (the paper's accuracy on full runs)."""
     fig, axes = figure(1, 2, size=(9, 3.4))
     for name, r in results.items():
@@ -341,7 +341,7 @@ def _plot_curves(ctx, results, paper_accuracy: float | None) -> None:
     ctx.save_figure(fig, "curves")
 
 
-def plot_detection(ctx, results, scores, codes, yt) -> None:
+def draw_detection(ctx, results, scores, codes, yt) -> None:
     """ROC curves for flagging misclassified test images, and every AUROC as bars."""
     fig, axes = figure(1, 4, size=(16, 3.6))
     panels = ("reconstruction", "class_margin", "max_softmax")
@@ -384,7 +384,7 @@ def plot_detection(ctx, results, scores, codes, yt) -> None:
     ctx.save_figure(fig, "detection")
 
 
-def _plot_reconstructions(ctx, models, codes, xt, yt, classes, n: int = 20) -> None:
+def draw_figs3_4(ctx, models, codes, xt, yt, classes, n: int = 20) -> None:
     """Figs 3-4: test images and their reconstructions from (predicted y, m), one row per decoder."""
     first = next(iter(codes.values()))
     ok = torch.nonzero(first.predicted == yt).flatten()
@@ -402,7 +402,7 @@ def _plot_reconstructions(ctx, models, codes, xt, yt, classes, n: int = 20) -> N
     ctx.save_figure(fig, "reconstructions")
 
 
-def _plot_misclassified(ctx, x, from_pred, from_true, pred, conf, truth, classes) -> None:
+def draw_figs5_6(ctx, x, from_pred, from_true, pred, conf, truth, classes) -> None:
     """Figs 5-6: misclassified inputs decoded from the prediction and from the true one-hot label."""
     n = len(x)
     captions = {(1, j): f"{classes[int(pred[j])]} ({conf[j]:.0%})" for j in range(n)}
@@ -421,7 +421,7 @@ def _plot_misclassified(ctx, x, from_pred, from_true, pred, conf, truth, classes
     ctx.save_figure(fig, "misclassified")
 
 
-def _plot_neighbours(ctx, neighbours, xt, classes, cols: int = 14) -> None:
+def draw_figs7_8(ctx, neighbours, xt, classes, cols: int = 14) -> None:
     """Figs 7-8: the query (top left) and its nearest neighbours in image space (left) and style space (right)."""
     for name, nb in zip(("neighbours_1", "neighbours_2"), neighbours, strict=False):  # one figure per query
         fig, axes = figure(1, 2, size=(13, 0.45 * ((len(nb["image"]["indices"]) + cols) // cols) + 1.2))
@@ -442,7 +442,7 @@ def _plot_neighbours(ctx, neighbours, xt, classes, cols: int = 14) -> None:
         ctx.save_figure(fig, name)
 
 
-def _plot_interpolation(ctx, ramp, x1, x2, names) -> None:
+def draw_figs9_11(ctx, ramp, x1, x2, names) -> None:
     """Figs 9-11: decode with m(lambda) = lambda m1 + (1 - lambda) m2, lambda = 0.1 .. 1.0 top to bottom."""
     L, P = ramp.shape[:2]
     rows = [list(x2)] + [list(ramp[r]) for r in range(L)] + [list(x1)]
@@ -452,7 +452,7 @@ def _plot_interpolation(ctx, ramp, x1, x2, names) -> None:
     ctx.save_figure(fig, "interpolation")
 
 
-def _plot_transfer(ctx, grid, sources, classes) -> None:
+def draw_transfer(ctx, grid, sources, classes) -> None:
     """Each row: one image's style memory decoded with every class's one-hot vector."""
     B, K = grid.shape[:2]
     rows = [[sources[b], *grid[b]] for b in range(B)]
