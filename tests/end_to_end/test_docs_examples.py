@@ -8,10 +8,12 @@ deliberately a fragment (a signature, code that needs the user's own files) is p
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,20 @@ def test_every_python_block_runs_as_written(path, line, code, fragment, tmp_path
     assert done.returncode == 0, f"{where} failed:\n{done.stderr[-3000:]}"
     shows = done.stdout.strip() or re.search(r"^\s*assert\b", code, re.MULTILINE)
     assert shows, f"{where} printed nothing and asserts nothing: a reader cannot check what it did"
+
+
+def test_the_docs_hook_renders_every_marked_formula_as_mathml_and_names_a_bad_one():
+    pytest.importorskip("latex2mathml")  # the docs extra
+    spec = importlib.util.spec_from_file_location("mathml_hook", ROOT / "hooks" / "mathml.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    page = types.SimpleNamespace(file=types.SimpleNamespace(src_path="models/bbp.md"))
+    html = (
+        '<p>with <span class="arithmatex">\\(E_f = -\\ln p_f(y \\mid x)\\)</span> and</p>'
+        '<div class="arithmatex">\\[a &lt; b^\\top\\]</div>'
+    )
+    out = hook.on_page_content(html, page, None, None)
+    assert out.count("<math") == 2 and 'display="block"' in out and "arithmatex" not in out
+    assert "<mo>&#x0003C;</mo>" in out and "<msub><mi>E</mi><mi>f</mi></msub>" in out  # the escaped < read as <
+    with pytest.raises(ValueError, match=r"models/bbp.md: cannot render \$\\left\( a\$"):
+        hook.on_page_content('<span class="arithmatex">\\(\\left( a\\)</span>', page, None, None)
