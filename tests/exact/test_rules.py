@@ -178,3 +178,71 @@ def test_plastic_feedback_learns_to_reconstruct_and_its_backward_path_reaches_th
             first = float(errors["feedback_error"]) if first is None else first
         assert float(errors["feedback_error"]) < 0.5 * first, rule_class.__name__
         assert rule.generate(t[:2], net).shape == (2, 6)
+
+
+# -- the same rules on the CNN, through autograd ---------------------------------------------
+def _cnn():
+    from bidir.bbp import BidirectionalCNN
+
+    net = BidirectionalCNN(10, (1, 12, 12), (4, 6), hidden=(16,), activation="tanh", seed=0, dtype=F64)
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(5, 1, 12, 12, generator=g, dtype=F64)
+    t = torch.nn.functional.one_hot(torch.randint(0, 10, (5,), generator=g), 10).to(F64)
+    return net, x, t
+
+
+def _cnn_updates(net, x, t, rule=None):
+    net.zero_grad()
+    J, _ = net.loss(x, t, "forward", rule=rule)
+    J.backward()
+    return {n: p.grad.clone() for n, p in net.named_parameters() if p.grad is not None}
+
+
+def test_on_the_cnn_fa_with_b_equal_to_w_is_backprop_and_sign_symmetry_is_fa_with_sign_w():
+    net, x, t = _cnn()
+    exact = _cnn_updates(net, x, t)
+    fa, by_definition = FeedbackAlignment.for_network(net), FeedbackAlignment.for_network(net)
+    for name, p in net.named_parameters():
+        if p.dim() >= 2:  # kernels and dense matrices
+            fa.matrix(name).copy_(p.detach())
+            by_definition.matrix(name).copy_(torch.sign(p.detach()))
+    for got, oracle in ((_cnn_updates(net, x, t, fa), exact), (_cnn_updates(net, x, t, SignSymmetry()), None)):
+        oracle = oracle or _cnn_updates(net, x, t, by_definition)
+        assert got.keys() == oracle.keys()
+        for name in oracle:
+            torch.testing.assert_close(got[name], oracle[name], rtol=1e-12, atol=1e-14)
+
+
+def test_on_the_cnn_dfa_sends_e_d_to_each_hidden_layer_by_its_closed_form():
+    """Each hidden layer's update is that of <f(a_l), e D_l> with the layers below held fixed (Nokland eq 3):
+    the dense hidden layer's (e D . f'(a))^T h, the last convolution's conv2d_weight of (e D . f'(a))."""
+    net, x, t = _cnn()
+    dfa = DirectFeedbackAlignment.for_network(net, seed=2)
+    got = _cnn_updates(net, x, t, dfa)
+    with torch.no_grad():
+        h0 = torch.tanh(net.convs[0](x))
+        h1 = torch.tanh(net.convs[1](h0))
+        h2 = torch.tanh(net.dense[0](h1.flatten(1)))
+        e = (torch.softmax(net.dense[1](h2), 1) - t) / len(x)
+    for name, layer, below, index in (
+        ("dense.0.weight", net.dense[0], h1.flatten(1), 2),
+        ("convs.1.weight", net.convs[1], h0, 1),
+    ):
+        weight = layer.weight.detach().clone().requires_grad_(True)
+        a = (
+            torch.nn.functional.linear(below, weight, layer.forward_bias.detach())
+            if weight.dim() == 2
+            else (torch.nn.functional.conv2d(below, weight, layer.forward_bias.detach(), layer.stride, layer.padding))
+        )
+        signal = (e @ dfa.matrix(f"hidden.{index}")).reshape(a.shape)
+        (torch.tanh(a) * signal).sum().backward()
+        torch.testing.assert_close(got[name], weight.grad, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(got["dense.1.weight"], e.T @ h2, rtol=1e-10, atol=1e-12)  # the top sees e itself
+
+
+def test_plastic_rules_refuse_the_cnn_in_one_line():
+    net, x, t = _cnn()
+    for rule in (BidirectionalFeedbackAlignment, BidirectionalDirectFeedbackAlignment):
+        mlp = _net()
+        with pytest.raises(InvalidInputError, match="on the dense MLP only"):
+            net.loss(x, t, "forward", rule=rule.for_network(mlp))

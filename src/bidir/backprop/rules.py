@@ -38,6 +38,13 @@ gradients reach only B and D, and every update stays local.) The paper's full te
 Both train the input layer's matrix too (B_1, D_0), which no forward update uses: it completes the
 backward path down to the input, so N^T(e_k) has a counterpart, e_k B_L ... B_1 and e_k D_0.
 
+Networks whose gradients come from autograd (the CNN) take the same rules layer by layer: a rule
+routes each layer's forward operation (``linear``, ``conv2d``) through an autograd function whose
+backward sends dJ/dx through the rule's matrix in place of W (for a convolution, the transposed
+convolution with that kernel, :func:`torch.nn.grad.conv2d_input`) and gives W its usual local
+update; DFA instead replaces the signal reaching each hidden layer's output (``hidden``) by
+e D_l, with e = dJ/dz_L caught at the output (``output``). BFA and BDFA are dense-only here.
+
 A rule holds its matrices keyed by the weight's name (fixed ones as buffers, plastic ones as
 parameters), so they are in the state_dict (saved, checkpointed, resumed). A step that uses its
 weight transposed (a backward pass through the same synapses, Kosko's N^T) gets the transposed
@@ -49,6 +56,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InvalidInputError
@@ -70,10 +78,71 @@ def _key(name: str) -> str:
     return name.replace(".", "__")  # buffer names may not hold dots
 
 
+class _Transport(torch.autograd.Function):
+    """A dense or convolutional layer whose backward sends dJ/dx through ``feedback`` in place of the weight."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, feedback, stride, padding):
+        ctx.save_for_backward(x, weight, feedback)
+        ctx.stride, ctx.padding = stride, padding
+        if weight.dim() == 2:
+            return F.linear(x, weight, bias)
+        return F.conv2d(x, weight, bias, stride, padding)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight, feedback = ctx.saved_tensors
+        if weight.dim() == 2:  # eq 9's dW = dz^T x, and dx through the feedback
+            gx, gw, gb = g @ feedback, g.flatten(0, -2).mT @ x.flatten(0, -2), g.flatten(0, -2).sum(0)
+        else:
+            gx = torch.nn.grad.conv2d_input(x.shape, feedback, g, ctx.stride, ctx.padding)
+            gw = torch.nn.grad.conv2d_weight(x, weight.shape, g, ctx.stride, ctx.padding)
+            gb = g.sum((0, 2, 3))
+        return gx, gw, gb, None, None, None
+
+
+class _Direct(torch.autograd.Function):
+    """Identity forward; backward: the output error e (caught by the rule) through D, whatever arrives."""
+
+    @staticmethod
+    def forward(ctx, h, matrix, rule):
+        ctx.save_for_backward(matrix)
+        ctx.rule, ctx.shape = rule, h.shape
+        return h.view_as(h)
+
+    @staticmethod
+    def backward(ctx, g):
+        (matrix,) = ctx.saved_tensors
+        return (ctx.rule._error @ matrix).reshape(ctx.shape), None, None
+
+
 class LearningRule(nn.Module):
-    """What reaches the layer below in the backward recursion; subclasses override :meth:`feedback`."""
+    """What reaches the layer below in the backward recursion; subclasses override :meth:`feedback` (the explicit
+    engine) and, for networks trained by autograd, :meth:`transport` (or :meth:`hidden` and :meth:`output`)."""
 
     name = "rule"
+
+    # -- the autograd route, layer by layer (the CNN) --------------------------------------------
+    def transport(self, name: str, weight: torch.Tensor) -> torch.Tensor | None:
+        """The matrix that carries dJ/dx back through layer ``name`` in place of its weight (None: the weight)."""
+        return None
+
+    def layer(self, name: str, x, weight, bias, stride: int = 1, padding: int = 0) -> torch.Tensor:
+        """The layer's forward operation (x W^T + b, or conv(x, W) + b), with this rule's feedback behind it."""
+        feedback = self.transport(name, weight)
+        if feedback is None:
+            if weight.dim() == 2:
+                return F.linear(x, weight, bias)
+            return F.conv2d(x, weight, bias, stride, padding)
+        return _Transport.apply(x, weight, bias, feedback, stride, padding)
+
+    def hidden(self, index: int, h: torch.Tensor) -> torch.Tensor:
+        """Hidden layer ``index``'s output, as the backward pass should see it (identity but for DFA)."""
+        return h
+
+    def output(self, z: torch.Tensor) -> torch.Tensor:
+        """The output layer's net input z, as the backward pass should see it (identity but for DFA)."""
+        return z
 
     def feedback(self, index: int, step: Step, weight: torch.Tensor, dz: torch.Tensor, error: torch.Tensor):
         """dJ/dy of the layer below step ``index`` (its input), from the step's dz (B, n_out) and the path's
@@ -126,8 +195,9 @@ class _FixedFeedback(LearningRule):
 
     @staticmethod
     def _draw(shape, gen) -> torch.Tensor:
-        """U(-1/sqrt(fan), 1/sqrt(fan)), fan the matrix's last dimension (as nn.Linear initialises)."""
-        bound = 1 / math.sqrt(shape[-1])
+        """U(-1/sqrt(fan), 1/sqrt(fan)), fan = the product of all dimensions but the first: a dense matrix's inputs,
+        a kernel's inputs times its area (as nn.Linear and nn.Conv2d initialise)."""
+        bound = 1 / math.sqrt(math.prod(shape[1:]))
         return (torch.rand(shape, generator=gen, dtype=torch.float64) * 2 - 1) * bound
 
     def matrix(self, name: str) -> torch.Tensor:
@@ -145,14 +215,19 @@ class FeedbackAlignment(_FixedFeedback):
 
     @classmethod
     def for_network(cls, net: nn.Module, seed: int = 0) -> FeedbackAlignment:
-        """One B_l per weight matrix of ``net`` (its parameters named ``weights.*``), in its dtype and device."""
-        weights = {n: p for n, p in net.named_parameters() if n.startswith("weights.")}
+        """One B_l per weight of ``net`` (each parameter of two or more dimensions: dense matrices and convolution
+        kernels), of its shape, in its dtype and device."""
+        weights = {n: p for n, p in net.named_parameters() if p.dim() >= 2}
         first = next(iter(weights.values()))
         return cls({n: tuple(p.shape) for n, p in weights.items()}, seed, first.dtype, first.device)
 
     def feedback(self, index, step, weight, dz, error):
         """dz B_l (Lillicrap et al. 2016, eq 1)."""
         return self._through(self.matrix(step.weight), step, dz)
+
+    def transport(self, name, weight):
+        """B_l for the layer whose weight is ``name``."""
+        return self.matrix(name)
 
 
 class SignSymmetry(LearningRule):
@@ -164,6 +239,10 @@ class SignSymmetry(LearningRule):
         """dz sign(W_l)."""
         return self._through(torch.sign(weight), step, dz)
 
+    def transport(self, name, weight):
+        """sign(W_l), taken afresh at every step."""
+        return torch.sign(weight.detach())
+
 
 class DirectFeedbackAlignment(_FixedFeedback):
     """DFA: the output error e reaches every hidden layer straight through its own fixed D (Nokland 2016).
@@ -174,14 +253,34 @@ class DirectFeedbackAlignment(_FixedFeedback):
 
     @classmethod
     def for_network(cls, net: nn.Module, seed: int = 0) -> DirectFeedbackAlignment:
-        """One D per hidden layer of ``net``'s forward path (sizes n_0 .. n_L): D_l of shape (n_L, n_l)."""
-        sizes, first = net.sizes, net.weights[0]
-        shapes = {f"weights.{i}": (sizes[-1], sizes[i]) for i in range(1, len(sizes) - 1)}
+        """One D per hidden layer of ``net``'s forward path: for the MLP (sizes n_0 .. n_L) D_l of shape (n_L, n_l)
+        keyed by the weight the layer feeds; for a network that lists its hidden outputs' sizes
+        (``hidden_numels``: the CNN) one (K, numel) per hidden output, keyed ``hidden.i``."""
+        first = next(p for p in net.parameters() if p.dim() >= 2)
+        if hasattr(net, "hidden_numels"):
+            K = net.num_classes
+            shapes = {f"hidden.{i}": (K, n) for i, n in enumerate(net.hidden_numels)}
+        else:
+            sizes = net.sizes
+            shapes = {f"weights.{i}": (sizes[-1], sizes[i]) for i in range(1, len(sizes) - 1)}
         return cls(shapes, seed, first.dtype, first.device)
 
     def feedback(self, index, step, weight, dz, error):
         """e D_l (Nokland 2016, eq 3): the layer's own dz is not used."""
         return error @ self.matrix(step.weight)
+
+    def output(self, z):
+        """z, whose gradient e = dJ/dz_L the rule keeps for the hidden layers below."""
+        if z.requires_grad:
+            z.register_hook(self._catch)
+        return z
+
+    def _catch(self, e):
+        self._error = e.flatten(1)
+
+    def hidden(self, index, h):
+        """h_l, whose gradient becomes e D_l (Nokland 2016, eq 3) whatever the layers above send."""
+        return _Direct.apply(h, self.matrix(f"hidden.{index}"), self) if h.requires_grad else h
 
 
 class _Plastic:
@@ -189,6 +288,12 @@ class _Plastic:
 
     def _keep(self, key: str, matrix: torch.Tensor) -> None:
         self.register_parameter(key, nn.Parameter(matrix))
+
+    def transport(self, name, weight):
+        raise InvalidInputError(f"{self.name} learns its feedback on the dense MLP only (the explicit engine)")
+
+    def hidden(self, index, h):
+        raise InvalidInputError(f"{self.name} learns its feedback on the dense MLP only (the explicit engine)")
 
     def observe(self, sweeps) -> None:
         self._seen = [(path, [(layer.x.detach(), layer.y.detach()) for layer in layers]) for path, layers in sweeps]

@@ -99,17 +99,35 @@ class BidirectionalCNN(BidirModule):
         )
         self.to(dtype=dtype, device=device)
 
+    @property
+    def hidden_numels(self) -> list[int]:
+        """The number of signals out of each hidden layer, the convolutions' then the dense ones'."""
+        convs = [conv.weight.shape[0] * h * w for conv, (h, w) in zip(self.convs, self.sizes[1:], strict=True)]
+        return convs + [layer.weight.shape[0] for layer in self.dense[:-1]]
+
     # -- the two paths through the same synapses ---------------------------------------
-    def logits(self, x) -> torch.Tensor:
-        """The forward sweep's class inputs z (B, K), before the softmax."""
+    def logits(self, x, rule=None) -> torch.Tensor:
+        """The forward sweep's class inputs z (B, K), before the softmax; with a learning ``rule``
+        (:mod:`bidir.backprop.rules`), each layer's backward signal is the rule's."""
         act = HIDDEN[self.activation]
         h = as_images(x, "x", self.image_shape, dtype=self.dtype, device=self.device)
-        for conv in self.convs:
-            h = act(conv(h))
+        if rule is None:
+            for conv in self.convs:
+                h = act(conv(h))
+            h = h.flatten(1)
+            for layer in self.dense[:-1]:
+                h = act(layer(h))
+            return self.dense[-1](h)
+        index = 0
+        for i, conv in enumerate(self.convs):
+            h = act(rule.layer(f"convs.{i}.weight", h, conv.weight, conv.forward_bias, conv.stride, conv.padding))
+            h, index = rule.hidden(index, h), index + 1
         h = h.flatten(1)
-        for layer in self.dense[:-1]:
-            h = act(layer(h))
-        return self.dense[-1](h)
+        for i, layer in enumerate(self.dense):
+            h = rule.layer(f"dense.{i}.weight", h, layer.weight, layer.forward_bias)
+            if i < len(self.dense) - 1:
+                h, index = rule.hidden(index, act(h)), index + 1
+        return rule.output(h)
 
     def forward(self, x) -> torch.Tensor:
         """N(x): class probabilities (B, K)."""
@@ -137,10 +155,13 @@ class BidirectionalCNN(BidirModule):
         return self.backward_pass(rows).index_select(0, index) if len(rows) < len(t) else self.backward_pass(t)
 
     # -- the training objective ---------------------------------------------------------
-    def loss(self, x, t, mode: str = "bidirectional", backward_weight: float = 1.0, noise: tuple | None = None):
+    def loss(
+        self, x, t, mode: str = "bidirectional", backward_weight: float = 1.0, noise: tuple | None = None, rule=None
+    ):
         """(J, {error name: batch-mean error}) for the training ``mode`` (eqs 57, 68-69); J.backward() gives the
         gradients. ``t`` holds one-hot (or probability) class rows; ``noise=(kind, scale, generator)`` adds NEM or
-        blind noise to the targets of each trained direction."""
+        blind noise to the targets of each trained direction; a learning ``rule`` (FA, sign symmetry, DFA) gives
+        the forward sweep's updates in place of the gradients."""
         x = as_images(x, "x", self.image_shape, dtype=self.dtype, device=self.device)
         t = as_batch(t, "t", self.num_classes, dtype=self.dtype, device=self.device)
         if x.shape[0] != t.shape[0]:
@@ -148,7 +169,7 @@ class BidirectionalCNN(BidirModule):
         lk.check_targets("categorical", Softmax(), t, "t", "output")
 
         def forward_error():  # categorical likelihood of the labels (softmax outputs)
-            z = self.logits(x)
+            z = self.logits(x, rule)
             target = t if noise is None else t + target_noise(noise[0], "categorical", z.softmax(-1), t, *noise[1:])[0]
             return lk.error("categorical", Softmax(), z, z.softmax(-1), target).mean()
 

@@ -22,7 +22,6 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .network import BidirectionalMLP
 from .objective import directions
 
 __all__ = ["RuleTrained"]
@@ -31,9 +30,7 @@ __all__ = ["RuleTrained"]
 class RuleTrained(nn.Module):
     """``net`` trained by ``rule`` (None: backprop) on the directions of ``mode``."""
 
-    def __init__(
-        self, net: BidirectionalMLP, rule: nn.Module | None = None, mode: str = "forward", backward_weight=1.0
-    ):
+    def __init__(self, net: nn.Module, rule: nn.Module | None = None, mode: str = "forward", backward_weight=1.0):
         super().__init__()
         directions(mode)  # refuses an unknown mode in one line
         self.net, self.rule, self.mode, self.backward_weight = net, rule, mode, backward_weight
@@ -47,22 +44,36 @@ class RuleTrained(nn.Module):
         ``feedback_error`` if its feedback learns."""
         return self.net.loss(x, t, self.mode, backward_weight=self.backward_weight, rule=self.rule)
 
-    @torch.no_grad()
+    def _weight_updates(self, x, t, mode: str, rule) -> list[torch.Tensor]:
+        """The update each weight (every parameter of two or more dimensions) gets from one step, leaving every
+        ``.grad`` as it was."""
+        saved = {n: p.grad for n, p in self.named_parameters()}
+        self.zero_grad(set_to_none=True)
+        with torch.enable_grad():  # also from an evaluation under no_grad
+            J, _ = self.net.loss(x, t, mode, backward_weight=self.backward_weight, rule=rule)
+            J.backward()
+        updates = [p.grad.detach().clone() for p in self.net.parameters() if p.dim() >= 2]
+        for n, p in self.named_parameters():
+            p.grad = saved[n]
+        return updates
+
     def update_angles(self, x, t) -> list[float]:
-        """Degrees between each forward weight's update and backprop's gradient of E_f on the batch (x, t)."""
-        exact = self.net.gradients(x, t, "forward")
-        ours = self.net.gradients(x, t, self.mode, self.backward_weight, rule=self.rule)
+        """Degrees between each weight's update and backprop's gradient of E_f on the batch (x, t)."""
+        exact = self._weight_updates(x, t, "forward", None)
+        ours = self._weight_updates(x, t, self.mode, self.rule)
         angles = []
-        for i in range(len(self.net.weights)):
-            u, g = ours[f"weights.{i}"].flatten(), exact[f"weights.{i}"].flatten()
+        for u, g in zip(ours, exact, strict=True):
+            u, g = u.flatten(), g.flatten()
             cos = float(u @ g) / max(float(u.norm() * g.norm()), torch.finfo(u.dtype).tiny)
             angles.append(math.degrees(math.acos(min(1.0, max(-1.0, cos)))))
         return angles
 
     @torch.no_grad()
     def backward_images(self) -> torch.Tensor | None:
-        """The images (K, n_0) of the class vectors e_1..e_K down the trained backward path; None if none trains."""
-        eye = torch.eye(self.net.sizes[-1], dtype=self.net.weights[0].dtype, device=self.net.weights[0].device)
+        """The images (K, input shape) of the class vectors e_1..e_K down the trained backward path; None if none
+        trains."""
+        top = [p for p in self.net.parameters() if p.dim() >= 2][-1]  # the output layer's weight, (K, inputs)
+        eye = torch.eye(top.shape[0], dtype=top.dtype, device=top.device)
         if directions(self.mode)[1]:
             return self.net.backward_pass(eye)
         return None if self.rule is None else self.rule.generate(eye, self.net)

@@ -3,8 +3,10 @@
 Beyond the papers: BP, B-BP (Kosko 2021, eqs 57 and 68-69), feedback alignment (FA), sign symmetry, direct feedback
 alignment (DFA) and their plastic, bidirectional versions BFA and BDFA (:mod:`bidir.backprop.rules` holds each
 rule's equations and sources) train the MLP n_0-300-300-10 (tanh hidden, softmax output, identity input: the
-shape BSP's multi-connection network also has) on MNIST, Fashion-MNIST and CIFAR-10. The protocol, the same for
-every rule:
+shape BSP's multi-connection network also has) on MNIST, Fashion-MNIST and CIFAR-10; ``--set network=cnn`` trains a
+LeNet-sized bidirectional CNN instead (strided convolutions of 6 and 16 kernels of 5 x 5, dense 120 and 84, ReLU)
+with the rules that apply to convolutions (BP, B-BP, FA, sign symmetry, DFA). The protocol, the same for every
+rule:
 
 1. a validation split (``validation`` images, drawn with the run's seed) is held out of the training split, and
    the rules train on the rest;
@@ -27,9 +29,10 @@ from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
+from pydantic import model_validator
 
 from ..backprop import RULES
-from ..bbp import BidirectionalMLP, RuleTrained
+from ..bbp import BidirectionalCNN, BidirectionalMLP, RuleTrained
 from ..bbp.centroids import class_centroids, images_against_centroids
 from ..data.datasets import train_test
 from ..errors import InvalidInputError
@@ -41,6 +44,7 @@ from .registry import RunSpec, experiment
 from .settings import NonEmpty, NonNegative, NonNegativeInt, Positive, PositiveInt, Sizes, settings
 
 Rule = Literal["bp", "b-bp", "fa", "sign-symmetry", "dfa", "bfa", "bdfa"]
+CNN_RULES = ("bp", "b-bp", "fa", "sign-symmetry", "dfa")  # BFA and BDFA learn their feedback on the MLP only
 Dataset = Literal["mnist", "fashion-mnist", "cifar10", "mnist-subset"]
 
 
@@ -50,7 +54,10 @@ class Config:
 
     datasets: Annotated[tuple[Dataset, ...], NonEmpty] = ("mnist", "fashion-mnist", "cifar10")
     rules: Annotated[tuple[Rule, ...], NonEmpty] = ("bp", "b-bp", "fa", "sign-symmetry", "dfa", "bfa", "bdfa")
-    hidden: Sizes = (300, 300)
+    network: Literal["mlp", "cnn"] = "mlp"
+    hidden: Sizes = (300, 300)  # the MLP's hidden layers
+    channels: Sizes = (6, 16)  # the CNN's strided convolutions (kernel 5, stride 2) ...
+    cnn_hidden: Sizes = (120, 84)  # ... and its dense hidden layers (LeNet's widths)
     seeds: PositiveInt = 3
     epochs: PositiveInt = 20
     batch_size: PositiveInt = 128
@@ -62,6 +69,16 @@ class Config:
     backward_weight: NonNegative = 1.0  # B-BP's weight of E_b (eq 69: 1)
     train_size: NonNegativeInt = 0  # 0 = the whole split
     test_size: NonNegativeInt = 0
+
+    @model_validator(mode="after")
+    def _rules_the_network_takes(self):
+        bad = [r for r in self.rules if r not in CNN_RULES] if self.network == "cnn" else []
+        if bad:
+            raise ValueError(
+                f"rules ({', '.join(bad)}) learn their feedback on the MLP only; with network=cnn choose from "
+                f"{', '.join(CNN_RULES)}"
+            )
+        return self
 
 
 def run(cfg: Config, ctx) -> dict:
@@ -84,7 +101,8 @@ def run(cfg: Config, ctx) -> dict:
 def _split(cfg: Config, ctx, dataset: str) -> dict:
     """The training split less a seeded validation split, the test split and a fixed probe batch, on the device."""
     train, test = train_test(dataset, ctx.data_dir, cfg.train_size, cfg.test_size, ctx.seed, ctx.show_progress)
-    x, y = train.features().to(ctx.device), train.labels.to(ctx.device)
+    flat = cfg.network == "mlp"
+    x, y = train.features(flatten=flat).to(ctx.device), train.labels.to(ctx.device)
     if cfg.validation >= len(x):
         raise InvalidInputError(f"validation={cfg.validation} must be below the {len(x)} training images of {dataset}")
     order = torch.randperm(len(x), generator=ctx.generator("validation", dataset)).to(ctx.device)
@@ -92,13 +110,13 @@ def _split(cfg: Config, ctx, dataset: str) -> dict:
     K = len(train.classes)
     t = F.one_hot(y, K).float()
     ctx.log(
-        f"{dataset}: {len(fit)} train / {len(val)} validation / {len(test)} test; MLP "
-        f"{[x.shape[1], *cfg.hidden, K]} (tanh, softmax); rules {', '.join(cfg.rules)}; {cfg.seeds} seeds"
+        f"{dataset}: {len(fit)} train / {len(val)} validation / {len(test)} test; {_network(cfg)}; "
+        f"rules {', '.join(cfg.rules)}; {cfg.seeds} seeds"
     )
     return {
         "fit": (x[fit], t[fit]),
         "validation": (x[val], y[val]),
-        "test": (test.features().to(ctx.device), test.labels.to(ctx.device)),
+        "test": (test.features(flatten=flat).to(ctx.device), test.labels.to(ctx.device)),
         "probe": (x[fit[: cfg.probe]], t[fit[: cfg.probe]]),
         "centroids": class_centroids(x[fit], y[fit], K, f"train_size={cfg.train_size}"),
         "shape": tuple(train.images.shape[1:]),
@@ -109,9 +127,13 @@ def _split(cfg: Config, ctx, dataset: str) -> dict:
 def _model(cfg: Config, rule: str, data: dict, seed: int, device) -> RuleTrained:
     """The seed's initial weights (the same for every rule) and the rule, its matrices drawn from the seed too."""
     (x, t) = data["fit"]
-    net = BidirectionalMLP(
-        (x.shape[1], *cfg.hidden, t.shape[1]), hidden="tanh", output="softmax", input="identity", seed=seed
-    ).to(device)
+    if cfg.network == "cnn":
+        net = BidirectionalCNN(t.shape[1], tuple(x.shape[1:]), cfg.channels, 5, 2, cfg.cnn_hidden, seed=seed)
+    else:
+        net = BidirectionalMLP(
+            (x.shape[1], *cfg.hidden, t.shape[1]), hidden="tanh", output="softmax", input="identity", seed=seed
+        )
+    net = net.to(device)
     mode, name = RULE_TRAINING[rule]
     if name is None:
         learning = None
@@ -120,6 +142,12 @@ def _model(cfg: Config, rule: str, data: dict, seed: int, device) -> RuleTrained
     else:
         learning = RULES[name]()
     return RuleTrained(net, learning, mode, cfg.backward_weight).to(device)
+
+
+def _network(cfg: Config) -> str:
+    if cfg.network == "cnn":
+        return f"CNN: strided convolutions {list(cfg.channels)} (kernel 5), dense {list(cfg.cnn_hidden)}, ReLU, softmax"
+    return f"MLP n_0-{'-'.join(map(str, cfg.hidden))}-10, tanh hidden, softmax output"
 
 
 def _accuracy(model: RuleTrained, x, y) -> float:
@@ -201,11 +229,12 @@ def _backward(model: RuleTrained, data: dict) -> dict | None:
         return None
     measure = images_against_centroids(images, data["centroids"])
     xt, yt = data["test"]
+    flat, centroids = xt.flatten(1), data["centroids"].flatten(1)
     return {
         "own_centroid_nearest": measure["own_centroid_nearest"],
         "median_relative_error": measure["median_relative_error"],
-        "reconstruction_error": float((images[yt] - xt).pow(2).mean()),
-        "centroid_error": float((data["centroids"].flatten(1)[yt] - xt).pow(2).mean()),
+        "reconstruction_error": float((images.flatten(1)[yt] - flat).pow(2).mean()),
+        "centroid_error": float((centroids[yt] - flat).pow(2).mean()),
         "images": measure["recall"],
     }
 
@@ -261,7 +290,7 @@ def _log_table(ctx, dataset: str, table: dict, seconds: dict) -> None:
 
 def _protocol(cfg: Config) -> dict:
     return {
-        "network": f"n_0-{'-'.join(map(str, cfg.hidden))}-10, tanh hidden, softmax output",
+        "network": _network(cfg),
         "optimizer": "adam",
         "epochs": cfg.epochs,
         "batch_size": cfg.batch_size,
@@ -270,36 +299,41 @@ def _protocol(cfg: Config) -> dict:
     }
 
 
+def _color(rule: str) -> str:
+    """One colour per rule in every figure of every run."""
+    return f"C{list(RULE_TRAINING).index(rule)}"
+
+
 def draw_accuracy(ctx, results: dict, cfg: Config) -> None:
     """Test accuracy by epoch per rule: the mean over the seeds, each seed faint."""
     fig, axes = figure(1, len(results), size=(4.6 * len(results) + 2, 4.2), squeeze=False)
     for ax, (dataset, r) in zip(axes[0], results.items(), strict=True):
-        for i, (rule, row) in enumerate(r["rules"].items()):
+        for rule, row in r["rules"].items():
             curves = torch.tensor(row["curves"]) * 100
             epochs = range(1, curves.shape[1] + 1)
             for curve in curves:
-                ax.plot(epochs, curve, color=f"C{i}", alpha=0.25, lw=0.8)
-            ax.plot(epochs, curves.mean(0), color=f"C{i}", lw=1.8, label=f"{NAMES[rule]} (lr {r['lr'][rule]:g})")
+                ax.plot(epochs, curve, color=_color(rule), alpha=0.25, lw=0.8)
+            ax.plot(epochs, curves.mean(0), color=_color(rule), lw=1.8, label=f"{NAMES[rule]} (lr {r['lr'][rule]:g})")
         ax.set_xlabel("epoch")
         ax.set_ylabel("test accuracy (%)")
-        ax.set_title(f"{dataset}: mean of {cfg.seeds} seeds (thin: each seed)")
+        ax.set_title(f"{dataset}: mean of {cfg.seeds} seed{'s' * (cfg.seeds > 1)} (thin: each seed)")
     legend_outside(axes[0, -1], fontsize=8)
-    fig.suptitle(f"Learning rules on the MLP n_0-{'-'.join(map(str, cfg.hidden))}-10, same initial weights per seed")
+    fig.suptitle(f"Learning rules on the {_network(cfg)}, same initial weights per seed")
     fig.tight_layout()
     ctx.save_figure(fig, "accuracy")
 
 
 def draw_angles(ctx, results: dict, cfg: Config) -> None:
     """The angle between each layer's update and BP's gradient by epoch, per rule (mean over the seeds)."""
-    layers = len(cfg.hidden) + 1
+    layers = len(cfg.hidden) + 1 if cfg.network == "mlp" else len(cfg.channels) + len(cfg.cnn_hidden) + 1
     fig, axes = figure(len(results), layers, size=(3.8 * layers + 2, 3.2 * len(results)), squeeze=False)
     for row_axes, (dataset, r) in zip(axes, results.items(), strict=True):
         for layer, ax in enumerate(row_axes):
-            for i, (rule, row) in enumerate(r["rules"].items()):
+            for rule, row in r["rules"].items():
                 angles = torch.tensor(row["angles"])[:, :, layer].mean(0)  # (epochs,)
-                ax.plot(range(1, len(angles) + 1), angles, color=f"C{i}", label=NAMES[rule])
+                ax.plot(range(1, len(angles) + 1), angles, color=_color(rule), label=NAMES[rule])
             ax.axhline(90, color="0.6", lw=0.8, ls="--")
-            ax.set_ylim(-3, 120)
+            ax.set_ylim(-3, 183)
             ax.set_title(f"{dataset}: W_{layer + 1}", fontsize=10)
             ax.set_xlabel("epoch")
         row_axes[0].set_ylabel("angle to BP's gradient (deg)")
@@ -412,6 +446,7 @@ def _claims(dataset: str, label: str) -> tuple:
             paired=True,
             per_seed=True,
             ignores=IGNORES,
+            when={"network": "mlp"},
         ),
         Claim(
             id=f"kosko-rules-fig4-{dataset}",
@@ -428,6 +463,7 @@ def _claims(dataset: str, label: str) -> tuple:
             trained=True,
             per_seed=True,
             ignores=IGNORES,
+            when={"network": "mlp"},
         ),
     )
 
@@ -457,7 +493,10 @@ experiment(
     claims=CLAIMS,
     hours=2.0,
     seeded=False,  # its seeds are a setting: one run holds every seed, paired within it
-    runs={"": RunSpec(tier="extended")},  # beyond the papers: its claims are extensions
+    runs={  # beyond the papers: its claims are extensions
+        "": RunSpec(tier="extended"),
+        "cnn": RunSpec({"network": "cnn", "rules": CNN_RULES}, tier="extended", hours=2.0),
+    },
     table=table,
     figures={
         "accuracy": "ours: test accuracy by epoch per rule",
