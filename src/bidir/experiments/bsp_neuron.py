@@ -72,7 +72,9 @@ def run(cfg: Config, ctx) -> dict:
     fixed = fixed_points(cfg, rates, b0, ctx)
     responses = neuron_responses(cfg, b0, ctx)
     causal = causal_distances(cfg, b0, ctx)
-    draw_figs4_5(ctx, cfg, traj, regime, ratios, lam, causal, responses)
+    draw_fig4(ctx, traj, responses)
+    draw_regimes(ctx, regime, ratios, lam)
+    draw_fig5(ctx, causal)
     return {
         "fixed_point": fixed["fixed_point"],
         "adjoint_max_abs_difference": fixed["adjoint_max_abs_difference"],
@@ -284,10 +286,9 @@ def causal_distances(cfg: Config, b0, ctx) -> dict:
     }
 
 
-def draw_figs4_5(ctx, cfg, traj, regimes, ratios, lam, causal, responses) -> None:
-    """Figs 4-5: the neuron's trajectories and regimes, its response, and the causal-distance tables."""
+def draw_fig4(ctx, traj, responses) -> None:
+    """Fig 4: each neuron's deviations after a pulse, and its response against the pulse's size."""
     nonlin, grid, transfer = responses["nonlinearity"], responses["grid"], responses["transfer"]
-    tables, full_f, full_r = causal["tables"], causal["whole_forward"], causal["whole_reverse"]
     fig, axes = figure(1, 4, size=(18, 3.6))
     for ax, name in zip(axes[:2], ("forward", "reverse"), strict=False):
         t, D, _ = traj[name]
@@ -310,6 +311,9 @@ def draw_figs4_5(ctx, cfg, traj, regimes, ratios, lam, causal, responses) -> Non
     axes[3].legend(fontsize=7)
     ctx.save_figure(fig, "neuron_trajectories")
 
+
+def draw_regimes(ctx, regimes, ratios, lam) -> None:
+    """The propagating and the oscillating regime, and the largest real eigenvalue against K2/K1 (the Hopf point)."""
     fig, axes = figure(1, 3, size=(14, 3.6))
     for ax, name in zip(axes[:2], ("propagator", "oscillator"), strict=False):
         r = regimes[name]
@@ -325,6 +329,10 @@ def draw_figs4_5(ctx, cfg, traj, regimes, ratios, lam, causal, responses) -> Non
     axes[2].legend(fontsize=8)
     ctx.save_figure(fig, "neuron_regimes")
 
+
+def draw_fig5(ctx, causal) -> None:
+    """Fig 5: the causal distances within one neuron, generative and inhibitory, forward and reverse."""
+    tables, full_f, full_r = causal["tables"], causal["whole_forward"], causal["whole_reverse"]
     panels = [
         ("(a) generative, forward", tables["generation_forward"]),
         ("(b) generative, reverse", tables["generation_reverse"]),

@@ -78,6 +78,8 @@ class Config:
                 f"rules ({', '.join(bad)}) learn their feedback on the MLP only; with network=cnn choose from "
                 f"{', '.join(CNN_RULES)}"
             )
+        if self.train_size and self.validation >= self.train_size:
+            raise ValueError(f"validation ({self.validation}) must be below train_size ({self.train_size})")
         return self
 
 
