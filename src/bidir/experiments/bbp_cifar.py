@@ -23,7 +23,7 @@ from ..data.datasets import train_test
 from ..plotting import figure, image_grid
 from ..train import make_optimizer
 from ..validation import check_choice
-from .claims import Claim
+from .claims import KOSKO_ACCURACY, KOSKO_FIG4, Claim
 from .registry import RunSpec, experiment
 from .settings import NonNegative, NonNegativeInt, Positive, PositiveInt, Sizes, settings
 
@@ -215,7 +215,7 @@ def _gain(
 CLAIMS = (
     Claim(
         id="kosko-fig4-bidirectional",
-        quote="The feedback signals NT(ek) closely matched the corresponding sample class centroids.",
+        quote=KOSKO_FIG4,
         paper="kosko",
         source="Fig 4c",
         statement=PAPER["bidirectional"],
@@ -245,7 +245,7 @@ CLAIMS = (
     _gain(
         "kosko-fig4-accuracy",
         "sec IV, Fig 4",
-        "The bidirectionally trained BAM network also had higher classification accuracy.",
+        KOSKO_ACCURACY,
         PAPER["accuracy"],
         "bidirectional",
         "unidirectional",

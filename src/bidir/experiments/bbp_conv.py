@@ -32,7 +32,7 @@ from ..data.datasets import train_test
 from ..plotting import figure, image_grid, legend_outside
 from ..stats import paired
 from ..train import make_optimizer
-from .claims import Claim
+from .claims import Claim, centroid_claim
 from .registry import experiment
 from .settings import NonEmpty, NonNegative, NonNegativeInt, Positive, PositiveInt, Sizes, settings
 
@@ -225,7 +225,6 @@ QUOTES = {  # the paper's sentences these claims carry to CNNs on datasets it na
         " classifiers and adversarial networks [3]."
     ),
     "nem": "The accuracy increased further by carefully injecting EM-based (not blind) noise during its training [3].",
-    "fig4": "The feedback signals NT(ek) closely matched the corresponding sample class centroids.",
 }
 
 IGNORES = ("datasets", "methods")  # each dataset and method trains on its own, from the seed's initial weights
@@ -259,20 +258,12 @@ def _claims(dataset: str, label: str) -> tuple:
             )
             for name, source, statement, method, baseline, words in PAIRED
         ),
-        Claim(
-            id=f"kosko-conv-fig4-{dataset}",
-            paper="kosko",
-            source="Fig 4 (for a CNN)",
-            origin="extension",
-            quote=QUOTES["fig4"],
-            statement=f"after B-BP the backward pass N^T(e_k) closely matches the class centroids ({label}, CNN)",
-            paper_value="every class",
-            measure=lambda m: m["datasets"][dataset]["methods"]["bbp"]["own_centroid_nearest"],
-            compare="holds",
-            metric=f"{label}: classes whose N^T(e_k) is nearest its own centroid after B-BP, per seed",
-            check=lambda v: v == 10,
-            trained=True,
-            per_seed=True,
+        centroid_claim(
+            f"kosko-conv-fig4-{dataset}",
+            "Fig 4 (for a CNN)",
+            f"after B-BP the backward pass N^T(e_k) closely matches the class centroids ({label}, CNN)",
+            label,
+            lambda m: m["datasets"][dataset]["methods"]["bbp"]["own_centroid_nearest"],
             ignores=IGNORES,
         ),
     )

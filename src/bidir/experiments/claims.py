@@ -36,6 +36,9 @@ from ..stats import interval
 
 __all__ = [
     "Claim",
+    "centroid_claim",
+    "KOSKO_FIG4",
+    "KOSKO_ACCURACY",
     "PAPERS",
     "ORIGINS",
     "TEXTS",
@@ -113,6 +116,31 @@ class Claim:
     def metric_name(self) -> str:
         """What is measured, in words."""
         return self.metric or (self.measure if isinstance(self.measure, str) else self.id)
+
+
+KOSKO_FIG4 = "The feedback signals NT(ek) closely matched the corresponding sample class centroids."
+KOSKO_ACCURACY = "The bidirectionally trained BAM network also had higher classification accuracy."
+
+
+def centroid_claim(id: str, source: str, statement: str, label: str, measure, **details) -> Claim:
+    """Kosko's Fig 4 carried to another network (an extension): after B-BP every class's backward image N^T(e_k)
+    is nearest its own class centroid, in every seed (``measure`` gives the count per seed)."""
+    return Claim(
+        id=id,
+        paper="kosko",
+        source=source,
+        origin="extension",
+        quote=KOSKO_FIG4,
+        statement=statement,
+        paper_value="every class",
+        measure=measure,
+        compare="holds",
+        metric=f"{label}: classes whose N^T(e_k) is nearest its own centroid after B-BP, per seed",
+        check=lambda v: v == 10,
+        trained=True,
+        per_seed=True,
+        **details,
+    )
 
 
 def lookup(metrics: Mapping, path: str):

@@ -39,7 +39,7 @@ from ..errors import InvalidInputError
 from ..plotting import figure, image_grid, legend_outside
 from ..stats import mean_std, paired
 from ..train import make_optimizer
-from .claims import Claim
+from .claims import KOSKO_ACCURACY, Claim, centroid_claim
 from .registry import RunSpec, experiment
 from .settings import NonEmpty, NonNegative, NonNegativeInt, Positive, PositiveInt, Sizes, settings
 
@@ -419,11 +419,6 @@ def table(metrics: dict) -> dict:
     return rows
 
 
-QUOTES = {
-    "accuracy": "The bidirectionally trained BAM network also had higher classification accuracy.",
-    "fig4": "The feedback signals NT(ek) closely matched the corresponding sample class centroids.",
-}
-
 IGNORES = ("datasets", "rules")  # each dataset and rule trains on its own, from the seed's initial weights
 
 
@@ -438,7 +433,7 @@ def _claims(dataset: str, label: str) -> tuple:
             paper="kosko",
             source="sec IV (for the rules' MLP)",
             origin="extension",
-            quote=QUOTES["accuracy"],
+            quote=KOSKO_ACCURACY,
             statement=f"B-BP trains a more accurate classifier than BP ({label}, MLP 300-300, rates searched alike)",
             paper_value=0.0,
             measure=lambda m: _minus_bp(m, dataset, "b-bp"),
@@ -450,20 +445,12 @@ def _claims(dataset: str, label: str) -> tuple:
             ignores=IGNORES,
             when={"network": "mlp"},
         ),
-        Claim(
-            id=f"kosko-rules-fig4-{dataset}",
-            paper="kosko",
-            source="Fig 4 (for the rules' MLP)",
-            origin="extension",
-            quote=QUOTES["fig4"],
-            statement=f"after B-BP the backward pass N^T(e_k) is nearest its own class centroid ({label}, MLP)",
-            paper_value="every class",
-            measure=lambda m: m["datasets"][dataset]["rules"]["b-bp"]["backward"]["own_centroid_nearest"],
-            compare="holds",
-            metric=f"{label}: classes whose N^T(e_k) is nearest its own centroid after B-BP, per seed",
-            check=lambda v: v == 10,
-            trained=True,
-            per_seed=True,
+        centroid_claim(
+            f"kosko-rules-fig4-{dataset}",
+            "Fig 4 (for the rules' MLP)",
+            f"after B-BP the backward pass N^T(e_k) is nearest its own class centroid ({label}, MLP)",
+            label,
+            lambda m: m["datasets"][dataset]["rules"]["b-bp"]["backward"]["own_centroid_nearest"],
             ignores=IGNORES,
             when={"network": "mlp"},
         ),
