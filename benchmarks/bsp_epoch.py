@@ -19,6 +19,9 @@
    batch 100 and batch 1, as ratios in one run.
 6. ``compiled=True`` vs eager on method 1's network ({784,839,283,96,32,10}, one-to-one, the
    fixed-point coupling gain): one training step at batch 100, as a ratio in one run.
+7. bsp-mnist's solver, RK4 at dt = 1 (80 field evaluations over the horizon), against Heun at dt = 0.2
+   (200): one method-2 step of 784-300-300-10 at batch 100, eager and compiled, as samples/s and as a
+   share of [1]'s ceiling (the matrix products of Heun's 200 evaluations), all in one run.
 """
 
 from __future__ import annotations
@@ -227,6 +230,24 @@ def compiled_method1(batch: int) -> None:
     )
 
 
+def solver_vs_ceiling(batch: int) -> None:
+    torch.manual_seed(0)
+    x, y = torch.rand(batch, 784), torch.randint(0, 10, (batch,))
+    floor, rates = matmul_floor(batch), {}
+    for solver, dt in (("heun2", 0.2), ("rk4", 1.0)):
+        for compiled in (False, True):
+            learner = BSPLearner(BSPNetwork(SIZES, solver=solver, dt=dt, compiled=compiled), BSPRule())
+            learner.updates(x, y)  # warm-up (compiled: compiling)
+            rates[solver, compiled] = batch / step_time(learner, x, y)
+    print(f"[7] one method-2 step of 784-300-300-10 at batch {batch}, samples/s and share of the ceiling "
+          f"({floor:,.0f} samples/s: Heun's 200 evaluations' matrix products)")  # fmt: skip
+    for (solver, compiled), rate in rates.items():
+        name = f"{'RK4, dt 1  ' if solver == 'rk4' else 'Heun, dt 0.2'} {'compiled' if compiled else 'eager   '}"
+        print(f"    {name}: {rate:,.0f} samples/s = {rate / floor:.0%} of the ceiling")
+    print(f"    RK4 at dt 1 vs Heun at dt 0.2: {rates['rk4', False] / rates['heun2', False]:.2f}x eager, "
+          f"{rates['rk4', True] / rates['heun2', True]:.2f}x compiled")  # fmt: skip
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default=None)
@@ -235,7 +256,10 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--samples", type=int, default=20)
     p.add_argument("--horizon", type=float, default=20.0)
+    p.add_argument("--only-solver", action="store_true", help="run [7] alone")
     args = p.parse_args()
+    if args.only_solver:
+        return solver_vs_ceiling(args.batch)
     estimate = vectorised_vs_loop(args.batch, args.samples)
     print(f"    (a 60000-image epoch at the faster rate: {estimate / 60:.1f} min)")
     if args.full_epoch:
@@ -244,6 +268,7 @@ def main() -> None:
     memory(args.horizon)
     own_loop_vs_torchdiffeq(args.batch)
     compiled_method1(args.batch)
+    solver_vs_ceiling(args.batch)
 
 
 if __name__ == "__main__":

@@ -82,3 +82,36 @@ def test_nonlinear_range_solves_xor_which_no_linear_classifier_can(input_mode):
         opt.step()
     accuracy = float((net.predict(xt) == yt).float().mean())
     assert linear < 0.65 and accuracy > 0.85, (linear, accuracy)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "sizes, kwargs, bar",
+    [
+        ([784, 40, 10], {}, 0.6),
+        ([784, 60, 20, 10], {"connection": "one-to-one", "input_connection": "dense", "init_scale": 1.7}, 0.25),
+    ],
+)
+def test_rk4_at_dt_1_trains_as_heun_at_dt_0_2_does(small_mnist, sizes, kwargs, bar):
+    """bsp-mnist's solver (RK4, dt = 1: 80 field evaluations over the horizon) against the earlier one (Heun,
+    dt = 0.2: 200): the same G1 to within the integration error, and the same trained accuracy."""
+    torch.set_default_dtype(torch.float32)
+    x, y, xt, yt = small_mnist
+    x, y = x[:1000], y[:1000]
+    results = {}
+    for solver, dt in (("heun2", 0.2), ("rk4", 1.0)):
+        net = BSPNetwork(sizes, dt=dt, solver=solver, seed=0, **kwargs)
+        learner = BSPLearner(net, BSPRule(method="connections", lr=3.0))
+        g1 = torch.cat([u.flatten() for u in learner.updates(x[:100], y[:100])[2].values()])
+        Trainer(
+            learner,
+            lambda m, a, b: m.loss(a, b),
+            torch.optim.SGD(learner.trainable(), lr=1.0),
+            batch_size=50,
+            progress=False,
+            log=lambda s: None,
+        ).fit((x, y), 2)
+        results[solver] = (g1, float((net.predict(xt) == yt).float().mean()))
+    (g_heun, acc_heun), (g_rk4, acc_rk4) = results["heun2"], results["rk4"]
+    assert float((g_rk4 - g_heun).norm() / g_heun.norm()) < 0.01
+    assert abs(acc_rk4 - acc_heun) <= 0.01 and acc_rk4 > bar, (acc_heun, acc_rk4)
