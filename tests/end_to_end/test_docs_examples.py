@@ -78,7 +78,7 @@ def test_every_python_block_runs_as_written(path, line, code, fragment, tmp_path
 
 
 def test_the_docs_hook_renders_every_marked_formula_as_mathml_and_names_a_bad_one():
-    pytest.importorskip("latex2mathml")  # the docs extra
+    pytest.importorskip("latex2mathml")  # in the test and docs extras; skips only where neither is installed
     spec = importlib.util.spec_from_file_location("mathml_hook", ROOT / "hooks" / "mathml.py")
     hook = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(hook)
