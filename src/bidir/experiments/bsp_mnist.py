@@ -280,24 +280,7 @@ def _sizes(sizes, width):
 
 def _setting(s: Setting, cfg: Config, seed: int) -> Built:
     """One setting made ready to train (:class:`Built`)."""
-    rates = s.rates
-    first = rates[0] if isinstance(rates[0], tuple) else rates  # the first layer's neurons set the pulse's scale
-    amplitude = s.amplitude_b0 * (first[0] - first[1]) / first[2] if s.amplitude_b0 is not None else None
-    net = BSPNetwork(
-        _sizes(s.sizes, cfg.width),
-        connection=s.connection,
-        input_connection=cfg.input_connection,
-        rates=rates,
-        amplitude=amplitude,
-        coupling_gain=s.coupling_gain,
-        input_mode=s.input_mode,
-        horizon=cfg.horizon,
-        dt=cfg.dt,
-        solver=cfg.solver,
-        init_scale=cfg.init_scale,
-        seed=seed,
-        compiled=cfg.compiled,
-    )
+    net = _network(s, cfg, seed)
     optimizer = s.optimizer
     adamw = optimizer == "adamw"
     method = "connections" if s.method == "backprop" else s.method
@@ -339,6 +322,28 @@ def _setting(s: Setting, cfg: Config, seed: int) -> Built:
 
     optimizer = make_optimizer("adamw", params, cfg.lr_adamw, weight_decay=cfg.weight_decay)
     return Built(net, rule, model, loss_fn, optimizer, bound_norms)
+
+
+def _network(s: Setting, cfg: Config, seed: int) -> BSPNetwork:
+    """The setting's network: its sizes, wiring, rates and input, the run's integration and seed."""
+    rates = s.rates
+    first = rates[0] if isinstance(rates[0], tuple) else rates  # the first layer's neurons set the pulse's scale
+    amplitude = s.amplitude_b0 * (first[0] - first[1]) / first[2] if s.amplitude_b0 is not None else None
+    return BSPNetwork(
+        _sizes(s.sizes, cfg.width),
+        connection=s.connection,
+        input_connection=cfg.input_connection,
+        rates=rates,
+        amplitude=amplitude,
+        coupling_gain=s.coupling_gain,
+        input_mode=s.input_mode,
+        horizon=cfg.horizon,
+        dt=cfg.dt,
+        solver=cfg.solver,
+        init_scale=cfg.init_scale,
+        seed=seed,
+        compiled=cfg.compiled,
+    )
 
 
 def _linear_baselines(x, y, xt, yt, ctx) -> dict:
