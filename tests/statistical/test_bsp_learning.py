@@ -13,6 +13,18 @@ pytestmark = pytest.mark.usefixtures("float64")
 
 
 # -- learning --------------------------------------------------------------------------
+def _fit(learner, x, y, epochs: int) -> None:
+    """The learner's own step (its gradient is already -lr G2) by SGD at 1, batches of 50, through the Trainer."""
+    Trainer(
+        learner,
+        lambda m, a, b: m.loss(a, b),
+        torch.optim.SGD(learner.trainable(), lr=1.0),
+        batch_size=50,
+        progress=False,
+        log=lambda s: None,
+    ).fit((x, y), epochs)
+
+
 @pytest.fixture(scope="module")
 def small_mnist():
     train, test = train_test("mnist-subset", None, 2000, 500, 0, False)
@@ -44,14 +56,7 @@ def test_small_networks_learn_well_above_chance(small_mnist, method, sizes, kwar
     net = BSPNetwork(sizes, dt=0.5, seed=0, **kwargs)
     before = float((net.predict(xt) == yt).float().mean())
     learner = BSPLearner(net, BSPRule(method=method, lr=lr))
-    Trainer(
-        learner,
-        lambda m, a, b: m.loss(a, b),
-        torch.optim.SGD(learner.trainable(), lr=1.0),
-        batch_size=50,
-        progress=False,
-        log=lambda s: None,
-    ).fit((x, y), 3)
+    _fit(learner, x, y, 3)
     after = float((net.predict(xt) == yt).float().mean())
     assert after > bar and after > before + 0.05, (before, after)
 
@@ -103,14 +108,7 @@ def test_rk4_at_dt_1_trains_as_heun_at_dt_0_2_does(small_mnist, sizes, kwargs, b
         net = BSPNetwork(sizes, dt=dt, solver=solver, seed=0, **kwargs)
         learner = BSPLearner(net, BSPRule(method="connections", lr=3.0))
         g1 = torch.cat([u.flatten() for u in learner.updates(x[:100], y[:100])[2].values()])
-        Trainer(
-            learner,
-            lambda m, a, b: m.loss(a, b),
-            torch.optim.SGD(learner.trainable(), lr=1.0),
-            batch_size=50,
-            progress=False,
-            log=lambda s: None,
-        ).fit((x, y), 2)
+        _fit(learner, x, y, 2)
         results[solver] = (g1, float((net.predict(xt) == yt).float().mean()))
     (g_heun, acc_heun), (g_rk4, acc_rk4) = results["heun2"], results["rk4"]
     assert float((g_rk4 - g_heun).norm() / g_heun.norm()) < 0.01

@@ -276,11 +276,10 @@ class BidirectionalMLP(BidirModule):
         _, errs = self.loss(x, t, "bidirectional")
         return {k: float(v) for k, v in errs.items()}
 
-    def gradients(self, x, t, mode: str = "bidirectional", backward_weight: float = 1.0, rule=None) -> dict:
-        """dJ/dtheta by the explicit engine alone (no autograd), keyed by parameter name; with a learning ``rule``,
-        the updates it gives in their place."""
+    def gradients(self, x, t, mode: str = "bidirectional", backward_weight: float = 1.0) -> dict:
+        """dJ/dtheta by the explicit engine alone (no autograd), keyed by parameter name."""
         x, t = self._pair(x, t)
-        _, grads, _ = engine.loss_and_gradients(self._params(), self.passes(x, t, mode, backward_weight), rule)
+        _, grads, _ = engine.loss_and_gradients(self._params(), self.passes(x, t, mode, backward_weight))
         return grads
 
     def set_hidden_steepness(self, c: float) -> None:
