@@ -6,7 +6,8 @@
 Both sides run the same synchronous recall (eq 5, ties keep state) to a bidirectional
 fixed point; the results are checked equal. Ratios are measured in this one run.
 
-The batched recall multiplies only the keys that have not converged yet. Its rate is given two
+The batched recall multiplies only the keys that have not converged yet, and its first product x M serves both
+the start of Y and the first step. Its rate is given two
 ways: *effective* (the products a recall that kept multiplying every key to the last iteration
 would do, per second: what the target compares with plain matmul) and *performed* (the products it
 did do, per second: how busy the multiply units are).
@@ -82,7 +83,7 @@ def main():
     iterations = int(r.steps.max()) + 1  # the last iteration confirms the fixed point
     macs = (1 + 2 * iterations) * args.keys * n * p  # first pass + two products per iteration, every key
     moving = sum(int((r.steps >= t).sum()) for t in range(iterations))  # keys multiplied at each iteration
-    performed = (args.keys + 2 * moving) * n * p
+    performed = 2 * moving * n * p  # x M serves the start and the first step, then two products per iteration
     a = torch.randn(args.keys, n)
     t_mm, _ = best_time(lambda: a @ bam.M, args.repeats + 2)
     recall_rate, mm_rate, mv_rate = macs / t_batch, args.keys * n * p / t_mm, 200 * n * p / t_mv

@@ -58,12 +58,16 @@ def threshold_update(o: torch.Tensor, prev: torch.Tensor, threshold: torch.Tenso
     return torch.where(o > threshold, on, torch.where(o < threshold, off, prev))
 
 
-def energy(x, y, M, threshold_x, threshold_y, *, x_input=None) -> torch.Tensor:
+def energy(x, y, M, threshold_x, threshold_y, *, x_input=None, y_input=None) -> torch.Tensor:
     """Eq (8): E = -x M y^T (+ x.T_x + y.T_y, zero for the paper's zero thresholds).
 
-    ``x_input = y M^T`` may be passed when it is already at hand (recall has it), which saves a product.
+    ``x_input = y M^T`` or ``y_input = x M`` may be passed when it is already at hand (recall has it), which saves
+    a product.
     """
-    cross = (x * x_input).sum(-1) if x_input is not None else ((x @ M) * y).sum(-1)
+    if x_input is not None:
+        cross = (x * x_input).sum(-1)
+    else:
+        cross = ((x @ M if y_input is None else y_input) * y).sum(-1)
     return -cross + x @ threshold_x + y @ threshold_y
 
 
@@ -139,7 +143,7 @@ def masked_update(full: torch.Tensor, state: torch.Tensor, mode: str, k: int, ge
 def bidirectional_recall(
     M: torch.Tensor,
     x: torch.Tensor,
-    y: torch.Tensor,
+    y: torch.Tensor | None,
     threshold_x: torch.Tensor,
     threshold_y: torch.Tensor,
     coding: str,
@@ -154,7 +158,8 @@ def bidirectional_recall(
 
     One step updates Y from x M (eq 3, 5), then X from y M^T with the new y. A probe has
     converged when a full synchronous update of both fields would change nothing; its
-    state then stays frozen. Inputs are trusted (validated by :class:`BAM`).
+    state then stays frozen. Inputs are trusted (validated by :class:`BAM`). ``y=None`` starts the Y field
+    from one threshold pass of the key, ties off (the module's last convention).
 
     ``learn(t, x, y, M) -> M`` (the adaptive BAM, eqs 29-33) moves the synapses after every
     step; the loop then runs all ``max_steps`` steps (learning goes on at a fixed point of
@@ -162,6 +167,8 @@ def bidirectional_recall(
     """
     if mode == "sync" and learn is None and not record_states and M.dim() == 2 and x.dim() == 2:
         return _sync_recall(M, x, y, threshold_x, threshold_y, coding, max_steps)
+    if y is None:
+        y = threshold_update(x @ M, torch.full_like(x[..., :1], off_value(coding)), threshold_y, coding)
     batch = x.shape[:-1]
     converged = torch.zeros(batch, dtype=torch.bool, device=x.device)
     steps = torch.zeros(batch, dtype=torch.long, device=x.device)
@@ -197,15 +204,19 @@ def bidirectional_recall(
 def _sync_recall(M, x, y, threshold_x, threshold_y, coding: str, max_steps: int) -> RecallResult:
     """:func:`bidirectional_recall`'s synchronous case for one matrix and a (B, n) batch, the same numbers with
     less work: each step multiplies only the probes that have not converged (a converged probe's state is
-    frozen, so its products would only confirm it)."""
+    frozen, so its products would only confirm it), and the first product x M serves the start of Y, the
+    start's energy and the first step."""
     converged = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
     steps = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+    o_y = x @ M
+    if y is None:
+        y = threshold_update(o_y, torch.full_like(x[:, :1], off_value(coding)), threshold_y, coding)
     x, y = x.clone(), y.clone()
-    energies = [energy(x, y, M, threshold_x, threshold_y)]
+    energies = [energy(x, y, M, threshold_x, threshold_y, y_input=o_y)]
     active = torch.arange(x.shape[0], device=x.device)  # the probes still moving
     for t in range(max_steps + 1):
-        xa, ya = x[active], y[active]
-        y_full = threshold_update(xa @ M, ya, threshold_y, coding)
+        xa, ya = (x, y) if t == 0 else (x[active], y[active])  # every probe moves at first: no copy
+        y_full = threshold_update(o_y if t == 0 else xa @ M, ya, threshold_y, coding)
         o_x = y_full @ M.T
         x_full = threshold_update(o_x, xa, threshold_x, coding)
         done = (y_full == ya).all(-1) & (x_full == xa).all(-1)

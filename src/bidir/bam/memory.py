@@ -201,11 +201,11 @@ class BAM(BidirModule):
         )
         if x is None:  # from the Y side: run the same loop on the transposed memory
             y = self.states(y, "y", self.p)
-            r = bidirectional_recall(self.M.T, y, self.backward_pass(y), self.threshold_y, self.threshold_x, **args)
+            r = bidirectional_recall(self.M.T, y, None, self.threshold_y, self.threshold_x, **args)
             r = RecallResult(r.y, r.x, r.converged, r.steps, r.energy, r.states_y, r.states_x)
         else:
             x = self.states(x, "x", self.n)
-            y = self.forward(x) if y is None else self.start_states(y, "y", self.p, x)
+            y = None if y is None else self.start_states(y, "y", self.p, x)
             r = bidirectional_recall(self.M, x, y, self.threshold_x, self.threshold_y, **args)
         if not bool(r.converged.all()):
             left, total = int((~r.converged).sum()), r.converged.numel()
