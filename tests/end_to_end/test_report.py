@@ -358,3 +358,32 @@ def test_every_published_bbp_conv_run_is_a_run_of_the_search_script():
 
 def test_every_bbp_conv_method_can_be_set_and_has_a_name_in_the_table():
     assert get_args(bbp_conv.Method) == tuple(bbp_conv.METHODS) == tuple(bbp_conv.NAMES)
+
+
+def test_a_method_another_experiment_trains_joins_the_table_as_a_column_over_its_paper_setting_runs(tmp_path):
+    bp = {"mean": 0.97, "std": 0.01, "test_accuracy": [0.96, 0.97, 0.98]}
+    rules = {"protocol": {}, "anchors": {}, "datasets": {"mnist": {"rules": {"bp": bp}}}}
+    _fake_run(tmp_path, "rules", "rules", 0, rules)
+    _fake_run(tmp_path, "rules-cnn", "rules", 0, rules, sets={"network": "cnn", "rules": '["bp"]'})
+    for seed, accuracy in enumerate([0.80, 0.84]):  # method 2 on the MLP's shape, at bsp-mnist's paper settings
+        setting = {"test_accuracy": accuracy}
+        _fake_run(
+            tmp_path,
+            f"bsp-mnist-seed{seed}",
+            "bsp-mnist",
+            seed,
+            {"dataset": "mnist", "settings": {"method2-multi": setting}},
+        )
+    fashion = {"dataset": "fashion-mnist", "settings": {"method1": {"test_accuracy": 0.7}}}
+    _fake_run(tmp_path, "bsp-mnist-fashion", "bsp-mnist", 0, fashion,
+              sets={"dataset": "fashion-mnist", "settings": '["method1"]'})  # fmt: skip
+    small = {"dataset": "mnist", "settings": {"method2-multi": {"test_accuracy": 0.1}}}
+    _fake_run(tmp_path, "bsp-mnist-small", "bsp-mnist", 0, small, sets={"train_size": "1000"})  # off the paper's
+    table = collect(tmp_path).comparison("rules")
+    column = table["columns"].index("BSP method 2 (bsp-mnist)")
+    cells = {r["run"]: r["values"][column] for r in table["rows"]}
+    assert cells["rules"].startswith("82.00 ± 2.83% over 2 seeds (the BSP paper's protocol")
+    assert cells["rules-cnn"] is None  # another network: the column joins the MLP's rows only
+    one = tmp_path / "one"
+    _fake_run(one, "rules", "rules", 0, rules)
+    assert [r["values"][0] for r in collect(one).comparison("rules")["rows"]] == ["97.00 ± 1.00%"]  # one run: its table

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["Experiment", "EXPERIMENTS", "RunSpec", "TIERS", "experiment"]
+__all__ = ["Experiment", "EXPERIMENTS", "Reference", "RunSpec", "TIERS", "experiment"]
 
 TIERS = {
     "paper": "the runs the papers' claims need, at the paper's settings (`bidir reproduce`)",
@@ -29,6 +29,22 @@ class RunSpec:
     def __post_init__(self):
         if self.tier not in TIERS:
             raise ValueError(f"tier must be one of {', '.join(TIERS)}, got {self.tier!r}")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A method another experiment trains under its own protocol, shown as a column of this experiment's table.
+
+    The report gives, in each row ``measure`` names, the mean and std of its value over that experiment's full runs
+    (one per seed), with ``protocol`` saying how it differs from the table's. No paired test: the runs do not share
+    the table's initial weights, data order or budget. ``when``: the settings of the table runs it joins.
+    """
+
+    column: str
+    experiment: str
+    measure: Callable  # that experiment's metrics -> {row: value}, empty where the run did not train it
+    protocol: str
+    when: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,7 @@ class Experiment:
     # metrics -> {row: {column: value}}: the run's main measurements, for the report's side-by-side table of its
     # runs (None: the claims' measured values, one row per run)
     table: Callable | None = None
+    references: tuple = ()  # Reference columns of that table: methods another experiment trains
 
     @property
     def plan(self) -> dict:
@@ -76,7 +93,7 @@ EXPERIMENTS: dict[str, Experiment] = {}
 
 def experiment(name: str, description: str, config: type, run: Callable, quick: dict | None = None, **details):
     """Register ``run(config, ctx) -> metrics`` as experiment ``name`` (``details``: claims, hours, seeded,
-    runs, figures, paper, table; see :class:`Experiment`); the last statement of its module, after the run and
-    the claims it declares. Returns the :class:`Experiment`."""
+    runs, figures, paper, table, references; see :class:`Experiment`); the last statement of its module, after the
+    run and the claims it declares. Returns the :class:`Experiment`."""
     EXPERIMENTS[name] = Experiment(name, description, config, dict(quick or {}), run, **details)
     return EXPERIMENTS[name]

@@ -180,10 +180,16 @@ class Report:
         configs = [jsonable(r.results["config"]) for r in runs]
         keys = sorted({k for c in configs for k in c})
         varied = [k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configs}) > 1]
-        if len(runs) < 2 or not varied:
-            return None
+        if len(runs) < (1 if exp.table is not None else 2) or (len(runs) > 1 and not varied):
+            return None  # a table of its own is shown for one run; runs that differ only in their seed are not
         shown = [k for k in varied if not (exp.claims and all(k in c.ignores for c in exp.claims))]
         tables = [_table(exp, r) for r in runs]
+        for ref in exp.references:
+            cells = self.reference(ref)
+            for config, t in zip(configs, tables, strict=True):
+                if all(config.get(k) == v for k, v in ref.when.items()):
+                    for label, text in cells.items():
+                        t.setdefault(label, {})[ref.column] = text
         columns = list(dict.fromkeys(col for t in tables for cells in t.values() for col in cells))
         columns = [c for c in columns if any(cells.get(c) is not None for t in tables for cells in t.values())]
         rows = [
@@ -199,6 +205,21 @@ class Report:
         rows.sort(key=lambda row: row["label"])  # stable: by run name within a row label
         common = {k: v for k, v in runs[0].changed.items() if k not in varied}
         return {"common": common, "varied": shown, "columns": columns, "rows": rows}
+
+    def reference(self, ref) -> dict:
+        """A :class:`~bidir.experiments.registry.Reference` column's cells, {row: "mean ± std% over n seeds (its
+        protocol)"}, from the full runs of its experiment at that experiment's paper settings."""
+        values: dict = {}
+        for run in self.runs_of(ref.experiment):
+            if not run.quick and not run.differences:  # at that experiment's paper settings
+                for row, value in ref.measure(run.results["metrics"]).items():
+                    values.setdefault(row, []).append(value)
+        cells = {}
+        for row, vs in values.items():
+            mean, std = mean_std(vs)
+            seeds = f"{len(vs)} seed" + "s" * (len(vs) != 1)
+            cells[row] = f"{100 * mean:.2f} ± {100 * std:.2f}% over {seeds} ({ref.protocol})"
+        return cells
 
 
 def _table(exp, run: Run) -> dict:
