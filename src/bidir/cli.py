@@ -176,7 +176,7 @@ def reproduce(names, out, seeds, extended, show_plan, quick, data_dir, device, n
 
     if show_plan:
         try:
-            print_plan(names, seeds=seeds, extended=extended, quick=quick, echo=click.echo)
+            print_plan(names, seeds=seeds, extended=extended, quick=quick, data_dir=data_dir, echo=click.echo)
         except BidirError as exc:
             raise click.ClickException(str(exc)) from None
         return

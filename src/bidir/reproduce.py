@@ -88,28 +88,52 @@ def plan(names=None, seeds: int | None = None, base_seed: int = 0, extended: boo
     return sorted(runs, key=lambda r: (r.hours, r.experiment, r.variant, r.seed))
 
 
-def print_plan(names=None, seeds=None, extended=False, quick=False, echo: Callable[[str], None] = print) -> None:
-    """The plan in words, run nothing: each run's folder, tier, seed and settings, its estimated hours, the total."""
+def print_plan(
+    names=None, seeds=None, extended=False, quick=False, data_dir=None, echo: Callable[[str], None] = print
+) -> None:
+    """The plan in words, run nothing: each run's folder, tier, seed and settings, its estimated hours, the total.
+
+    A run whose data are not in the data folder is marked, and its hours are counted apart from the total of what
+    runs here."""
     runs = plan(names, seeds, extended=extended)
+    check_data_dir(data_dir)
     for run in runs:
         build_config(EXPERIMENTS[run.experiment], quick, run.sets)  # bad settings are refused here too
+    absent = {r.folder: absent_dataset(r, quick, data_dir) for r in runs}
     width = max(len(r.folder) for r in runs)
     for r in runs:
         sets = " ".join(f"--set {shlex.quote(f'{k}={v}')}" for k, v in r.sets.items())
         cost = "quick" if quick else f"{r.hours:5.2f} h"
-        echo(f"{r.folder:<{width}}  {r.tier:<8}  seed {r.seed}  {cost}  bidir run {r.experiment} {sets}".rstrip())
-    by_tier = {t: sum(r.hours for r in runs if r.tier == t) for t in dict.fromkeys(r.tier for r in runs)}
-    total = ", ".join(f"{t} tier {h:.1f} h" for t, h in by_tier.items())
-    echo(f"{len(runs)} runs; {total} on the 2-core CPU machine (measured costs; --device cuda cuts the long ones)")
+        mark = f"  [no {absent[r.folder]} files here]" if absent[r.folder] else ""
+        echo(
+            f"{r.folder:<{width}}  {r.tier:<8}  seed {r.seed}  {cost}  bidir run {r.experiment} {sets}".rstrip() + mark
+        )
+    totals = []
+    for tier in dict.fromkeys(r.tier for r in runs):
+        here = sum(r.hours for r in runs if r.tier == tier and not absent[r.folder])
+        away = sum(r.hours for r in runs if r.tier == tier and absent[r.folder])
+        totals.append(
+            f"{tier} tier {here:.1f} h" + (f" (+ {away:.1f} h for runs whose data are not here)" if away else "")
+        )
+    echo(
+        f"{len(runs)} runs; {', '.join(totals)} on the 2-core CPU machine (measured costs; --device cuda cuts the "
+        "long ones)"
+    )
 
 
 def missing_data(run: Planned, quick: bool, data_dir) -> str | None:
     """Why the run cannot start here (its dataset's files are not in the data folder), or None."""
+    name = absent_dataset(run, quick, data_dir)
+    return name and f"not run: the {name} files are not in the data folder (`bidir fetch {name}`, or --data-dir)"
+
+
+def absent_dataset(run: Planned, quick: bool, data_dir) -> str | None:
+    """The dataset the run reads whose files are not in the data folder, or None."""
     config = build_config(EXPERIMENTS[run.experiment], quick, run.sets)
     wanted = [getattr(config, "dataset", None), *getattr(config, "datasets", ())]
     for name in filter(None, wanted):
         if name in DATASETS and dataset_identity(name, data_dir)["files"] is None:
-            return f"not run: the {name} files are not in the data folder (`bidir fetch {name}`, or --data-dir)"
+            return name
     return None
 
 
@@ -190,7 +214,10 @@ def reproduce(
     out.mkdir(parents=True, exist_ok=True)
     earlier = _earlier(out / LOG, {r.folder for r in runs})
     start, estimate = time.perf_counter(), [0.0, 0.0]  # [estimated, measured] seconds of the runs done
-    cost = " (quick settings)" if quick else f", about {sum(r.hours for r in runs):.1f} h on the 2-core CPU machine"
+    hours = sum(r.hours for r in runs if not absent_dataset(r, quick, data_dir))
+    cost = (
+        " (quick settings)" if quick else f", about {hours:.1f} h on the 2-core CPU machine (the runs with data here)"
+    )
     echo(f"reproduce: {len(runs)} runs into {out}/{cost}")
     for i, run in enumerate(runs, 1):
         scale = estimate[1] / estimate[0] if estimate[0] > 0 else 1.0

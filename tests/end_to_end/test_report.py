@@ -275,15 +275,19 @@ def test_the_paper_tier_holds_every_run_a_claim_needs_over_three_seeds_cheapest_
 
 
 def test_reproduce_plan_prints_the_runs_and_their_hours_and_runs_nothing(tmp_path):
-    out = invoke("reproduce", "bbp-cifar", "abam", "--plan", "--out", tmp_path / "never")
+    (tmp_path / "data").mkdir()
+    out = invoke(
+        "reproduce", "bbp-cifar", "abam", "--plan", "--out", tmp_path / "never", "--data-dir", tmp_path / "data"
+    )
     assert out.exit_code == 0, out.output
     lines = out.output.strip().splitlines()
-    assert lines[0].split()[:3] == ["abam", "paper", "seed"]
+    assert lines[0].split()[:3] == ["abam", "paper", "seed"] and "files here]" not in lines[0]  # needs no data
     assert "bidir run bbp-cifar --set 'trainings=[" in out.output and "bbp-cifar-nem-seed2" in out.output
-    assert lines[-1].startswith("4 runs; paper tier 3.6 h on the 2-core CPU machine")
+    assert lines[-2].endswith("[no cifar10 files here]")  # counted apart from what runs here
+    assert lines[-1].startswith("4 runs; paper tier 0.0 h (+ 3.6 h for runs whose data are not here) on the 2-core")
     assert not (tmp_path / "never").exists()
     extended = invoke("reproduce", "bbp-cifar", "--plan", "--extended", "--seeds", "1").output
-    assert "bbp-cifar  " in extended and "extended" in extended and "extended tier 0.5 h" in extended
+    assert "bbp-cifar  " in extended and "extended tier 0.0 h (+ 0.5 h for runs whose data are not here)" in extended
 
 
 def test_reproduce_skips_finished_runs_resumes_unfinished_ones_and_writes_the_report(tmp_path):
