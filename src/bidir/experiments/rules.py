@@ -127,7 +127,7 @@ def _split(cfg: Config, ctx, dataset: str) -> dict:
     }
 
 
-def _model(cfg: Config, rule: str, data: dict, seed: int, device) -> RuleTrained:
+def build_model(cfg: Config, rule: str, data: dict, seed: int, device) -> RuleTrained:
     """The seed's initial weights (the same for every rule) and the rule, its matrices drawn from the seed too."""
     (x, t) = data["fit"]
     if cfg.network == "cnn":
@@ -176,7 +176,7 @@ def search_rates(cfg: Config, ctx, dataset: str, data: dict) -> tuple[dict, dict
     for rule in cfg.rules:
         search[rule] = {}
         for lr in cfg.lrs:
-            model = _model(cfg, rule, data, seed, ctx.device)
+            model = build_model(cfg, rule, data, seed, ctx.device)
             history, _ = _fit(
                 cfg,
                 ctx,
@@ -208,7 +208,7 @@ def train_rule(cfg: Config, ctx, dataset: str, data: dict, rule: str, lr: float)
     (xt, yt), probe = data["test"], data["probe"]
     for s in range(cfg.seeds):
         seed = ctx.stream_seed("weights", dataset, s)
-        model = _model(cfg, rule, data, seed, ctx.device)
+        model = build_model(cfg, rule, data, seed, ctx.device)
         if s == 0:
             out["flops_per_step"] = model.step_flops(*(part[: cfg.batch_size] for part in data["fit"]))
 
