@@ -21,13 +21,13 @@ import json
 import shlex
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 from .data.datasets import DATASETS, check_data_dir, dataset_identity
 from .errors import BidirError, InvalidInputError
 from .experiments import EXPERIMENTS
-from .experiments.claims import MIN_SEEDS
+from .experiments.plan import Planned, plan
 from .io import write_json_atomic
 from .report import write_report
 from .run_folder import check_runs_out
@@ -37,55 +37,7 @@ __all__ = ["Planned", "plan", "print_plan", "reproduce", "LOG"]
 
 LOG = "reproduce.json"
 QUICK_SECONDS = 5.0  # the estimate for a --quick run before any has finished
-MAX_SEEDS = 1000  # a plan of more runs than anyone could wait for is a typo
 LEAST_SECONDS = 30.0  # no full run is estimated below this (one tiny estimate would blow up the scaling)
-
-
-@dataclass
-class Planned:
-    """One run of the plan: the experiment, its variant and settings, the seed, its folder name and cost."""
-
-    experiment: str
-    variant: str
-    overrides: dict
-    seed: int
-    folder: str
-    hours: float
-    tier: str = "paper"
-    status: str = "planned"  # planned | finished | skipped (finished before) | not run: ... | failed: ...
-    seconds: float = 0.0
-    claims: dict = field(default_factory=dict)  # verdict -> count, for the progress log
-
-    @property
-    def sets(self) -> dict[str, str]:
-        """The variant's settings as ``--set`` strings (tuples as JSON lists)."""
-        return {k: json.dumps(list(v)) if isinstance(v, tuple | list) else str(v) for k, v in self.overrides.items()}
-
-
-def plan(names=None, seeds: int | None = None, base_seed: int = 0, extended: bool = False) -> list[Planned]:
-    """The runs of the paper tier (and the extended one) for ``names`` (every experiment if empty), ordered by cost,
-    then name; seed-dependent experiments over ``seeds`` seeds (default ``MIN_SEEDS``)."""
-    names = list(names or EXPERIMENTS)
-    unknown = [n for n in names if n not in EXPERIMENTS]
-    if unknown:
-        raise InvalidInputError(
-            f"unknown experiment {unknown[0]!r}; see `bidir list`: {', '.join(sorted(EXPERIMENTS))}"
-        )
-    seeds = MIN_SEEDS if seeds is None else seeds
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= MAX_SEEDS:
-        raise InvalidInputError(f"--seeds must be an integer in 1..{MAX_SEEDS}, got {seeds!r}")
-    runs = []
-    for name in dict.fromkeys(names):
-        exp = EXPERIMENTS[name]
-        for label, spec in exp.plan.items():
-            if spec.tier == "extended" and not extended:
-                continue
-            for k in range(seeds if exp.seeded else 1):
-                folder = name + (f"-{label}" if label else "") + (f"-seed{base_seed + k}" if k else "")
-                runs.append(
-                    Planned(name, label, dict(spec.overrides), base_seed + k, folder, exp.hours_of(label), spec.tier)
-                )
-    return sorted(runs, key=lambda r: (r.hours, r.experiment, r.variant, r.seed))
 
 
 def print_plan(

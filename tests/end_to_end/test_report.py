@@ -391,3 +391,21 @@ def test_a_method_another_experiment_trains_joins_the_table_as_a_column_over_its
     one = tmp_path / "one"
     _fake_run(one, "rules", "rules", 0, rules)
     assert [r["values"][0] for r in collect(one).comparison("rules")["rows"]] == ["97.00 ± 1.00%"]  # one run: its table
+
+
+def test_the_report_says_how_much_of_the_paper_tier_it_holds_and_what_that_took(tmp_path):
+    _fake_run(tmp_path, "abam", "abam", 0, {})  # a paper-tier run, 60 s
+    _fake_run(tmp_path, "bsp-mnist", "bsp-mnist", 0, {"dataset": "mnist", "settings": {}})
+    _fake_run(tmp_path, "bsp-mnist-seed1", "bsp-mnist", 1, {"dataset": "mnist", "settings": {}}, quick=True)
+    _fake_run(tmp_path, "bsp-mnist-seed2", "bsp-mnist", 2, {"dataset": "mnist", "settings": {}},
+              sets={"train_size": "1000"})  # fmt: skip  # off the paper's settings: not the paper tier's run
+    tier = collect(tmp_path).paper_tier()
+    planned = plan()
+    assert tier["planned"] == len(planned) and tier["done"] == 2 and tier["seconds"] == 120.0
+    assert "abam" not in tier["missing"] and {"bsp-mnist-seed1", "bsp-mnist-seed2"} <= set(tier["missing"])
+    assert tier["missing_hours"] == pytest.approx(
+        sum(p.hours for p in planned if p.folder not in ("abam", "bsp-mnist"))
+    )
+    assert f"2 of its {len(planned)} runs are here, 0:02:00 of wall time between them" in render(
+        collect(tmp_path), "md"
+    )

@@ -20,6 +20,7 @@ from pathlib import Path
 from ..errors import InvalidInputError
 from ..experiments import EXPERIMENTS, UNTESTABLE
 from ..experiments.claims import MIN_SEEDS, ORIGINS, PAPERS, VERDICTS, Claim, conclude, judge
+from ..experiments.plan import plan
 from ..io import jsonable
 from ..run_folder import ATTEMPTS
 from ..runner import changed_settings, paper_differences
@@ -160,6 +161,22 @@ class Report:
     def beyond(self) -> list[str]:
         """Experiments that test no paper claim (ours), in registry order."""
         return [n for n, e in sorted(EXPERIMENTS.items()) if not e.claims]
+
+    def paper_tier(self) -> dict:
+        """How much of `bidir reproduce`'s paper tier this folder holds: the planned runs found here (full runs at
+        the paper's settings in folders of the plan's names), the wall time they took between them, and the planned
+        runs still missing with their estimated hours on the 2-core machine."""
+        here = {r.name: r for r in self.runs if not r.quick and not r.differences}  # at the paper's settings
+        planned = plan()
+        done = [p for p in planned if p.folder in here]
+        missing = [p for p in planned if p.folder not in here]
+        return {
+            "planned": len(planned),
+            "done": len(done),
+            "seconds": sum(here[p.folder].seconds for p in done),
+            "missing": [p.folder for p in missing],
+            "missing_hours": sum(p.hours for p in missing),
+        }
 
     def runs_of(self, experiment: str) -> list:
         """The runs of one experiment, by folder name."""

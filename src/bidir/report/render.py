@@ -123,6 +123,7 @@ def _context(report: Report, fmt_: str, base: Path) -> dict:
         "problems": report.problems,
         "runs": len(report.runs),
         "seconds": sum(r.seconds for r in report.runs),
+        "tier": report.paper_tier(),
         "comparisons": {n: report.comparison(n) for n in EXPERIMENTS},
     }
 
