@@ -49,9 +49,7 @@ def print_plan(
     runs here."""
     runs = plan(names, seeds, extended=extended)
     check_data_dir(data_dir)
-    for run in runs:
-        build_config(EXPERIMENTS[run.experiment], quick, run.sets)  # bad settings are refused here too
-    absent = {r.folder: absent_dataset(r, quick, data_dir) for r in runs}
+    absent = {r.folder: absent_dataset(r, quick, data_dir) for r in runs}  # builds each config: bad settings refused
     width = max(len(r.folder) for r in runs)
     for r in runs:
         sets = " ".join(f"--set {shlex.quote(f'{k}={v}')}" for k, v in r.sets.items())

@@ -409,3 +409,12 @@ def test_the_report_says_how_much_of_the_paper_tier_it_holds_and_what_that_took(
     assert f"2 of its {len(planned)} runs are here, 0:02:00 of wall time between them" in render(
         collect(tmp_path), "md"
     )
+
+
+def test_reproduce_refuses_experiments_with_no_run_in_the_chosen_tiers_in_one_line(tmp_path):
+    for args in (["rules", "--plan"], ["rules", "--out", tmp_path / "never"]):
+        out = invoke("reproduce", *args)
+        assert out.exit_code != 0 and out.output.strip().count("\n") == 0
+        assert "rules: no run in the paper tier; --extended adds ours" in out.output
+    assert not (tmp_path / "never").exists()
+    assert "rules-cnn" in invoke("reproduce", "rules", "--plan", "--extended").output

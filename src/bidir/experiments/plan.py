@@ -64,4 +64,6 @@ def plan(names=None, seeds: int | None = None, base_seed: int = 0, extended: boo
                 runs.append(
                     Planned(name, label, dict(spec.overrides), base_seed + k, folder, exp.hours_of(label), spec.tier)
                 )
+    if not runs:
+        raise InvalidInputError(f"{', '.join(dict.fromkeys(names))}: no run in the paper tier; --extended adds ours")
     return sorted(runs, key=lambda r: (r.hours, r.experiment, r.variant, r.seed))
