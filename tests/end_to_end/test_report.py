@@ -393,6 +393,26 @@ def test_a_method_another_experiment_trains_joins_the_table_as_a_column_over_its
     assert [r["values"][0] for r in collect(one).comparison("rules")["rows"]] == ["97.00 ± 1.00%"]  # one run: its table
 
 
+def test_the_rules_table_shows_every_measure_in_the_declared_rule_order_and_says_what_a_cell_holds(tmp_path):
+    bp = {"mean": 0.97, "std": 0.01, "flops_vs_bp": 1.0, "last_angles": [0.0, 0.0, 0.0]}
+    bbp = {
+        "mean": 0.95, "std": 0.02, "flops_vs_bp": 2.31, "last_angles": [68.4, 73.0, 77.2],
+        "minus_bp": {"mean": -0.02, "p_value": 0.011},
+        "backward": {"own_centroid_nearest": [10, 9, 10], "reconstruction_error": [0.05, 0.07],
+                     "centroid_error": [0.04, 0.04]},
+    }  # fmt: skip
+    rules = {"protocol": {}, "anchors": {}, "datasets": {"mnist": {"rules": {"fa": bp, "b-bp": bbp, "bp": bp}}}}
+    _fake_run(tmp_path, "rules", "rules", 0, rules)
+    table = collect(tmp_path).comparison("rules")
+    assert table["columns"][:3] == ["BP", "B-BP", "FA"]  # as declared, not as results.json sorts them
+    assert table["rows"][0]["values"][1] == (
+        "95.00 ± 2.00% (-2.00, p 0.011); 2.31x FLOPs; 68°, 73°, 77°; N^T(e_k) 10/9/10 of 10, error 0.06 (centroid 0.04)"
+    )
+    md = render(collect(tmp_path), "md")
+    assert "A rule's cell: test accuracy" in md and "at the experiment's defaults (no paper sets it)" in md
+    assert "cpu, 2 threads;" in md
+
+
 def test_the_report_says_how_much_of_the_paper_tier_it_holds_and_what_that_took(tmp_path):
     _fake_run(tmp_path, "abam", "abam", 0, {})  # a paper-tier run, 60 s
     _fake_run(tmp_path, "bsp-mnist", "bsp-mnist", 0, {"dataset": "mnist", "settings": {}})

@@ -70,6 +70,7 @@ class Experiment:
     # metrics -> {row: {column: value}}: the run's main measurements, for the report's side-by-side table of its
     # runs (None: the claims' measured values, one row per run)
     table: Callable | None = None
+    table_note: str = ""  # what a cell of that table holds, printed above it
     references: tuple = ()  # Reference columns of that table: methods another experiment trains
 
     @property

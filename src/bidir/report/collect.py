@@ -189,7 +189,8 @@ class Report:
         differ between the runs, less those every claim ignores (which methods or datasets a run trained: its
         rows and columns show them); ``columns`` and ``rows``: per run and row of the experiment's ``table`` (a
         dataset, say), grouped by row, its varied settings and its measurements: the experiment's ``table`` of its
-        metrics, or else each claim's measured value (None where the run did not measure it). None where fewer
+        metrics, or else each claim's measured value (None where the run did not measure it); ``note``: what a cell of
+        the experiment's table holds. None where fewer
         than two full runs differ in their settings.
         """
         exp = EXPERIMENTS[experiment]
@@ -221,7 +222,7 @@ class Report:
         ]
         rows.sort(key=lambda row: row["label"])  # stable: by run name within a row label
         common = {k: v for k, v in runs[0].changed.items() if k not in varied}
-        return {"common": common, "varied": shown, "columns": columns, "rows": rows}
+        return {"common": common, "varied": shown, "columns": columns, "rows": rows, "note": exp.table_note}
 
     def reference(self, ref) -> dict:
         """A :class:`~bidir.experiments.registry.Reference` column's cells, {row: "mean ± std% over n seeds (its

@@ -81,6 +81,8 @@ def _run_view(run, fmt_: str, base: Path) -> dict:
         "config": json.dumps(run.results.get("config", {}), indent=1),
         "versions": run.results.get("versions", {}),
         "differences": run.differences,
+        # no paper sets it: no setting declared as the paper's and no claim the papers make or get wrong
+        "own": exp is not None and not exp.paper and all(c.origin in ("extension", "ours") for c in exp.claims),
         "device": last.get("device", run.results.get("device", "")),
         "threads": last.get("threads"),
         "commit": (git.get("commit") or "")[:12] + (" (uncommitted changes)" if git.get("dirty") else ""),
