@@ -366,7 +366,7 @@ def test_every_bbp_conv_method_can_be_set_and_has_a_name_in_the_table():
 
 def test_a_method_another_experiment_trains_joins_the_table_as_a_column_over_its_paper_setting_runs(tmp_path):
     bp = {"mean": 0.97, "std": 0.01, "test_accuracy": [0.96, 0.97, 0.98]}
-    rules = {"protocol": {}, "anchors": {}, "datasets": {"mnist": {"rules": {"bp": bp}}}}
+    rules = {"protocol": {}, "anchors": {}, "datasets": {"mnist": {"rules": {"bp": bp}, "lr": {"bp": 0.001}}}}
     _fake_run(tmp_path, "rules", "rules", 0, rules)
     _fake_run(tmp_path, "rules-cnn", "rules", 0, rules, sets={"network": "cnn", "rules": '["bp"]'})
     for seed, accuracy in enumerate([0.80, 0.84]):  # method 2 on the MLP's shape, at bsp-mnist's paper settings
@@ -390,7 +390,8 @@ def test_a_method_another_experiment_trains_joins_the_table_as_a_column_over_its
     assert cells["rules-cnn"] is None  # another network: the column joins the MLP's rows only
     one = tmp_path / "one"
     _fake_run(one, "rules", "rules", 0, rules)
-    assert [r["values"][0] for r in collect(one).comparison("rules")["rows"]] == ["97.00 ± 1.00%"]  # one run: its table
+    cells = [r["values"][0] for r in collect(one).comparison("rules")["rows"]]
+    assert cells == ["97.00 ± 1.00%; lr 0.001"]  # one run: its table
 
 
 def test_the_rules_table_shows_every_measure_in_the_declared_rule_order_and_says_what_a_cell_holds(tmp_path):
@@ -401,12 +402,15 @@ def test_the_rules_table_shows_every_measure_in_the_declared_rule_order_and_says
         "backward": {"own_centroid_nearest": [10, 9, 10], "reconstruction_error": [0.05, 0.07],
                      "centroid_error": [0.04, 0.04]},
     }  # fmt: skip
-    rules = {"protocol": {}, "anchors": {}, "datasets": {"mnist": {"rules": {"fa": bp, "b-bp": bbp, "bp": bp}}}}
+    lr = {"fa": 0.01, "b-bp": 0.0003, "bp": 0.001}
+    mnist = {"rules": {"fa": bp, "b-bp": bbp, "bp": bp}, "lr": lr}
+    rules = {"protocol": {}, "anchors": {}, "datasets": {"mnist": mnist}}
     _fake_run(tmp_path, "rules", "rules", 0, rules)
     table = collect(tmp_path).comparison("rules")
     assert table["columns"][:3] == ["BP", "B-BP", "FA"]  # as declared, not as results.json sorts them
     assert table["rows"][0]["values"][1] == (
-        "95.00 ± 2.00% (-2.00, p 0.011); 2.31x FLOPs; 68°, 73°, 77°; N^T(e_k) 10/9/10 of 10, error 0.06 (centroid 0.04)"
+        "95.00 ± 2.00% (-2.00, p 0.011); 2.31x FLOPs; 68°, 73°, 77°; "
+        "N^T(e_k) 10/9/10 of 10, error 0.06 (centroid 0.04); lr 0.0003"
     )
     md = render(collect(tmp_path), "md")
     assert "A rule's cell: test accuracy" in md and "at the experiment's defaults (no paper sets it)" in md

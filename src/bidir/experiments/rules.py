@@ -309,7 +309,7 @@ def _color(rule: str) -> str:
 
 def draw_accuracy(ctx, results: dict, cfg: Config) -> None:
     """Test accuracy by epoch per rule: the mean over the seeds, each seed faint."""
-    fig, axes = figure(1, len(results), size=(4.6 * len(results) + 2, 4.2), squeeze=False)
+    fig, axes = figure(1, len(results), size=(4.8 * len(results), 5.0), squeeze=False)
     for ax, (dataset, r) in zip(axes[0], results.items(), strict=True):
         for rule, row in r["rules"].items():
             curves = torch.tensor(row["curves"]) * 100
@@ -320,7 +320,8 @@ def draw_accuracy(ctx, results: dict, cfg: Config) -> None:
         ax.set_xlabel("epoch")
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(f"{dataset}: mean of {cfg.seeds} seed{'s' * (cfg.seeds > 1)} (thin: each seed)")
-    legend_outside(axes[0, -1], fontsize=8)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False,
+                  title="rule (its rate, searched on this dataset)", title_fontsize=7)  # fmt: skip
     fig.suptitle(f"Learning rules on the {_network(cfg)}, same initial weights per seed")
     fig.tight_layout()
     ctx.save_figure(fig, "accuracy")
@@ -422,7 +423,8 @@ def table(metrics: dict) -> dict:
     of the same rule (another protocol, named)."""
     rows = {}
     for dataset, r in metrics["datasets"].items():
-        cells = {NAMES[rule]: _cell(r["rules"][rule]) for rule in sorted(r["rules"], key=list(NAMES).index)}
+        order = sorted(r["rules"], key=list(NAMES).index)
+        cells = {NAMES[rule]: f"{_cell(r['rules'][rule])}; lr {r['lr'][rule]:g}" for rule in order}
         for anchor in ANCHORS.get(dataset, ()):
             published = ", ".join(f"{k} {100 - v:.2f}%" for k, v in anchor["error"].items())
             cells[f"published: {anchor['source']}"] = f"{published} ({anchor['protocol']})"
@@ -436,7 +438,8 @@ TABLE_NOTE = (
     "epoch, first layer first, mean over the seeds; and, for the rules that train a backward path, the classes whose "
     "backward image N^T(e_k) is nearest its own class centroid, per seed, and that image's per-pixel squared error "
     "against the test images of its class, mean over the seeds, beside the class centroid's (the least a label alone "
-    "can give). Wall times are in each run's summary.txt and, "
+    "can give); last, the rule's Adam rate, chosen by the search (the same grid and epochs for every rule, on the "
+    "validation split). Wall times are in each run's summary.txt and, "
     "measured side by side, in docs/benchmarks.md."
 )
 
