@@ -392,6 +392,12 @@ def test_a_method_another_experiment_trains_joins_the_table_as_a_column_over_its
     _fake_run(one, "rules", "rules", 0, rules)
     cells = [r["values"][0] for r in collect(one).comparison("rules")["rows"]]
     assert cells == ["97.00 ± 1.00%; lr 0.001"]  # one run: its table
+    multi = {"method2-multi": {"test_accuracy": 0.8}}
+    _fake_run(one, "bsp-mnist", "bsp-mnist", 0, {"dataset": "mnist", "settings": multi})
+    table = collect(one).comparison("rules")
+    cell = table["rows"][0]["values"][table["columns"].index("BSP method 2 (bsp-mnist)")]
+    assert cell.startswith("80.00% over 1 seed (the BSP paper's protocol")  # one seed: no spread to show
+    assert cell.endswith("not paired with the table's weights)") and cell in render(collect(one), "md")  # whole
 
 
 def test_the_rules_table_shows_every_measure_in_the_declared_rule_order_and_says_what_a_cell_holds(tmp_path):

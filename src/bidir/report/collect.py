@@ -235,8 +235,9 @@ class Report:
         cells = {}
         for row, vs in values.items():
             mean, std = mean_std(vs)
+            spread = f" ± {100 * std:.2f}" if len(vs) > 1 else ""  # one seed has no spread
             seeds = f"{len(vs)} seed" + "s" * (len(vs) != 1)
-            cells[row] = f"{100 * mean:.2f} ± {100 * std:.2f}% over {seeds} ({ref.protocol})"
+            cells[row] = f"{100 * mean:.2f}{spread}% over {seeds} ({ref.protocol})"
         return cells
 
 
