@@ -165,6 +165,15 @@ def test_seeds_give_mean_std_an_interval_and_a_paired_test(tmp_path, bi, verdict
     assert missing.verdict == "not run" and missing.why == f"about {EXPERIMENTS['bsp-mnist'].hours:g} h on 2 cores"
 
 
+def test_a_claim_measured_per_key_shows_each_key_seed_by_seed(tmp_path):
+    for s, (fgsm, pgd) in enumerate([(0.87, 0.88), (0.88, 0.89), (0.9, 0.91)]):
+        detection = {"FGSM eps 0.1": {"reconstruction": fgsm}, "PGD eps 0.1": {"reconstruction": pgd}}
+        _fake_run(tmp_path, f"detect{s}", "style-detection", s, {"untied": {"detection": detection}})
+    row = next(r for r in collect(tmp_path).rows if r.claim.id == "wiyatno-adversarial-guard")
+    assert row.verdict == "reproduced"
+    assert row.measured == "FGSM eps 0.1: 0.87, 0.88, 0.9; PGD eps 0.1: 0.88, 0.89, 0.91 (n = 3, seed by seed)"
+
+
 def test_runs_at_other_settings_are_not_comparable_and_say_why(tmp_path):
     _fake_run(tmp_path, "quick", "bbp-cifar", 0, _cifar_metrics(0.5, 0.6), quick=True)
     row = next(r for r in collect(tmp_path).rows if r.claim.id == "kosko-fig4-accuracy")

@@ -490,6 +490,9 @@ def _over_seeds(claim: Claim, group: list) -> dict:
         shown = f"{fmt(mean)} ± {fmt(std)} (n = {len(values)}; 95% interval [{fmt(lo)}, {fmt(hi)}])"
     elif len(values) == 1:
         shown = fmt(values[0]) + " (n = 1)"
+    elif all(isinstance(v, dict) for v in values) and len({tuple(v) for v in values}) == 1:  # per key, seed by seed
+        shown = "; ".join(f"{k}: {', '.join(fmt(v[k]) for v in values)}" for k in values[0])
+        shown += f" (n = {len(values)}, seed by seed)"
     else:
         shown = "; ".join(fmt(v) for v in values) + f" (n = {len(values)})"
     p = one_sample_p(values) if claim.paired and numeric and len(values) > 1 else None
