@@ -622,7 +622,7 @@ experiment(
     },
     seeded=True,
     runs={
-        "fashion-mnist": RunSpec({"dataset": "fashion-mnist", "settings": ("method1",)}, hours=1.2),
+        "fashion-mnist": RunSpec({"dataset": "fashion-mnist", "settings": ("method1",)}, hours=0.3),
         "ours": RunSpec({"settings": OURS, "solver": "heun2", "dt": 0.2}, tier="extended", hours=6.5),
     },
     figures={"accuracy_curves": "Jiang & Fu Figs 6-7"},
