@@ -190,8 +190,7 @@ class Report:
         rows and columns show them); ``columns`` and ``rows``: per run and row of the experiment's ``table`` (a
         dataset, say), grouped by row, its varied settings and its measurements: the experiment's ``table`` of its
         metrics, or else each claim's measured value (None where the run did not measure it); ``note``: what a cell of
-        the experiment's table holds. None where fewer
-        than two full runs differ in their settings.
+        the experiment's table holds. None where fewer than two full runs differ in their settings.
         """
         exp = EXPERIMENTS[experiment]
         runs = [r for r in self.runs_of(experiment) if not r.quick]
