@@ -23,8 +23,6 @@ import torch.nn.functional as F
 from bidir.experiments.rules import CNN_RULES, Config, build_model
 from bidir.train import Trainer, make_optimizer
 
-RULES = ("bp", "b-bp", "fa", "sign-symmetry", "dfa", "bfa", "bdfa")
-
 
 def epoch_time(cfg: Config, rule: str, data: dict) -> float:
     model = build_model(cfg, rule, data, seed=0, device="cpu")
@@ -47,7 +45,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    rules = CNN_RULES if args.network == "cnn" else RULES
+    rules = CNN_RULES if args.network == "cnn" else Config().rules  # every rule the experiment trains
     cfg = Config(network=args.network, rules=rules)
     g = torch.Generator().manual_seed(0)
     shape = (args.samples, 1, 28, 28) if args.network == "cnn" else (args.samples, 784)

@@ -71,12 +71,6 @@ def print_plan(
     )
 
 
-def missing_data(run: Planned, quick: bool, data_dir) -> str | None:
-    """Why the run cannot start here (its dataset's files are not in the data folder), or None."""
-    name = absent_dataset(run, quick, data_dir)
-    return name and f"not run: the {name} files are not in the data folder (`bidir fetch {name}`, or --data-dir)"
-
-
 def absent_dataset(run: Planned, quick: bool, data_dir) -> str | None:
     """The dataset the run reads whose files are not in the data folder, or None."""
     config = build_config(EXPERIMENTS[run.experiment], quick, run.sets)
@@ -107,12 +101,13 @@ def _clock(seconds: float) -> str:
     return str(_dt.timedelta(seconds=round(seconds)))
 
 
-def _attempt(run: Planned, folder: Path, quick: bool, device: str, data_dir, show_progress: bool) -> bool:
-    """Run one planned run into ``folder`` unless its data are missing or it has finished before; its status (the
-    claims' verdicts, or why it did not run or failed) goes into ``run``. Whether it ran."""
-    why = missing_data(run, quick, data_dir)
-    if why:
-        run.status = why
+def _attempt(
+    run: Planned, folder: Path, absent: str | None, quick: bool, device: str, data_dir, show_progress: bool
+) -> bool:
+    """Run one planned run into ``folder`` unless its dataset ``absent`` has no files here or it has finished before;
+    its status (the claims' verdicts, or why it did not run or failed) goes into ``run``. Whether it ran."""
+    if absent:
+        run.status = f"not run: the {absent} files are not in the data folder (`bidir fetch {absent}`, or --data-dir)"
         return False
     if finished(run.experiment, folder, quick, run.seed, data_dir, run.sets):
         run.status = "skipped (finished before)"
@@ -159,12 +154,11 @@ def reproduce(
     out = check_runs_out(out)
     resolve_device(device)  # every setting, the device and the data folder are checked before any work
     check_data_dir(data_dir)
-    for run in runs:
-        build_config(EXPERIMENTS[run.experiment], quick, run.sets)
+    absent = {r.folder: absent_dataset(r, quick, data_dir) for r in runs}  # builds each config: bad settings refused
     out.mkdir(parents=True, exist_ok=True)
     earlier = _earlier(out / LOG, {r.folder for r in runs})
     start, estimate = time.perf_counter(), [0.0, 0.0]  # [estimated, measured] seconds of the runs done
-    hours = sum(r.hours for r in runs if not absent_dataset(r, quick, data_dir))
+    hours = sum(r.hours for r in runs if not absent[r.folder])
     cost = (
         " (quick settings)" if quick else f", about {hours:.1f} h on the 2-core CPU machine (the runs with data here)"
     )
@@ -175,7 +169,7 @@ def reproduce(
         echo(
             f"[{i}/{len(runs)}] {run.folder}: elapsed {_clock(time.perf_counter() - start)}, about {_clock(left)} left"
         )
-        if _attempt(run, out / run.folder, quick, device, data_dir, show_progress):
+        if _attempt(run, out / run.folder, absent[run.folder], quick, device, data_dir, show_progress):
             estimate[0], estimate[1] = estimate[0] + _guess(run, quick), estimate[1] + run.seconds
         echo(f"    {run.folder}: {run.status}")
         log = earlier + [{**asdict(r), "quick": quick} for r in runs]

@@ -375,7 +375,8 @@ def test_every_bbp_conv_method_can_be_set_and_has_a_name_in_the_table():
 
 def test_a_method_another_experiment_trains_joins_the_table_as_a_column_over_its_paper_setting_runs(tmp_path):
     bp = {"mean": 0.97, "std": 0.01, "test_accuracy": [0.96, 0.97, 0.98]}
-    rules = {"protocol": {}, "anchors": {}, "datasets": {"mnist": {"rules": {"bp": bp}, "lr": {"bp": 0.001}}}}
+    mnist = {"rules": {"bp": bp}, "lr": {"bp": 0.001}, "classes": list("0123456789")}
+    rules = {"protocol": {}, "anchors": {}, "datasets": {"mnist": mnist}}
     _fake_run(tmp_path, "rules", "rules", 0, rules)
     _fake_run(tmp_path, "rules-cnn", "rules", 0, rules, sets={"network": "cnn", "rules": '["bp"]'})
     for seed, accuracy in enumerate([0.80, 0.84]):  # method 2 on the MLP's shape, at bsp-mnist's paper settings
@@ -418,7 +419,7 @@ def test_the_rules_table_shows_every_measure_in_the_declared_rule_order_and_says
                      "centroid_error": [0.04, 0.04]},
     }  # fmt: skip
     lr = {"fa": 0.01, "b-bp": 0.0003, "bp": 0.001}
-    mnist = {"rules": {"fa": bp, "b-bp": bbp, "bp": bp}, "lr": lr}
+    mnist = {"rules": {"fa": bp, "b-bp": bbp, "bp": bp}, "lr": lr, "classes": list("0123456789")}
     rules = {"protocol": {}, "anchors": {}, "datasets": {"mnist": mnist}}
     _fake_run(tmp_path, "rules", "rules", 0, rules)
     table = collect(tmp_path).comparison("rules")

@@ -424,7 +424,8 @@ def table(metrics: dict) -> dict:
     rows = {}
     for dataset, r in metrics["datasets"].items():
         order = sorted(r["rules"], key=list(NAMES).index)
-        cells = {NAMES[rule]: f"{_cell(r['rules'][rule])}; lr {r['lr'][rule]:g}" for rule in order}
+        K = len(r["classes"])
+        cells = {NAMES[rule]: f"{_cell(r['rules'][rule], K)}; lr {r['lr'][rule]:g}" for rule in order}
         for anchor in ANCHORS.get(dataset, ()):
             published = ", ".join(f"{k} {100 - v:.2f}%" for k, v in anchor["error"].items())
             cells[f"published: {anchor['source']}"] = f"{published} ({anchor['protocol']})"
@@ -439,12 +440,11 @@ TABLE_NOTE = (
     "backward image N^T(e_k) is nearest its own class centroid, per seed, and that image's per-pixel squared error "
     "against the test images of its class, mean over the seeds, beside the class centroid's (the least a label alone "
     "can give); last, the rule's Adam rate, chosen by the search (the same grid and epochs for every rule, on the "
-    "validation split). Wall times are in each run's summary.txt and, "
-    "measured side by side, in docs/benchmarks.md."
+    "validation split). Wall times are in each run's summary.txt and, measured side by side, in docs/benchmarks.md."
 )
 
 
-def _cell(row: dict) -> str:
+def _cell(row: dict, classes: int) -> str:
     text = f"{100 * row['mean']:.2f} ± {100 * row['std']:.2f}%"
     if "minus_bp" in row:
         d, p = row["minus_bp"]["mean"], row["minus_bp"]["p_value"]
@@ -457,7 +457,7 @@ def _cell(row: dict) -> str:
         b = row["backward"]
         nearest = "/".join(str(n) for n in b["own_centroid_nearest"])
         error, floor = mean_std(b["reconstruction_error"])[0], mean_std(b["centroid_error"])[0]
-        text += f"; N^T(e_k) {nearest} of 10, error {error:.3g} (centroid {floor:.3g})"
+        text += f"; N^T(e_k) {nearest} of {classes}, error {error:.3g} (centroid {floor:.3g})"
     return text
 
 

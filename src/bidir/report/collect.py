@@ -86,6 +86,11 @@ class Run:
         exp = EXPERIMENTS.get(self.experiment)
         return paper_differences(exp, self.results["config"]) if exp else {}
 
+    @property
+    def at_paper_settings(self) -> bool:
+        """A full run (not quick) with every setting the paper's."""
+        return not self.quick and not self.differences
+
     def claim(self, claim: Claim) -> dict:
         """The run's row for ``claim``, judged now from its stored metrics by today's claim (its quote, measure and
         rule); a run whose results.json predates the claim says so."""
@@ -166,7 +171,7 @@ class Report:
         """How much of `bidir reproduce`'s paper tier this folder holds: the planned runs found here (full runs at
         the paper's settings in folders of the plan's names), the wall time they took between them, and the planned
         runs still missing with their estimated hours on the 2-core machine."""
-        here = {r.name: r for r in self.runs if not r.quick and not r.differences}  # at the paper's settings
+        here = {r.name: r for r in self.runs if r.at_paper_settings}
         planned = plan()
         done = [p for p in planned if p.folder in here]
         missing = [p for p in planned if p.folder not in here]
@@ -228,7 +233,7 @@ class Report:
         protocol)"}, from the full runs of its experiment at that experiment's paper settings."""
         values: dict = {}
         for run in self.runs_of(ref.experiment):
-            if not run.quick and not run.differences:  # at that experiment's paper settings
+            if run.at_paper_settings:
                 for row, value in ref.measure(run.results["metrics"]).items():
                     values.setdefault(row, []).append(value)
         cells = {}
