@@ -293,7 +293,8 @@ def test_reproduce_plan_prints_the_runs_and_their_hours_and_runs_nothing(tmp_pat
     assert lines[0].split()[:3] == ["abam", "paper", "seed"] and "files here]" not in lines[0]  # needs no data
     assert "bidir run bbp-cifar --set 'trainings=[" in out.output and "bbp-cifar-nem-seed2" in out.output
     assert lines[-2].endswith("[no cifar10 files here]")  # counted apart from what runs here
-    assert lines[-1].startswith("4 runs; paper tier 0.0 h (+ 3.6 h for runs whose data are not here) on the 2-core")
+    nem_hours = 3 * EXPERIMENTS["bbp-cifar"].runs["nem"].hours  # its three seeds, none of whose data is here
+    assert lines[-1].startswith(f"4 runs; paper tier 0.0 h (+ {nem_hours:.1f} h for runs whose data are not here) on")
     assert not (tmp_path / "never").exists()
     extended = invoke("reproduce", "bbp-cifar", "--plan", "--extended", "--seeds", "1").output
     assert "bbp-cifar  " in extended and "extended tier 0.0 h (+ 0.5 h for runs whose data are not here)" in extended
