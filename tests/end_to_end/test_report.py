@@ -207,7 +207,8 @@ def test_runs_off_the_papers_settings_are_shown_as_ours_and_give_no_verdict(tmp_
         _fake_run(tmp_path, f"small{s}", "bbp-cifar", s, _cifar_metrics(0.5, 0.6 + s / 100), sets={"hidden": "[16]"})
     row = next(r for r in collect(tmp_path).rows if r.claim.id == "kosko-fig4-accuracy")
     assert row.verdict == "not run" and row.why.startswith("no run at the paper's settings: the paper tier runs ")
-    assert "bbp-cifar-nem (about 1.2 h) on 2 cores, each over 3 seeds; ours beside it" in row.why
+    hours = EXPERIMENTS["bbp-cifar"].runs["nem"].hours
+    assert f"bbp-cifar-nem (about {hours:g} h) on 2 cores, each over 3 seeds; ours beside it" in row.why
     (ours,) = row.ours
     assert ours["settings"] == "ours: hidden [16] (the paper's: [512, 512, 512, 512, 512, 512, 512])"
     assert ours["verdict"] == "reproduced" and ours["measured"].startswith("0.11 ± 0.01 (n = 3")
