@@ -126,7 +126,7 @@ def demo(out, seed, data_dir, device, no_progress):
     _reproduce((), out or default_folder("demo"), 1, True, True, device, data_dir, no_progress, base_seed=seed)
 
 
-def _reproduce(names, out, seeds, extended, quick, device, data_dir, no_progress, base_seed=0) -> None:
+def _reproduce(names, out, seeds, extended, quick, device, data_dir, no_progress, base_seed=0, jobs=1) -> None:
     """`bidir reproduce` (and `bidir demo`, its quick form): run the plan, fail if a run failed."""
     from .reproduce import reproduce as run_all
 
@@ -142,6 +142,7 @@ def _reproduce(names, out, seeds, extended, quick, device, data_dir, no_progress
             data_dir=data_dir,
             show_progress=not no_progress,
             echo=click.echo,
+            jobs=jobs,
         )
     except BidirError as exc:
         raise click.ClickException(str(exc)) from None
@@ -168,19 +169,28 @@ def _reproduce(names, out, seeds, extended, quick, device, data_dir, no_progress
 @click.option("--extended", is_flag=True, help="Add the extended tier: our own and beyond-the-paper runs.")
 @click.option("--plan", "show_plan", is_flag=True, help="Print the runs, their tiers and estimated hours; run nothing.")
 @click.option("--quick", is_flag=True, help="Quick settings for every run (a smoke test of the whole pipeline).")
+@click.option(
+    "--jobs",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Runs at a time, each in its own process on cores/JOBS threads (2 on 2 cores: as the published runs ran).",
+)
 @_with_options(_run_options[1:])  # --data-dir, --device, --no-progress (each run's seed is the plan's)
-def reproduce(names, out, seeds, extended, show_plan, quick, data_dir, device, no_progress):
+def reproduce(names, out, seeds, extended, show_plan, quick, jobs, data_dir, device, no_progress):
     """Run the paper tier of experiments NAMES (default: all): every run a paper claim needs, at the paper's
     settings, cheapest first, each in its own folder of --out; then write the report."""
     from .reproduce import print_plan
 
     if show_plan:
         try:
-            print_plan(names, seeds=seeds, extended=extended, quick=quick, data_dir=data_dir, echo=click.echo)
+            print_plan(
+                names, seeds=seeds, extended=extended, quick=quick, data_dir=data_dir, echo=click.echo, jobs=jobs
+            )
         except BidirError as exc:
             raise click.ClickException(str(exc)) from None
         return
-    _reproduce(names, out, seeds, extended, quick, device, data_dir, no_progress)
+    _reproduce(names, out, seeds, extended, quick, device, data_dir, no_progress, jobs=jobs)
 
 
 @main.command()

@@ -12,17 +12,30 @@ checkpoints (:mod:`bidir.run_folder`). A run whose data are not in the data fold
 and is listed as not run, with the reason; a run that fails is listed as failed, and the others
 go on. ``DIR/reproduce.json`` records the plan and
 what became of each run, and the report (:mod:`bidir.report`) is written at the end.
+
+``jobs=N`` runs N runs at a time, each in a process of its own with the machine's cores shared out
+(``cores // N`` threads each, at least one): on a 2-core machine ``jobs=2`` runs two at a time on one thread
+each, the way the published runs were made (a run's thread count is part of its identity, since a sum split
+over other threads rounds otherwise). A run whose process dies (out of memory, say) is listed as failed and the
+others go on.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
+import multiprocessing
+import os
 import shlex
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from multiprocessing.connection import wait
 from pathlib import Path
+
+import torch
 
 from .data.datasets import DATASETS, check_data_dir, dataset_identity
 from .errors import BidirError, InvalidInputError
@@ -33,7 +46,7 @@ from .report import write_report
 from .run_folder import check_runs_out
 from .runner import build_config, finished, resolve_device, run_experiment
 
-__all__ = ["Planned", "plan", "print_plan", "reproduce", "LOG"]
+__all__ = ["Planned", "plan", "print_plan", "reproduce", "makespan", "check_jobs", "LOG"]
 
 LOG = "reproduce.json"
 QUICK_SECONDS = 5.0  # the estimate for a --quick run before any has finished
@@ -41,13 +54,15 @@ LEAST_SECONDS = 30.0  # no full run is estimated below this (one tiny estimate w
 
 
 def print_plan(
-    names=None, seeds=None, extended=False, quick=False, data_dir=None, echo: Callable[[str], None] = print
+    names=None, seeds=None, extended=False, quick=False, data_dir=None, echo: Callable[[str], None] = print, jobs=1
 ) -> None:
-    """The plan in words, run nothing: each run's folder, tier, seed and settings, its estimated hours, the total.
+    """The plan in words, run nothing: each run's folder, tier, seed and settings, its estimated hours, the total
+    (and, ``jobs`` at a time, the wall time).
 
     A run whose data are not in the data folder is marked, and its hours are counted apart from the total of what
     runs here."""
     runs = plan(names, seeds, extended=extended)
+    jobs = check_jobs(jobs)
     check_data_dir(data_dir)
     absent = {r.folder: absent_dataset(r, quick, data_dir) for r in runs}  # builds each config: bad settings refused
     width = max(len(r.folder) for r in runs)
@@ -65,9 +80,10 @@ def print_plan(
         totals.append(
             f"{tier} tier {here:.1f} h" + (f" (+ {away:.1f} h for runs whose data are not here)" if away else "")
         )
+    wall = makespan((r.hours for r in runs if not absent[r.folder]), jobs)
     echo(
         f"{len(runs)} runs; {', '.join(totals)} on the 2-core CPU machine (measured costs; --device cuda cuts the "
-        "long ones)"
+        "long ones)" + (f"; about {wall:.1f} h of wall time {jobs} at a time" if jobs > 1 else "")
     )
 
 
@@ -101,17 +117,42 @@ def _clock(seconds: float) -> str:
     return str(_dt.timedelta(seconds=round(seconds)))
 
 
-def _attempt(
-    run: Planned, folder: Path, absent: str | None, quick: bool, device: str, data_dir, show_progress: bool
-) -> bool:
-    """Run one planned run into ``folder`` unless its dataset ``absent`` has no files here or it has finished before;
-    its status (the claims' verdicts, or why it did not run or failed) goes into ``run``. Whether it ran."""
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def check_jobs(jobs) -> int:
+    """``--jobs``: how many runs at a time, from 1 to the machine's cores."""
+    n = cores()
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= n:
+        raise InvalidInputError(f"--jobs must be an integer from 1 to this machine's {n} cores, got {jobs!r:.40}")
+    return jobs
+
+
+def makespan(seconds, jobs: int) -> float:
+    """The wall time of runs this long, started in this order on ``jobs`` workers, each as soon as one is free."""
+    free = [0.0] * jobs
+    for s in seconds:
+        free[free.index(min(free))] += s
+    return max(free)
+
+
+def _skip(run: Planned, folder: Path, absent: str | None, quick: bool, data_dir) -> bool:
+    """Whether the run is not to start: its dataset ``absent`` has no files here, or it has finished before (its
+    status says which)."""
     if absent:
         run.status = f"not run: the {absent} files are not in the data folder (`bidir fetch {absent}`, or --data-dir)"
-        return False
+        return True
     if finished(run.experiment, folder, quick, run.seed, data_dir, run.sets):
         run.status = "skipped (finished before)"
-        return False
+        return True
+    return False
+
+
+def _execute(run: Planned, folder: Path, quick: bool, device: str, data_dir, show_progress: bool) -> Planned:
+    """Run one planned run into ``folder``; its status (the claims' verdicts, or why it failed) and seconds go
+    into ``run``, which is returned."""
     t = time.perf_counter()
     try:
         results = run_experiment(
@@ -133,7 +174,106 @@ def _attempt(
     except Exception as exc:  # a broken run must not cost the night's other runs; its error is recorded
         run.status = f"failed: {type(exc).__name__}: {exc}"
     run.seconds = round(time.perf_counter() - t, 1)
-    return True
+    return run
+
+
+class _Prefixed(io.TextIOBase):
+    """A text stream whose every line starts with ``prefix``, written whole (one run's lines among others')."""
+
+    def __init__(self, stream, prefix: str):
+        self.stream, self.prefix, self.fresh = stream, prefix, True
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines(keepends=True):
+            self.stream.write((self.prefix if self.fresh else "") + line)
+            self.fresh = line.endswith("\n")
+            if self.fresh:
+                self.stream.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _work(run: Planned, folder: Path, quick: bool, device: str, data_dir, threads: int, conn) -> None:
+    """One run in a process of its own (``jobs`` > 1), on ``threads`` threads, its output lines marked with its
+    folder; sends the run back as it ended."""
+    sys.stdout, sys.stderr = (_Prefixed(stream, f"[{run.folder}] ") for stream in (sys.stdout, sys.stderr))
+    torch.set_num_threads(threads)
+    conn.send(_execute(run, folder, quick, device, data_dir, show_progress=False))
+    conn.close()
+
+
+class _Pool:
+    """Up to ``jobs`` runs at a time, each in a spawned process of ``threads`` threads."""
+
+    def __init__(self, jobs: int, threads: int):
+        self.jobs, self.threads = jobs, threads
+        self.context = multiprocessing.get_context("spawn")
+        self.running: dict = {}  # the receiving end of its pipe -> (process, run)
+
+    def start(self, run: Planned, *args) -> None:
+        receive, send = self.context.Pipe(duplex=False)
+        process = self.context.Process(target=_work, args=(run, *args, self.threads, send))
+        process.start()
+        send.close()
+        self.running[receive] = (process, run)
+
+    def collect(self) -> Planned:
+        """Wait for a run to end; the run, with its status (failed where its process died without a word)."""
+        conn = wait(list(self.running))[0]
+        process, run = self.running.pop(conn)
+        try:
+            ended = conn.recv()
+            run.status, run.seconds, run.claims = ended.status, ended.seconds, ended.claims
+        except EOFError:  # the process died before it could say how the run ended
+            process.join()
+            run.status = f"failed: its process ended with exit code {process.exitcode} (out of memory, or killed)"
+        conn.close()
+        process.join()
+        return run
+
+    def stop(self) -> None:
+        """End every run still going (an interrupted reproduce): their folders resume next time."""
+        for process, _ in self.running.values():
+            process.terminate()
+            process.join()
+        self.running.clear()
+
+
+def _cost(runs: list[Planned], quick: bool, jobs: int) -> str:
+    """What the runs will take, from their measured costs: their sum, and the wall time ``jobs`` at a time."""
+    if quick:
+        return " (quick settings)"
+    wall = makespan((r.hours for r in runs), jobs)
+    return f", about {sum(r.hours for r in runs):.1f} h of runs on the 2-core CPU machine (those with data here)" + (
+        f", about {wall:.1f} h of wall time {jobs} at a time" if jobs > 1 else ""
+    )
+
+
+class _Record:
+    """A reproduce's progress: a line as each run starts (elapsed time, and what is left, estimated from the runs'
+    measured costs scaled by how the finished ones compared with theirs), a line as it ends, and the log."""
+
+    def __init__(self, runs: list[Planned], out: Path, earlier: list[dict], quick: bool, jobs: int, echo):
+        self.runs, self.out, self.earlier, self.quick, self.jobs, self.echo = runs, out, earlier, quick, jobs, echo
+        self.start, self.estimate = time.perf_counter(), [0.0, 0.0]  # [estimated, measured] seconds of the runs done
+        self.done: set[str] = set()
+
+    def starting(self, i: int, run: Planned) -> None:
+        scale = self.estimate[1] / self.estimate[0] if self.estimate[0] > 0 else 1.0
+        left = scale * makespan((_guess(r, self.quick) for r in self.runs if r.folder not in self.done), self.jobs)
+        elapsed = _clock(time.perf_counter() - self.start)
+        self.echo(f"[{i}/{len(self.runs)}] {run.folder}: elapsed {elapsed}, about {_clock(left)} left")
+
+    def ended(self, run: Planned, ran: bool) -> None:
+        if ran:
+            self.estimate[0] += _guess(run, self.quick)
+            self.estimate[1] += run.seconds
+        self.done.add(run.folder)
+        self.echo(f"    {run.folder}: {run.status}")
+        log = self.earlier + [{**asdict(r), "quick": self.quick} for r in self.runs]
+        write_json_atomic(self.out / LOG, {"runs": sorted(log, key=lambda e: e["folder"])})
 
 
 def reproduce(
@@ -147,34 +287,43 @@ def reproduce(
     data_dir=None,
     show_progress: bool = True,
     echo: Callable[[str], None] = print,
+    jobs: int = 1,
 ) -> list[Planned]:
-    """Run the plan into ``out`` (one folder per run; seeds from ``base_seed``), write ``out/reproduce.json`` and the
-    report; the runs."""
+    """Run the plan into ``out`` (one folder per run; seeds from ``base_seed``; ``jobs`` at a time), write
+    ``out/reproduce.json`` and the report; the runs."""
     runs = plan(names, seeds, base_seed, extended)
     out = check_runs_out(out)
+    jobs = check_jobs(jobs)
     resolve_device(device)  # every setting, the device and the data folder are checked before any work
     check_data_dir(data_dir)
     absent = {r.folder: absent_dataset(r, quick, data_dir) for r in runs}  # builds each config: bad settings refused
     out.mkdir(parents=True, exist_ok=True)
     earlier = _earlier(out / LOG, {r.folder for r in runs})
-    start, estimate = time.perf_counter(), [0.0, 0.0]  # [estimated, measured] seconds of the runs done
-    hours = sum(r.hours for r in runs if not absent[r.folder])
-    cost = (
-        " (quick settings)" if quick else f", about {hours:.1f} h on the 2-core CPU machine (the runs with data here)"
-    )
-    echo(f"reproduce: {len(runs)} runs into {out}/{cost}")
-    for i, run in enumerate(runs, 1):
-        scale = estimate[1] / estimate[0] if estimate[0] > 0 else 1.0
-        left = scale * sum(_guess(r, quick) for r in runs[i - 1 :])
-        echo(
-            f"[{i}/{len(runs)}] {run.folder}: elapsed {_clock(time.perf_counter() - start)}, about {_clock(left)} left"
-        )
-        if _attempt(run, out / run.folder, absent[run.folder], quick, device, data_dir, show_progress):
-            estimate[0], estimate[1] = estimate[0] + _guess(run, quick), estimate[1] + run.seconds
-        echo(f"    {run.folder}: {run.status}")
-        log = earlier + [{**asdict(r), "quick": quick} for r in runs]
-        write_json_atomic(out / LOG, {"runs": sorted(log, key=lambda e: e["folder"])})
-    total = time.perf_counter() - start
+    echo(f"reproduce: {len(runs)} runs into {out}/{_cost([r for r in runs if not absent[r.folder]], quick, jobs)}")
+    record = _Record(runs, out, earlier, quick, jobs, echo)
+    pool = _Pool(jobs, max(1, cores() // jobs)) if jobs > 1 else None
+    threads = torch.get_num_threads()
+    if pool is not None:  # a finished run is recognised by its identity, whose thread count is the workers'
+        torch.set_num_threads(pool.threads)
+    try:
+        for i, run in enumerate(runs, 1):
+            skip = _skip(run, out / run.folder, absent[run.folder], quick, data_dir)
+            while not skip and pool is not None and len(pool.running) >= jobs:  # wait for a free worker
+                record.ended(pool.collect(), True)
+            record.starting(i, run)
+            if skip:
+                record.ended(run, False)
+            elif pool is None:
+                record.ended(_execute(run, out / run.folder, quick, device, data_dir, show_progress), True)
+            else:
+                pool.start(run, out / run.folder, quick, device, data_dir)
+        while pool is not None and pool.running:
+            record.ended(pool.collect(), True)
+    finally:
+        if pool is not None:
+            pool.stop()
+        torch.set_num_threads(threads)
+    total = time.perf_counter() - record.start
     try:
         report = "report: " + ", ".join(map(str, write_report(out, ("html", "md"))))
     except InvalidInputError:  # no run folder under out: every run was refused or not run

@@ -5,18 +5,22 @@ import dataclasses
 import importlib.util
 import io
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import get_args
 
 import pytest
+import torch
 from click.testing import CliRunner
 from PIL import Image
 from scipy import stats
 
+from bidir import reproduce as reproduce_module
 from bidir.cli import main
 from bidir.experiments import EXPERIMENTS, bbp_conv
 from bidir.experiments.claims import judge
@@ -460,3 +464,66 @@ def test_reproduce_refuses_experiments_with_no_run_in_the_chosen_tiers_in_one_li
         assert "rules: no run in the paper tier; --extended adds ours" in out.output
     assert not (tmp_path / "never").exists()
     assert "rules-cnn" in invoke("reproduce", "rules", "--plan", "--extended").output
+
+
+def test_runs_started_in_order_on_free_workers_end_at_the_longest_workers_total():
+    assert reproduce_module.makespan([3, 1, 1, 1], 2) == 3  # the three short ones share the second worker
+    assert reproduce_module.makespan([1, 1, 1, 3], 2) == 4  # the long one starts last
+    assert reproduce_module.makespan([2, 5, 1], 1) == 8 and reproduce_module.makespan([], 2) == 0
+
+
+@pytest.mark.skipif(reproduce_module.cores() < 2, reason="--jobs 2 needs two cores")
+def test_reproduce_two_at_a_time_gives_the_numbers_of_one_at_a_time_on_as_many_threads(tmp_path):
+    names = ["note-engine", "abam", "bbp-cost", "--seeds", "1"]
+    out = invoke("reproduce", *names, "--quick", "--jobs", "2", "--out", tmp_path / "two", "--no-progress")
+    assert out.exit_code == 0, out.output
+    log = {e["folder"]: e["status"] for e in json.loads((tmp_path / "two" / "reproduce.json").read_text())["runs"]}
+    assert log == {
+        "note-engine": "finished (claims: 4 contradicted, 1 reproduced)",
+        "abam": "finished (claims: 5 reproduced)",
+        "bbp-cost": log["bbp-cost"],
+    }
+    assert log["bbp-cost"].startswith("finished") and (tmp_path / "two" / "REPORT.md").is_file()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, reproduce_module.cores() // 2))  # what each of the two processes ran on
+    try:
+        out = invoke("reproduce", *names, "--quick", "--out", tmp_path / "one", "--no-progress")
+    finally:
+        torch.set_num_threads(threads)
+    assert out.exit_code == 0, out.output
+    for name in ("note-engine", "abam", "bbp-cost"):
+        assert (tmp_path / "one" / name / "results.json").read_bytes() == (
+            tmp_path / "two" / name / "results.json"
+        ).read_bytes(), name
+    again = invoke("reproduce", *names, "--quick", "--jobs", "2", "--out", tmp_path / "two", "--no-progress")
+    assert again.output.count("skipped (finished before)") == 3  # the same runs: their identity has the threads
+
+
+@pytest.mark.skipif(reproduce_module.cores() < 2, reason="--jobs 2 needs two cores")
+def test_a_run_whose_process_dies_is_failed_and_says_so(tmp_path):
+    pool = reproduce_module._Pool(2, 1)
+    run = plan(["bbp-permutation"], seeds=1)[0]
+    pool.start(run, tmp_path / run.folder, True, "cpu", None)
+    ((process, _),) = pool.running.values()
+    os.kill(process.pid, signal.SIGKILL)
+    ended = pool.collect()
+    assert ended.status == "failed: its process ended with exit code -9 (out of memory, or killed)"
+    assert not pool.running
+
+
+def test_reproduce_refuses_more_jobs_than_cores_in_one_line(tmp_path):
+    out = invoke("reproduce", "abam", "--jobs", str(reproduce_module.cores() + 1), "--out", tmp_path / "r")
+    assert out.exit_code == 1 and "--jobs must be an integer from 1 to this machine's" in out.output
+    assert len(out.output.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
+    out = invoke("reproduce", "abam", "--plan", "--jobs", "0")
+    assert out.exit_code == 1 and "--jobs must be an integer from 1" in out.output
+
+
+def test_a_parallel_runs_lines_are_marked_with_its_folder_and_written_whole():
+    sink = io.StringIO()
+    stream = reproduce_module._Prefixed(sink, "[abam] ")
+    stream.write("== abam: ")
+    stream.write("ABAM\nenergy falls\n")
+    stream.write("")
+    stream.write("done\n")
+    assert sink.getvalue() == "[abam] == abam: ABAM\n[abam] energy falls\n[abam] done\n"
