@@ -23,20 +23,15 @@ import tempfile
 from pathlib import Path
 
 from bidir.experiments import EXPERIMENTS
+from bidir.io import differing
 from bidir.runner import changed_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def differences(a, b, path: str = "") -> list[str]:
+def differences(a, b) -> list[str]:
     """The paths (``key.sub[2]``) at which two JSON values differ, exactly."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return [
-            d for k in sorted(set(a) | set(b)) for d in differences(a.get(k), b.get(k), f"{path}.{k}" if path else k)
-        ]
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in differences(x, y, f"{path}[{i}]")]
-    return [] if a == b else [path or "(the whole value)"]
+    return [path or "(the whole value)" for path, _, _ in differing(a, b)]
 
 
 def commits(manifest: dict) -> list[str] | None:

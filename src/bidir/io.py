@@ -32,6 +32,7 @@ __all__ = [
     "atomic_write",
     "copy_atomic",
     "jsonable",
+    "differing",
     "write_json_atomic",
     "write_text_atomic",
     "save_atomic",
@@ -92,6 +93,17 @@ def brief(value, width: int = 40) -> str:
     """``value`` as one line of JSON, cut to ``width`` characters with '...'."""
     text = json.dumps(jsonable(value))
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def differing(a, b, lists: bool = True, path: str = "") -> list[tuple[str, object, object]]:
+    """``(path, a's value, b's value)`` wherever two JSON values differ: dicts key by key (``path.key``) and, with
+    ``lists``, lists of one length item by item (``path[i]``); other values compared whole ("" at the top)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = sorted(set(a) | set(b))
+        return [d for k in keys for d in differing(a.get(k), b.get(k), lists, f"{path}.{k}" if path else str(k))]
+    if lists and isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in differing(x, y, lists, f"{path}[{i}]")]
+    return [] if a == b else [(path, a, b)]
 
 
 def jsonable(value):

@@ -80,10 +80,10 @@ def print_plan(
         totals.append(
             f"{tier} tier {here:.1f} h" + (f" (+ {away:.1f} h for runs whose data are not here)" if away else "")
         )
-    wall = makespan((r.hours for r in runs if not absent[r.folder]), jobs)
+    wall = _wall([r for r in runs if not absent[r.folder]], jobs)
     echo(
         f"{len(runs)} runs; {', '.join(totals)} on the 2-core CPU machine (measured costs; --device cuda cuts the "
-        "long ones)" + (f"; about {wall:.1f} h of wall time {jobs} at a time" if jobs > 1 else "")
+        "long ones)" + (f"; {wall}" if wall else "")
     )
 
 
@@ -245,10 +245,16 @@ def _cost(runs: list[Planned], quick: bool, jobs: int) -> str:
     """What the runs will take, from their measured costs: their sum, and the wall time ``jobs`` at a time."""
     if quick:
         return " (quick settings)"
-    wall = makespan((r.hours for r in runs), jobs)
-    return f", about {sum(r.hours for r in runs):.1f} h of runs on the 2-core CPU machine (those with data here)" + (
-        f", about {wall:.1f} h of wall time {jobs} at a time" if jobs > 1 else ""
+    wall = _wall(runs, jobs)
+    total = sum(r.hours for r in runs)
+    return f", about {total:.1f} h of runs on the 2-core CPU machine (those with data here)" + (
+        f", {wall}" if wall else ""
     )
+
+
+def _wall(runs: list[Planned], jobs: int) -> str:
+    """The wall time of the runs ``jobs`` at a time, from their measured hours ("" for one at a time)."""
+    return f"about {makespan((r.hours for r in runs), jobs):.1f} h of wall time {jobs} at a time" if jobs > 1 else ""
 
 
 class _Record:

@@ -38,7 +38,7 @@ import torch
 
 from . import __version__
 from .errors import InvalidInputError
-from .io import brief, jsonable, remove_stale_temporaries, write_json_atomic, write_text_atomic
+from .io import brief, differing, jsonable, remove_stale_temporaries, write_json_atomic, write_text_atomic
 
 __all__ = ["MANIFEST", "STAGING", "ATTEMPTS", "RunFolder", "identity", "git_commit", "check_out", "check_runs_out"]
 
@@ -124,15 +124,8 @@ def _stamp(seconds: float) -> str:
     return _dt.datetime.fromtimestamp(seconds).isoformat(timespec="seconds")
 
 
-def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
-    out = []
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += _differences(a, b, f"{prefix}{key}.")
-        elif a != b:
-            out.append(f"{prefix}{key} {brief(a)} -> {brief(b)}")
-    return out
+def _differences(old: dict, new: dict) -> list[str]:
+    return [f"{path} {brief(a)} -> {brief(b)}" for path, a, b in differing(old, new, lists=False)]
 
 
 def _same_data(old: dict | None, new: dict | None) -> bool:
