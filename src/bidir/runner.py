@@ -144,11 +144,29 @@ def build_config(exp: Experiment, quick: bool = False, overrides: dict | None = 
     return build(exp.config, exp.name, exp.quick if quick else {}, overrides)
 
 
+REPLICATES = ("seeds",)  # how many seeds one run trains: more of them replicate the same experiment
+
+
 def paper_differences(exp: Experiment, resolved: dict) -> dict:
-    """The run's settings that differ from the paper's (``Experiment.paper``): {setting: (ours, the paper's)}."""
+    """The run's settings that differ from the paper tier's: {setting: (ours, the reference, whose it is)}.
+
+    A setting the paper states (``Experiment.paper``) is held to the paper's value; any other to the experiment's
+    default, where a value a paper-tier run of the plan sets (``Experiment.runs``) counts as the default too. So a
+    run that changes what the paper leaves to us (an architecture, a noise scale) is not pooled with the paper's.
+    Settings the experiment no longer has (an older run's) and the count of seeds are left out.
+    """
     ours = jsonable(resolved)
     paper = {k: jsonable(v) for k, (v, _) in exp.paper.items()}
-    return {k: (ours.get(k), v) for k, v in paper.items() if ours.get(k) != v}
+    defaults = jsonable(dataclasses.asdict(build_config(exp)))
+    tier = [jsonable(spec.overrides) for spec in exp.runs.values() if spec.tier == "paper"]
+    stated = {k: (ours.get(k), v, "the paper's") for k, v in paper.items() if ours.get(k) != v}
+    left = {
+        k: (v, defaults[k], "default")
+        for k, v in ours.items()
+        if k in defaults and k not in paper and k not in REPLICATES
+        if v != defaults[k] and all(o.get(k) != v for o in tier)
+    }
+    return stated | left
 
 
 def changed_settings(exp: Experiment, resolved: dict, quick: bool) -> dict:

@@ -1,13 +1,15 @@
 """Paper claims as data: the verdict rules, and claims judged in real quick runs."""
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from bidir.experiments import EXPERIMENTS, UNTESTABLE
-from bidir.experiments.claims import Claim, judge
-from bidir.runner import run_experiment
+from bidir.experiments.claims import Claim, describe, judge
+from bidir.io import jsonable
+from bidir.runner import build_config, paper_differences, run_experiment
 
 
 def _claim(compare, paper, **kw):
@@ -50,7 +52,10 @@ def test_trained_claims_need_three_seeds_are_labelled_ours_off_the_papers_settin
     one = judge(c, {"x": 0.5}, config={"dataset": "mnist"})
     assert one["verdict"] == "inconclusive" and "1 seed" in one["why"] and one["settings"] == "the paper's"
     ours = judge(
-        c, {"x": 0.5}, differences={"epochs": (1, 10), "dataset": ("mnist", "mnist")}, config={"dataset": "mnist"}
+        c,
+        {"x": 0.5},
+        differences={"epochs": (1, 10, "the paper's"), "dataset": ("mnist", "mnist", "the paper's")},
+        config={"dataset": "mnist"},
     )
     assert (
         ours["settings"] == "ours: epochs 1 (the paper's: 10)"
@@ -59,6 +64,25 @@ def test_trained_claims_need_three_seeds_are_labelled_ours_off_the_papers_settin
     assert judge(c, {})["why"] == "not measured in this run"
     per_seed = _claim("at_least", 0.0, trained=True, per_seed=True)
     assert judge(per_seed, {"x": [0.01, 0.02, 0.015]})["verdict"] == "reproduced"  # one run of three seeds
+
+
+def test_a_setting_the_paper_leaves_to_us_changed_from_its_default_is_ours_not_the_papers():
+    conv, style = EXPERIMENTS["bbp-conv"], EXPERIMENTS["style-mnist"]
+    full = jsonable(dataclasses.asdict(build_config(conv)))
+    assert paper_differences(conv, full) == {}
+    assert paper_differences(conv, full | {"seeds": 5, "retired": 1}) == {}  # more seeds; an older run's setting
+    narrow = paper_differences(conv, full | {"channels": [16, 32], "epochs": 5})
+    assert narrow == {"epochs": (5, 10, "the paper's"), "channels": ([16, 32], [32, 64], "default")}
+    assert describe(narrow) == "ours: epochs 5 (the paper's: 10), channels [16, 32] (default: [32, 64])"
+    claim = next(c for c in conv.claims if c.id == "kosko-conv-accuracy-mnist")
+    row = judge(claim, {"datasets": {"mnist": {"methods": {m: {"test_accuracy": [0.9] * 3} for m in ("bp", "bbp")}}}},
+                differences=narrow, config=full)  # fmt: skip
+    assert row["settings"].startswith("ours: ") and "channels" in row["settings"]  # so never pooled with the paper's
+    # a value that a paper-tier run of the plan sets is the paper tier's own: the untied decoder at the paper's schedule
+    tier = build_config(style, overrides={"schedule": "paper", "decoders": ["untied"]})
+    assert paper_differences(style, jsonable(dataclasses.asdict(tier))) == {}
+    fast = paper_differences(style, jsonable(dataclasses.asdict(build_config(style, overrides={"batch_size": 64}))))
+    assert set(fast) == {"schedule", "batch_size"} and fast["batch_size"][2] == "default"
 
 
 @pytest.mark.parametrize(

@@ -238,8 +238,9 @@ def _interval_verdict(claim: Claim, lo: float, hi: float) -> str:
 
 
 def describe(differences: Mapping) -> str:
-    """Settings that differ from the paper's, in one short phrase: "ours: schedule fast (the paper's: paper)"."""
-    return "ours: " + ", ".join(f"{k} {_word(v)} (the paper's: {_word(p)})" for k, (v, p) in differences.items())
+    """Settings that differ from the paper tier's, {setting: (ours, the reference, whose)}, in one short phrase:
+    "ours: schedule fast (the paper's: paper), channels [16, 32] (default: [32, 64])"."""
+    return "ours: " + ", ".join(f"{k} {_word(v)} ({w}: {_word(p)})" for k, (v, p, w) in differences.items())
 
 
 def _word(value) -> str:
@@ -257,8 +258,9 @@ def judge(
 ) -> dict:
     """The claim's row in results.json: id, source, statement, paper value, measured value, verdict (and why).
 
-    ``differences``: the run's settings that differ from the paper's, {setting: (ours, the paper's)}; a trained
-    claim judged on them is labelled ``settings: "ours: ..."`` (else ``"the paper's"``).
+    ``differences``: the run's settings that differ from the paper tier's, {setting: (ours, reference, whose)}
+    (``runner.paper_differences``); a trained claim judged on them is labelled ``settings: "ours: ..."`` (else
+    ``"the paper's"``).
     """
     row = {
         "id": claim.id,

@@ -82,7 +82,7 @@ class Run:
 
     @property
     def differences(self) -> dict:
-        """Its settings that differ from the paper's: {setting: (ours, the paper's)}."""
+        """Its settings that differ from the paper tier's: {setting: (ours, the reference, whose)}."""
         exp = EXPERIMENTS.get(self.experiment)
         return paper_differences(exp, self.results["config"]) if exp else {}
 

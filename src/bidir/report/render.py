@@ -33,7 +33,8 @@ RULE = (
     "short when it lies wholly beyond, contradicted when it lies wholly on the other side of a bound, and "
     "inconclusive when it crosses a line or fewer than 3 seeds ran. Paired claims (two methods from the same "
     "initial weights) are judged on the per-seed differences, and their paired t-test is printed. Runs at other "
-    "settings than the paper's are shown as ours, with the difference, and give no verdict."
+    "settings than the paper's (or, where the paper is silent, than the experiment's defaults) are shown as ours, "
+    "with the difference, and give no verdict."
 )
 
 
@@ -77,7 +78,7 @@ def _run_view(run, fmt_: str, base: Path) -> dict:
         "name": run.name,
         "quick": run.quick,
         "seed": run.results.get("seed"),
-        "changed": run.changed,
+        "changed": {k: v for k, v in run.changed.items() if k not in run.differences},  # the rest, said once
         "config": json.dumps(run.results.get("config", {}), indent=1),
         "versions": run.results.get("versions", {}),
         "differences": run.differences,
