@@ -144,6 +144,11 @@ def build_config(exp: Experiment, quick: bool = False, overrides: dict | None = 
     return build(exp.config, exp.name, exp.quick if quick else {}, overrides)
 
 
+def default_settings(exp: Experiment) -> dict:
+    """The experiment's default settings, as JSON values."""
+    return jsonable(dataclasses.asdict(build_config(exp)))
+
+
 REPLICATES = ("seeds",)  # how many seeds one run trains: more of them replicate the same experiment
 
 
@@ -157,7 +162,7 @@ def paper_differences(exp: Experiment, resolved: dict) -> dict:
     """
     ours = jsonable(resolved)
     paper = {k: jsonable(v) for k, (v, _) in exp.paper.items()}
-    defaults = jsonable(dataclasses.asdict(build_config(exp)))
+    defaults = default_settings(exp)
     tier = [jsonable(spec.overrides) for spec in exp.runs.values() if spec.tier == "paper"]
     stated = {k: (ours.get(k), v, "the paper's") for k, v in paper.items() if ours.get(k) != v}
     left = {
@@ -171,7 +176,7 @@ def paper_differences(exp: Experiment, resolved: dict) -> dict:
 
 def changed_settings(exp: Experiment, resolved: dict, quick: bool) -> dict:
     """The settings of a run that differ from the paper's defaults (a quick run's own quick settings aside)."""
-    defaults = jsonable(dataclasses.asdict(build_config(exp)))
+    defaults = default_settings(exp)
     return {k: v for k, v in jsonable(resolved).items() if v != defaults.get(k) and not (quick and k in exp.quick)}
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from ..errors import InvalidInputError
@@ -80,7 +81,7 @@ class Run:
         """The run's figures that are in its folder as PNG images (a missing or damaged one is a listed problem)."""
         return [self.folder / f for f in self.results.get("figures", []) if _is_png(self.folder / f)]
 
-    @property
+    @cached_property
     def differences(self) -> dict:
         """Its settings that differ from the paper tier's: {setting: (ours, the reference, whose)}."""
         exp = EXPERIMENTS.get(self.experiment)
